@@ -1,0 +1,159 @@
+"""Read cost of each request, in DynamoDB read capacity units.
+
+moto reports fixed, fake ``ConsumedCapacity`` numbers, so besides recording what the
+endpoint reports we compute the cost from the items read, by DynamoDB's published
+sizing rules: 4 KB read units, half for eventually consistent reads; GetItem and
+BatchGetItem round each item up, Query and Scan round the sum of the bytes read up
+(before any filter: filtered-out bytes are estimated from ``ScannedCount`` and the mean
+size of the items returned). A cache hit issues no read and so costs zero.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+READ_UNIT_BYTES = 4096
+_DEFAULT_ITEM_BYTES = 600
+
+
+def attribute_value_size(value: dict[str, Any]) -> int:
+    """Bytes one AttributeValue (wire form) counts for, per DynamoDB's item-size rules."""
+    (kind, inner), = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "N":
+        digits = str(Decimal(str(inner)).normalize()).lstrip("-").replace(".", "").lstrip("0") or "0"
+        return math.ceil(len(digits) / 2) + 1
+    if kind == "B":
+        return len(inner)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(s.encode()) for s in inner)
+    if kind == "NS":
+        return sum(attribute_value_size({"N": n}) for n in inner)
+    if kind == "BS":
+        return sum(len(b) for b in inner)
+    if kind == "L":
+        return 3 + sum(1 + attribute_value_size(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + attribute_value_size(v) for k, v in inner.items())
+    return 0
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """Bytes of an item in wire form: names plus values."""
+    return sum(len(name.encode()) + attribute_value_size(value) for name, value in item.items())
+
+
+def read_units(size_bytes: int, *, consistent: bool) -> float:
+    """Read units for ``size_bytes`` read in one unit of billing."""
+    units = max(1, math.ceil(size_bytes / READ_UNIT_BYTES))
+    return float(units) if consistent else units / 2
+
+
+@dataclass
+class ReadCost:
+    """What one request (or one benchmark tier) has read."""
+
+    computed_rcu: float = 0.0
+    reported_rcu: float = 0.0
+    calls: dict[str, int] = field(default_factory=dict)
+    items_read: int = 0
+
+    def add_call(self, operation: str) -> None:
+        self.calls[operation] = self.calls.get(operation, 0) + 1
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+
+_current: ContextVar[ReadCost | None] = ContextVar("courses_read_cost", default=None)
+
+
+class CapacityMeter:
+    """Hooks a DynamoDB client and adds each read's cost to the current request and a total."""
+
+    READ_OPERATIONS = ("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems")
+
+    def __init__(self) -> None:
+        self.total = ReadCost()
+        self._lock = threading.Lock()
+        self._mean_item_bytes = float(_DEFAULT_ITEM_BYTES)
+
+    def attach(self, client: Any) -> None:
+        """Register on the client's event system (botocore ``after-call``)."""
+        client.meta.events.register("before-parameter-build.dynamodb", remember_params)
+        client.meta.events.register("after-call.dynamodb", self._after_call)
+
+    @staticmethod
+    def begin_request() -> ReadCost:
+        """Start metering a new request in this context; returns its cost accumulator."""
+        cost = ReadCost()
+        _current.set(cost)
+        return cost
+
+    @staticmethod
+    def current() -> ReadCost | None:
+        return _current.get()
+
+    def _after_call(self, http_response: Any, parsed: dict[str, Any], model: Any, **kwargs: Any) -> None:
+        operation = model.name
+        params: dict[str, Any] = (kwargs.get("context") or {}).get("courses_params", {})
+        computed, items = self._computed(operation, parsed, params)
+        reported = self._reported(parsed)
+        for cost in (self.total, _current.get()):
+            if cost is None:
+                continue
+            with self._lock:
+                cost.add_call(operation)
+                cost.computed_rcu += computed
+                cost.reported_rcu += reported
+                cost.items_read += items
+
+    def _computed(self, operation: str, parsed: dict[str, Any], params: dict[str, Any]) -> tuple[float, int]:
+        consistent = bool(params.get("ConsistentRead", False))
+        if operation == "GetItem":
+            item = parsed.get("Item")
+            return (read_units(item_size(item), consistent=consistent), 1) if item else (
+                read_units(0, consistent=consistent), 0)
+        if operation == "BatchGetItem":
+            total, count = 0.0, 0
+            for table_items in parsed.get("Responses", {}).values():
+                for item in table_items:
+                    total += read_units(item_size(item), consistent=consistent)
+                    count += 1
+            return total, count
+        if operation == "TransactGetItems":
+            items = [r["Item"] for r in parsed.get("Responses", []) if r.get("Item")]
+            return sum(2 * read_units(item_size(i), consistent=True) for i in items), len(items)
+        if operation in ("Query", "Scan"):
+            items = parsed.get("Items", [])
+            returned = sum(item_size(i) for i in items)
+            if items:
+                self._mean_item_bytes = 0.9 * self._mean_item_bytes + 0.1 * (returned / len(items))
+            scanned = int(parsed.get("ScannedCount", len(items)))
+            filtered_out = max(0, scanned - len(items))
+            read_bytes = returned + filtered_out * (returned / len(items) if items else self._mean_item_bytes)
+            return read_units(int(read_bytes), consistent=consistent), len(items)
+        return 0.0, 0
+
+    @staticmethod
+    def _reported(parsed: dict[str, Any]) -> float:
+        consumed = parsed.get("ConsumedCapacity")
+        if isinstance(consumed, dict):
+            return float(consumed.get("ReadCapacityUnits", consumed.get("CapacityUnits", 0.0)) or 0.0)
+        if isinstance(consumed, list):
+            return sum(float(c.get("ReadCapacityUnits", c.get("CapacityUnits", 0.0)) or 0.0) for c in consumed)
+        return 0.0
+
+
+def remember_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """``before-parameter-build`` hook: keep the request parameters so ``after-call`` knows ConsistentRead."""
+    context["courses_params"] = {"ConsistentRead": params.get("ConsistentRead", False)}

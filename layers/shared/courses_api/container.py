@@ -1,0 +1,80 @@
+"""Per-container singletons, built lazily on first use and reused across invocations.
+
+Each function module holds one :class:`Container`, so clients and the near cache live
+as long as the Lambda container (and, locally, each function keeps its own, as separate
+containers would). Nothing is built at import time: tests and SnapStart restore hooks
+can replace or reset a container before the first request.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import Any
+
+from courses_api.cache import build_cache
+from courses_api.cache.api import ReadThroughCache
+from courses_api.capacity import CapacityMeter
+from courses_api.course_reads import CourseReads
+from courses_api.dynamo import build_dynamodb_client, guarded
+from courses_api.errors import DependencyUnavailable
+from courses_api.models import HealthReport
+from courses_api.observability import metrics
+from courses_api.pagination import CursorCodec
+from courses_api.repositories import CourseRepository
+from courses_api.settings import Settings
+
+HEALTH_PROBE_KEY = "__health__"
+
+
+class Container:
+    """Lazily built clients, repositories and services of one function."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._explicit_settings = settings
+        self._lock = threading.RLock()
+
+    @cached_property
+    def settings(self) -> Settings:
+        return self._explicit_settings or Settings()  # type: ignore[call-arg]  # from the environment
+
+    @cached_property
+    def meter(self) -> CapacityMeter:
+        return CapacityMeter()
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        with self._lock:
+            return build_dynamodb_client(self.settings, self.meter)
+
+    @cached_property
+    def cache(self) -> ReadThroughCache:
+        with self._lock:
+            return build_cache(self.settings, metrics)
+
+    @cached_property
+    def cursors(self) -> CursorCodec:
+        return CursorCodec(self.settings.cursor_secret.get_secret_value().encode())
+
+    @cached_property
+    def courses(self) -> CourseRepository:
+        return CourseRepository(self.dynamodb, self.settings.courses_table)
+
+    @cached_property
+    def course_reads(self) -> CourseReads:
+        return CourseReads(self.courses, self.cache, self.cursors)
+
+    def health(self) -> HealthReport:
+        """DynamoDB must answer; a cache outage only degrades (reads fall back to DynamoDB)."""
+        try:
+            guarded(lambda: self.dynamodb.get_item(
+                TableName=self.settings.courses_table, Key={"course_id": {"S": HEALTH_PROBE_KEY}}
+            ))
+            database = {"status": "ok"}
+        except DependencyUnavailable as error:
+            raise DependencyUnavailable("DynamoDB is not reachable.") from error
+        cache = self.cache.health()
+        cache_report: dict[str, Any] = {"status": cache.status, **({"detail": cache.detail} if cache.detail else {})}
+        cache_report.update(cache.extra)
+        overall = "ok" if cache.status in ("ok", "disabled") else "degraded"
+        return HealthReport(status=overall, dependencies={"dynamodb": database, "cache": cache_report})

@@ -1,0 +1,207 @@
+"""DynamoDB access: the client factory, item (de)serialisation, repositories and batch helpers.
+
+Every read here is a GetItem, a Query on the table or a GSI, or a BatchGetItem: there is
+no Scan on any request path (a test hooks the client to prove it).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from courses_api.capacity import CapacityMeter
+from courses_api.errors import DependencyUnavailable
+from courses_api.settings import Settings
+
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+MAX_BATCH_RETRIES = 8
+QUERY_MAX_ROUNDS = 5  # a filtered page stops after this many reads and hands back a cursor
+
+BY_CATEGORY = "ByCategory"
+BY_INSTRUCTOR = "ByInstructor"
+BY_STATUS = "ByStatus"
+BY_COURSE = "ByCourse"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+Item = dict[str, Any]
+T = TypeVar("T")
+
+
+def build_dynamodb_client(settings: Settings, meter: CapacityMeter | None = None) -> Any:
+    """A DynamoDB client with explicit timeouts and standard retries; one per container."""
+    config = Config(
+        connect_timeout=settings.dynamodb_connect_timeout_s,
+        read_timeout=settings.dynamodb_read_timeout_s,
+        retries={"mode": "standard", "max_attempts": settings.dynamodb_max_attempts},
+        tcp_keepalive=True,
+    )
+    client = boto3.session.Session().client(
+        "dynamodb",
+        region_name=settings.aws_region,
+        endpoint_url=settings.dynamodb_endpoint or None,
+        config=config,
+    )
+    if meter is not None:
+        meter.attach(client)
+    return client
+
+
+def _plain(value: Any) -> Any:
+    """Deserialised DynamoDB values → JSON-friendly Python (Decimal integers → int)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and "." not in str(value) else value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def to_attributes(item: Item) -> dict[str, Any]:
+    """Python dict → DynamoDB wire form (``None`` values are left out)."""
+    return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
+
+
+def from_attributes(item: dict[str, Any]) -> Item:
+    """DynamoDB wire form → Python dict."""
+    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def values_of(**values: Any) -> dict[str, Any]:
+    """``ExpressionAttributeValues`` from keyword arguments (``:name`` → value)."""
+    return {f":{name}": _serializer.serialize(value) for name, value in values.items()}
+
+
+def unavailable(error: ClientError | BotoCoreError) -> DependencyUnavailable:
+    """The domain error for a DynamoDB failure that no retry fixed."""
+    return DependencyUnavailable("The database did not answer; retry shortly.")
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    """True when a conditional write was refused because its condition was false."""
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _backoff(attempt: int, base_s: float = 0.025, cap_s: float = 1.0) -> None:
+    """Full-jitter exponential backoff (AWS architecture blog), bounded by ``cap_s``."""
+    time.sleep(random.uniform(0, min(cap_s, base_s * 2**attempt)))  # noqa: S311 - jitter, not crypto
+
+
+def chunked(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most ``size`` values."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def batch_get(
+    client: Any,
+    table: str,
+    keys: Sequence[dict[str, Any]],
+    *,
+    projection: Sequence[str] | None = None,
+) -> list[Item]:
+    """BatchGetItem in chunks of 100, retrying ``UnprocessedKeys`` with bounded jittered backoff.
+
+    ``keys`` are Python dicts; the result holds the items found, in no particular order.
+    """
+    found: list[Item] = []
+    unique = list({tuple(sorted(k.items())): k for k in keys}.values())
+    for chunk in chunked(unique, BATCH_GET_LIMIT):
+        request: dict[str, Any] = {"Keys": [to_attributes(k) for k in chunk]}
+        if projection:
+            names = {f"#p{i}": name for i, name in enumerate(projection)}
+            request["ProjectionExpression"] = ", ".join(names)
+            request["ExpressionAttributeNames"] = names
+        pending: dict[str, Any] = {table: request}
+        for attempt in range(MAX_BATCH_RETRIES + 1):
+            try:
+                response = client.batch_get_item(RequestItems=pending, ReturnConsumedCapacity="TOTAL")
+            except (ClientError, BotoCoreError) as error:
+                raise unavailable(error) from error
+            found.extend(from_attributes(item) for item in response.get("Responses", {}).get(table, []))
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                break
+            if attempt == MAX_BATCH_RETRIES:
+                raise DependencyUnavailable("The database is throttling reads; retry shortly.")
+            _backoff(attempt)
+    return found
+
+
+def batch_write(client: Any, table: str, items: Iterable[Item]) -> int:
+    """BatchWriteItem (puts) in chunks of 25, retrying ``UnprocessedItems``; returns items written."""
+    written = 0
+    buffered = list(items)
+    for chunk in chunked(buffered, BATCH_WRITE_LIMIT):
+        pending: dict[str, Any] = {table: [{"PutRequest": {"Item": to_attributes(item)}} for item in chunk]}
+        for attempt in range(MAX_BATCH_RETRIES + 1):
+            try:
+                response = client.batch_write_item(RequestItems=pending)
+            except (ClientError, BotoCoreError) as error:
+                raise unavailable(error) from error
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            if attempt == MAX_BATCH_RETRIES:
+                raise DependencyUnavailable("The database is throttling writes; retry shortly.")
+            _backoff(attempt)
+        written += len(chunk)
+    return written
+
+
+def query_page(
+    client: Any,
+    *,
+    limit: int,
+    start_key: dict[str, Any] | None,
+    max_rounds: int = QUERY_MAX_ROUNDS,
+    **query: Any,
+) -> tuple[list[Item], dict[str, Any] | None]:
+    """One page of up to ``limit`` matching items from a Query, and the key to resume after.
+
+    With a ``FilterExpression`` a single Query may return fewer than ``limit`` items, so
+    this reads on (each round asking only for what is still missing, so no read item is
+    ever skipped) for at most ``max_rounds`` rounds; the returned key always resumes
+    right after the last item read, so following it visits every item exactly once.
+    """
+    items: list[Item] = []
+    next_key = start_key
+    for _ in range(max_rounds):
+        request = dict(query, Limit=limit - len(items), ReturnConsumedCapacity="TOTAL")
+        if next_key:
+            request["ExclusiveStartKey"] = to_attributes(next_key)
+        try:
+            response = client.query(**request)
+        except (ClientError, BotoCoreError) as error:
+            raise unavailable(error) from error
+        items.extend(from_attributes(item) for item in response.get("Items", []))
+        raw_next = response.get("LastEvaluatedKey")
+        next_key = from_attributes(raw_next) if raw_next else None
+        if next_key is None or len(items) >= limit:
+            break
+    return items, next_key
+
+
+def guarded(call: Callable[[], T]) -> T:
+    """Run one DynamoDB call, turning transport and service failures into a 503 domain error."""
+    try:
+        return call()
+    except ClientError as error:
+        if is_condition_failure(error):
+            raise
+        raise unavailable(error) from error
+    except BotoCoreError as error:
+        raise unavailable(error) from error

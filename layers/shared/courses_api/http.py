@@ -1,0 +1,141 @@
+"""What every API function shares: the resolver, the Lambda entry point and response shapes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from courses_api.auth import Caller, caller_from_event
+from courses_api.cache.api import Cached
+from courses_api.capacity import CapacityMeter
+from courses_api.errors import BadRequest, PreconditionRequired, register_problem_handlers
+from courses_api.models import Problem
+from courses_api.observability import logger, metrics, tracer
+
+JSON = "application/json"
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+# Parameters shared by several routes, declared once so their validation cannot diverge.
+CourseIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Course id")]
+UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="User (instructor) id")]
+LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
+CursorQuery = Annotated[
+    str | None, Query(max_length=2048, description="The next_cursor of the previous page, unchanged")
+]
+IfNoneMatchHeader = Annotated[str | None, Header(alias="If-None-Match", max_length=64)]
+IfMatchHeader = Annotated[str | None, Header(alias="If-Match", max_length=64)]
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def _cors() -> CORSConfig | None:
+    """CORS only for the configured origins (never ``*`` on an authenticated API)."""
+    origins = [o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"],
+        expose_headers=["ETag", "Location", "X-Cache"],
+        max_age=600,
+    )
+
+
+def create_app() -> APIGatewayRestResolver:
+    """A REST resolver with request validation and problem+json errors for every failure."""
+    app = APIGatewayRestResolver(enable_validation=True, cors=_cors())
+    register_problem_handlers(app)
+    return app
+
+
+def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting problem+json bodies for ``statuses``."""
+    schema = {"schema": Problem.model_json_schema(ref_template="#/components/schemas/{model}")}
+    documented = {400, 422, *statuses}
+    return {
+        status: {"description": "Problem details (RFC 9457)", "content": {"application/problem+json": schema}}
+        for status in sorted(documented)
+    }
+
+
+def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
+    """The Lambda entry point of one API function: logs, traces, metrics and read-cost metering."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        cost = CapacityMeter.begin_request()
+        response = app.resolve(event, context)
+        metrics.add_metric(name="ReadCapacityUnits", unit=MetricUnit.Count, value=cost.computed_rcu)
+        logger.info(
+            "request served",
+            extra={"status": response.get("statusCode"), "read_units": cost.computed_rcu,
+                   "dynamodb_calls": cost.total_calls},
+        )
+        return response
+
+    return lambda_handler
+
+
+def current_caller(app: APIGatewayRestResolver) -> Caller:
+    """The caller of the request being resolved."""
+    return caller_from_event(app.current_event.raw_event)
+
+
+def etag_of(version: int) -> str:
+    """The strong ETag of a course version."""
+    return f'"{version}"'
+
+
+def parse_version_header(value: str | None, header: str) -> int | None:
+    """``If-Match`` / ``If-None-Match`` → the version it names (``None`` when absent or ``*``)."""
+    if value is None or value.strip() in ("", "*"):
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 12:
+        raise BadRequest(f"{header} must be an ETag returned by this API, such as \"3\".")
+    return int(text)
+
+
+def require_if_match(app: APIGatewayRestResolver) -> int:
+    """The version a write is conditional on; 428 without ``If-Match``."""
+    version = parse_version_header(app.current_event.headers.get("if-match"), "If-Match")
+    if version is None:
+        raise PreconditionRequired("Send If-Match with the ETag of the version you are changing.")
+    return version
+
+
+def json_response(
+    body: BaseModel,
+    *,
+    status: int = 200,
+    cached: Cached[Any] | None = None,
+    etag_version: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
+    """A JSON response, serialised once by pydantic, with ``X-Cache`` and ``ETag`` when known."""
+    all_headers = dict(headers or {})
+    if cached is not None:
+        all_headers["X-Cache"] = cached.outcome.value
+    if etag_version is not None:
+        all_headers["ETag"] = etag_of(etag_version)
+    return Response(status_code=status, content_type=JSON, body=body.model_dump_json(), headers=all_headers)
+
+
+def not_modified(version: int, cached: Cached[Any]) -> Response[str]:
+    """304 for a conditional GET whose ETag still matches."""
+    return Response(status_code=304, body="", headers={"ETag": etag_of(version), "X-Cache": cached.outcome.value})
+
+
+def no_content() -> Response[str]:
+    """204 with an empty body."""
+    return Response(status_code=204, body="")

@@ -1,0 +1,187 @@
+"""Domain models: what clients send, what we store, what we return.
+
+Input models forbid unknown fields and never coerce across types, so a wrong body is a
+422 problem, not a silently "fixed" write.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+Level = Literal["beginner", "intermediate", "advanced"]
+Status = Literal["draft", "published", "archived"]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,50}$")]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Description = Annotated[str, StringConstraints(max_length=5000)]
+Price = Annotated[
+    Decimal,
+    Field(ge=0, le=100_000, max_digits=8, decimal_places=2, allow_inf_nan=False),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
+Tags = Annotated[list[Slug], Field(max_length=10)]
+# Ids come from path parameters and tokens: bounded, URL-safe, no separators we use in keys.
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+def utc_now() -> str:
+    """Current time as the fixed-width ISO-8601 UTC string the indexes sort on."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class CourseCreate(_Input):
+    """Body of ``POST /courses``."""
+
+    title: Title
+    description: Description = ""
+    category: Slug
+    level: Level
+    price: Price
+    tags: Tags = Field(default_factory=list)
+    status: Status = "draft"
+
+
+class CoursePatch(_Input):
+    """Body of ``PATCH /courses/{course_id}``: any subset of the writable fields."""
+
+    title: Title | None = None
+    description: Description | None = None
+    category: Slug | None = None
+    level: Level | None = None
+    price: Price | None = None
+    tags: Tags | None = None
+    status: Status | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        """``null`` is not a value for any field (nothing here is clearable)."""
+        if isinstance(data, dict):
+            nulls = [key for key, value in data.items() if value is None]
+            if nulls:
+                raise ValueError(f"fields cannot be null: {', '.join(sorted(nulls))}")
+        return data
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> CoursePatch:
+        if not self.model_fields_set:
+            raise ValueError("the patch changes nothing: give at least one field")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """Only the fields the client sent."""
+        return self.model_dump(exclude_unset=True)
+
+
+class CourseSummary(BaseModel):
+    """What a list shows; exactly the attributes the list indexes project."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    course_id: str
+    title: str
+    category: str
+    level: Level
+    instructor_id: str
+    price: Price
+    tags: list[str] = Field(default_factory=list)
+    status: Status
+    enrollment_count: int = 0
+    created_at: str
+    published_at: str | None = None
+    version: int = 1
+
+
+class Course(CourseSummary):
+    """A whole course as stored and as returned by ``GET /courses/{course_id}``."""
+
+    description: str = ""
+    updated_at: str
+
+    def summary(self) -> CourseSummary:
+        """The list view of this course."""
+        return CourseSummary.model_validate(self.model_dump())
+
+
+class CoursePage(BaseModel):
+    """One page of a course list."""
+
+    items: list[CourseSummary]
+    next_cursor: str | None = None
+
+
+class Enrollment(BaseModel):
+    """One user's enrollment in one course."""
+
+    user_id: str
+    course_id: str
+    enrolled_at: str
+
+
+class EnrollmentWithCourse(BaseModel):
+    """An entry of ``GET /me/enrollments``: the enrollment with its course's summary."""
+
+    course_id: str
+    enrolled_at: str
+    course: CourseSummary | None = Field(description="null when the course was deleted since")
+
+
+class EnrollmentPage(BaseModel):
+    """One page of the caller's enrollments."""
+
+    items: list[EnrollmentWithCourse]
+    next_cursor: str | None = None
+
+
+class RosterEntry(BaseModel):
+    """An entry of a course's roster (``GET /courses/{course_id}/enrollments``)."""
+
+    user_id: str
+    enrolled_at: str
+
+
+class RosterPage(BaseModel):
+    """One page of a course's roster."""
+
+    items: list[RosterEntry]
+    next_cursor: str | None = None
+
+
+class FieldError(BaseModel):
+    """One field-level validation failure."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; every error body of the API."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class HealthReport(BaseModel):
+    """Body of ``GET /health``."""
+
+    status: Literal["ok", "degraded"]
+    dependencies: dict[str, dict[str, Any]]

@@ -1,0 +1,76 @@
+"""One validated view of the function's environment, read once per container.
+
+Field names match the ``Environment`` block of ``template.yaml`` (case-insensitively), so
+a typo in either place fails at cold start instead of at the first request.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_CURSOR_SECRET = "local-development-cursor-secret"  # noqa: S105 - documented dev default
+
+
+class Settings(BaseSettings):
+    """Environment of every function; table names have no defaults on purpose."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    courses_table: str = Field(min_length=3)
+    enrollments_table: str = Field(min_length=3)
+    idempotency_table: str = Field(default="", description="Powertools idempotency records")
+
+    # DynamoDB client. The endpoint is only set locally (moto); AWS uses the regional one.
+    dynamodb_endpoint: str = ""
+    aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+    dynamodb_connect_timeout_s: float = Field(default=1.0, gt=0, le=10)
+    dynamodb_read_timeout_s: float = Field(default=2.0, gt=0, le=20)
+    dynamodb_max_attempts: int = Field(default=3, ge=1, le=10)
+
+    # Redis / ElastiCache. An empty URL means "no Redis tier" (every read is a BYPASS).
+    redis_url: str = ""
+    redis_cluster: bool = False
+    redis_auth_mode: Literal["none", "password", "iam"] = "none"
+    redis_username: str = ""
+    redis_password: SecretStr = SecretStr("")
+    redis_cache_name: str = Field(default="", description="ElastiCache cache name, for IAM auth")
+    redis_connect_timeout_ms: int = Field(default=50, ge=1, le=5000)
+    redis_socket_timeout_ms: int = Field(default=50, ge=1, le=5000)
+
+    # Cache behaviour.
+    cache_key_prefix: str = Field(default="courses", pattern=r"^[a-z0-9-]{1,32}$")
+    cache_schema_version: int = Field(default=1, ge=1)
+    cache_item_ttl_s: int = Field(default=300, ge=1)
+    cache_list_ttl_s: int = Field(default=60, ge=1)
+    cache_negative_ttl_s: int = Field(default=15, ge=1)
+    near_cache_ttl_s: float = Field(default=1.0, ge=0, le=60)
+    near_cache_max_entries: int = Field(default=1024, ge=1)
+    near_cache_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    breaker_failure_threshold: int = Field(default=3, ge=1)
+    breaker_cooldown_s: float = Field(default=5.0, gt=0)
+
+    # Opaque pagination cursors are HMAC-signed with this key.
+    cursor_secret: SecretStr = SecretStr(DEVELOPMENT_CURSOR_SECRET)
+
+    # Comma-separated origins allowed by CORS; empty disables CORS headers.
+    allowed_origins: str = ""
+
+    @property
+    def cache_enabled(self) -> bool:
+        """Whether a Redis tier is configured at all."""
+        return bool(self.redis_url)
+
+    @property
+    def origins(self) -> list[str]:
+        """``allowed_origins`` as a list."""
+        return [origin.strip() for origin in self.allowed_origins.split(",") if origin.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The container's settings, validated on first use and cached for its lifetime."""
+    return Settings()  # type: ignore[call-arg]  # fields come from the environment

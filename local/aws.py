@@ -1,0 +1,137 @@
+"""moto's server on loopback, with the DynamoDB tables of ``template.yaml``.
+
+Tests, ``make run`` and the benchmarks all create their tables here, from the same
+template that is deployed, so their schemas cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+from local.template import resources_of_type
+
+LOCAL_REGION = "us-east-1"
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # noqa: S105
+
+# Table logical id in template.yaml → the settings field that carries its name.
+TABLE_ENV = {
+    "CoursesTable": "COURSES_TABLE",
+    "EnrollmentsTable": "ENROLLMENTS_TABLE",
+    "IdempotencyTable": "IDEMPOTENCY_TABLE",
+}
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def use_fake_aws_credentials() -> None:
+    """Make boto3 sign with throwaway credentials, so no real account is ever touched."""
+    os.environ["AWS_ACCESS_KEY_ID"] = FAKE_CREDENTIALS["aws_access_key_id"]
+    os.environ["AWS_SECRET_ACCESS_KEY"] = FAKE_CREDENTIALS["aws_secret_access_key"]
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.setdefault("AWS_REGION", LOCAL_REGION)
+    os.environ.setdefault("AWS_DEFAULT_REGION", LOCAL_REGION)
+
+
+@dataclass
+class MotoEndpoint:
+    """A running moto server; ``url`` is what ``DYNAMODB_ENDPOINT`` is set to."""
+
+    server: ThreadedMotoServer
+    url: str
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_moto() -> MotoEndpoint:
+    """Start moto's threaded server on 127.0.0.1 and a free port (never 0.0.0.0)."""
+    use_fake_aws_credentials()
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return MotoEndpoint(server=server, url=f"http://127.0.0.1:{port}")
+
+
+def dynamodb_client(endpoint_url: str) -> Any:
+    """A low-level DynamoDB client for the local endpoint."""
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_REGION,
+        config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        **FAKE_CREDENTIALS,
+    )
+
+
+def _table_name(logical_id: str, prefix: str) -> str:
+    return f"{prefix}{logical_id.removesuffix('Table')}"
+
+
+def _create_table_kwargs(logical_id: str, props: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Translate a template table into ``CreateTable`` arguments (on-demand, streams kept)."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table_name(logical_id, prefix),
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        kwargs["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": gsi["IndexName"],
+                "KeySchema": gsi["KeySchema"],
+                "Projection": gsi["Projection"],
+            }
+            for gsi in props["GlobalSecondaryIndexes"]
+        ]
+    stream = props.get("StreamSpecification")
+    if stream:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    return kwargs
+
+
+def create_tables(endpoint_url: str, prefix: str = "") -> dict[str, str]:
+    """Create every DynamoDB table of the template; returns settings field → table name.
+
+    Also sets those names in ``os.environ`` so handlers started afterwards find them.
+    """
+    client = dynamodb_client(endpoint_url)
+    existing = set(client.list_tables()["TableNames"])
+    names: dict[str, str] = {}
+    for logical_id, resource in resources_of_type("AWS::DynamoDB::Table").items():
+        props = resource["Properties"]
+        kwargs = _create_table_kwargs(logical_id, props, prefix)
+        if kwargs["TableName"] not in existing:
+            client.create_table(**kwargs)
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl and ttl.get("Enabled") is True:
+                client.update_time_to_live(
+                    TableName=kwargs["TableName"],
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+                )
+        env_name = TABLE_ENV.get(logical_id, f"{logical_id.upper()}_NAME")
+        names[env_name] = kwargs["TableName"]
+    os.environ.update(names)
+    os.environ["DYNAMODB_ENDPOINT"] = endpoint_url
+    return names
+
+
+def delete_tables(endpoint_url: str, table_names: dict[str, str]) -> None:
+    """Drop the tables made by :func:`create_tables` (tests use one set per test)."""
+    client = dynamodb_client(endpoint_url)
+    for name in table_names.values():
+        client.delete_table(TableName=name)

@@ -1,0 +1,71 @@
+"""Cache key layout: ``<prefix>:v<schema>:<kind>:{<hash tag>}:...``.
+
+Every key that one Lua script touches carries the same ``{hash tag}``, so the script runs
+on one Redis Cluster slot (ElastiCache Serverless is cluster-mode only). Bumping the
+schema version in settings moves every key to a new namespace, so a deploy that changes a
+model never reads entries written by the old code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from courses_api.cache.api import ListNamespace
+
+
+def _tag(text: str) -> str:
+    """Make ``text`` safe inside ``{...}``: a ``}`` would end the hash tag early."""
+    return text.replace("%", "%25").replace("}", "%7D").replace("{", "%7B")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemKeys:
+    """The value key of one item and its lease key (same slot)."""
+
+    value: str
+    lease: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageKeys:
+    """Generation counter, page value and page lease of one list page (same slot)."""
+
+    generation: str
+    value: str
+    lease: str
+    group: str  # near-cache group of the namespace
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpace:
+    """Builds the namespaced, versioned keys of one application."""
+
+    prefix: str = "courses"
+    schema_version: int = 1
+
+    @property
+    def root(self) -> str:
+        return f"{self.prefix}:v{self.schema_version}"
+
+    def item(self, item_id: str) -> ItemKeys:
+        base = f"{self.root}:item:{{{_tag(item_id)}}}"
+        return ItemKeys(value=base, lease=f"{base}:lease")
+
+    def namespace_tag(self, namespace: ListNamespace) -> str:
+        return _tag(f"{namespace.kind}:{namespace.partition}")
+
+    def generation(self, namespace: ListNamespace) -> str:
+        return f"{self.root}:gen:{{{self.namespace_tag(namespace)}}}"
+
+    def page(self, namespace: ListNamespace, page_key: str) -> PageKeys:
+        """Page keys; ``page_key`` (filters, limit, cursor) is hashed to bound key length."""
+        tag = self.namespace_tag(namespace)
+        digest = hashlib.blake2b(page_key.encode(), digest_size=12).hexdigest()
+        base = f"{self.root}:list:{{{tag}}}:{digest}"
+        return PageKeys(
+            generation=f"{self.root}:gen:{{{tag}}}",
+            value=base,
+            lease=f"{base}:lease",
+            group=f"{self.root}:list:{{{tag}}}",
+        )

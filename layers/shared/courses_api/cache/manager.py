@@ -1,0 +1,505 @@
+"""``RedisCacheManager``: near cache + Redis, leases, generations, breaker, metrics.
+
+Read path of one key (item or list page):
+
+1. near cache (unless ``skip_near``): a hit costs no network hop;
+2. one Lua round trip that either returns the value or grants this reader a lease, or
+   says another reader holds it (then poll briefly, then load without the cache);
+3. on a lease: call the loader, and store the result with a second script that only
+   writes if the lease (and, for lists, the generation) is still current — an
+   invalidation in between wins, so no stale set;
+4. a hit whose remaining TTL is within XFetch's probabilistic window takes a refresh
+   lease and reloads before expiry, so hot keys never expire under load.
+
+Any Redis failure (timeout, refused connection, cluster error) is a BYPASS: the loader
+answers, ``CacheError``/``CacheBypass`` are counted and the circuit breaker decides when
+to try Redis again. Nothing here raises because of Redis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, cast
+
+from pydantic import TypeAdapter
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
+
+from courses_api.cache import scripts
+from courses_api.cache.api import Cached, CacheOutcome, DependencyStatus, ListNamespace
+from courses_api.cache.breaker import BreakerState, CircuitBreaker
+from courses_api.cache.client import RedisClient
+from courses_api.cache.codec import Codec, CodecError, Decoded
+from courses_api.cache.keys import KeySpace
+from courses_api.cache.metrics import (
+    BREAKER_OPEN,
+    CACHE_BYPASS,
+    CACHE_EARLY_REFRESH,
+    CACHE_ERROR,
+    CACHE_HIT,
+    CACHE_LEASE_WAIT,
+    CACHE_MISS,
+    CACHE_NEAR_HIT,
+    COUNT,
+    MetricsSink,
+)
+from courses_api.cache.near import NearCache
+
+T = TypeVar("T")
+
+REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError)
+NEAR_ENTRY_OVERHEAD = 64  # bytes charged per near entry on top of its serialised size
+GENERATION_TTL_MS = 24 * 3600 * 1000  # > any page TTL; refreshed by fills and invalidations
+MAX_PENDING = 10_000
+
+
+class WarningLogger(Protocol):
+    """What the manager needs from a logger (stdlib or Powertools)."""
+
+    def warning(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None: ...
+
+
+def _default_logger() -> WarningLogger:
+    try:
+        from aws_lambda_powertools import Logger
+
+        return Logger(child=True)
+    except ImportError:  # pragma: no cover - powertools is a layer dependency
+        return logging.getLogger(__name__)
+
+
+class _Bypassed(Exception):
+    """Redis was skipped (breaker open) or failed; the caller serves from the loader."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Script:
+    source: str
+    sha: str
+
+    @classmethod
+    def of(cls, source: str) -> _Script:
+        return cls(source, hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest())
+
+
+_READ_ITEM = _Script.of(scripts.READ_ITEM)
+_FILL_ITEM = _Script.of(scripts.FILL_ITEM)
+_READ_PAGE = _Script.of(scripts.READ_PAGE)
+_FILL_PAGE = _Script.of(scripts.FILL_PAGE)
+_RELEASE = _Script.of(scripts.RELEASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """One cache entry: its Redis keys and how to read and fill it."""
+
+    value_key: str
+    lease_key: str
+    generation_key: str  # "" for items
+    near_group: str
+    ttl_s: float
+    negative_ttl_s: float
+
+    @property
+    def is_page(self) -> bool:
+        return bool(self.generation_key)
+
+    @property
+    def keys(self) -> list[str]:
+        if self.is_page:
+            return [self.generation_key, self.value_key, self.lease_key]
+        return [self.value_key, self.lease_key]
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadResult:
+    status: int
+    raw: bytes = b""
+    pttl_ms: int = -1
+    generation: str = ""
+
+
+class RedisCacheManager:
+    """Two-tier read-through cache implementing :class:`~courses_api.cache.api.ReadThroughCache`."""
+
+    def __init__(
+        self,
+        client: RedisClient | Callable[[], RedisClient],
+        metrics: MetricsSink,
+        *,
+        keys: KeySpace | None = None,
+        item_ttl_s: float = 300,
+        list_ttl_s: float = 60,
+        negative_ttl_s: float = 15,
+        near: NearCache | None = None,
+        breaker: CircuitBreaker | None = None,
+        codec: Codec | None = None,
+        ttl_jitter: float = 0.1,
+        lease_ttl_ms: int = 2000,
+        lease_wait_s: float = 0.25,
+        lease_poll_s: float = 0.002,
+        early_refresh_beta: float = 1.0,
+        rng: Callable[[], float] = random.random,
+        logger: WarningLogger | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """``client`` may be a factory, called lazily (and under the breaker) on first use,
+        because ``RedisCluster`` connects in its constructor and Redis may be down then."""
+        if callable(client) and not hasattr(client, "evalsha"):
+            self._client: RedisClient | None = None
+            self._client_factory: Callable[[], RedisClient] | None = client
+        else:
+            self._client = cast(RedisClient, client)
+            self._client_factory = None
+        self._client_lock = threading.Lock()
+        self.metrics = metrics
+        self.keys = keys or KeySpace()
+        self.item_ttl_s = item_ttl_s
+        self.list_ttl_s = list_ttl_s
+        self.negative_ttl_s = negative_ttl_s
+        self.near = near or NearCache(ttl_s=1.0, max_entries=1024, max_bytes=8 * 1024 * 1024)
+        self.logger: WarningLogger = logger or _default_logger()
+        self.breaker = breaker or CircuitBreaker()
+        self.breaker.on_change = self._on_breaker_change
+        self.codec = codec or Codec()
+        self.ttl_jitter = ttl_jitter
+        self.lease_ttl_ms = lease_ttl_ms
+        self.lease_wait_s = lease_wait_s
+        self.lease_poll_s = lease_poll_s
+        self.early_refresh_beta = early_refresh_beta
+        self._rng = rng
+        self._clock = clock
+        self._sleep = sleep
+        self._pending_lock = threading.Lock()
+        self._pending_items: dict[str, None] = {}
+        self._pending_namespaces: dict[ListNamespace, None] = {}
+
+    # ------------------------------------------------------------------ public API
+
+    def fetch_item(
+        self,
+        item_id: str,
+        load: Callable[[], T | None],
+        adapter: TypeAdapter[T],
+        *,
+        skip_near: bool = False,
+    ) -> Cached[T | None]:
+        """Item by id; a ``None`` from the loader is cached for ``negative_ttl_s``."""
+        item = self.keys.item(item_id)
+        target = _Target(item.value, item.lease, "", "", self.item_ttl_s, self.negative_ttl_s)
+        return self._fetch(target, load, adapter, skip_near)
+
+    def fetch_list(
+        self,
+        namespace: ListNamespace,
+        page_key: str,
+        load: Callable[[], T],
+        adapter: TypeAdapter[T],
+        *,
+        skip_near: bool = False,
+    ) -> Cached[T]:
+        """One page of a list under its namespace's generation counter."""
+        page = self.keys.page(namespace, page_key)
+        target = _Target(page.value, page.lease, page.generation, page.group, self.list_ttl_s, self.list_ttl_s)
+        return cast(Cached[T], self._fetch(target, load, adapter, skip_near))
+
+    def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace]) -> None:
+        """Drop items (value, negative entry and lease, in both tiers of this container)
+        and bump each namespace's generation, so every page of those lists is a miss.
+
+        Never raises. When Redis is unreachable or the breaker is open, the near cache is
+        still cleared and the Redis part is queued and replayed by this container's next
+        successful Redis call; the DynamoDB-stream invalidator is the backstop for a
+        container that dies first, and the entry TTLs bound any staleness beyond that.
+        """
+        ids = list(dict.fromkeys(item_ids))
+        spaces = list(dict.fromkeys(namespaces))
+        if not ids and not spaces:
+            return
+        self.near.invalidate(
+            [self.keys.item(i).value for i in ids],
+            [self.keys.page(ns, "").group for ns in spaces],
+        )
+        try:
+            self._call(lambda client: self._invalidate_remote(client, ids, spaces))
+        except _Bypassed:
+            self._defer(ids, spaces)
+
+    def health(self) -> DependencyStatus:
+        """PING Redis through the breaker (bounded by the client timeouts); never raises."""
+        started = self._clock()
+        try:
+            self._call(lambda client: client.ping())
+        except _Bypassed:
+            detail = "circuit breaker open" if self.breaker.state is not BreakerState.CLOSED else "unreachable"
+            return DependencyStatus("degraded", f"redis {detail}; reads bypass the cache", self._health_extra())
+        extra = self._health_extra()
+        extra["latency_ms"] = round((self._clock() - started) * 1000, 3)
+        return DependencyStatus("ok", "", extra)
+
+    def clear_near(self) -> None:
+        """Empty this container's near cache (benchmarks, tests)."""
+        self.near.clear()
+
+    # ------------------------------------------------------------------ read path
+
+    def _fetch(
+        self, target: _Target, load: Callable[[], T | None], adapter: TypeAdapter[T], skip_near: bool
+    ) -> Cached[T | None]:
+        epoch = self.near.epoch
+        if not skip_near:
+            found, value = self.near.get(target.value_key)
+            if found:
+                self.metrics.add_metric(CACHE_HIT, COUNT, 1)
+                self.metrics.add_metric(CACHE_NEAR_HIT, COUNT, 1)
+                return Cached(cast("T | None", value), CacheOutcome.HIT)
+        token = os.urandom(8).hex()
+        deadline = 0.0
+        poll = self.lease_poll_s
+        while True:
+            try:
+                result = self._call(lambda client: self._read(client, target, token))
+            except _Bypassed:
+                return self._bypass(load)
+            if result.status == scripts.HIT:
+                try:
+                    decoded = self.codec.decode(result.raw, adapter)
+                except CodecError as exc:
+                    self._count_error(f"undecodable cache entry {target.value_key}: {exc}")
+                    return self._bypass(load)
+                if self._should_refresh(decoded, result.pttl_ms) and self._take_refresh_lease(
+                    target, token, result.generation
+                ):
+                    self.metrics.add_metric(CACHE_EARLY_REFRESH, COUNT, 1)
+                    return self._load_and_fill(
+                        target, token, result.generation, load=load, adapter=adapter, epoch=epoch
+                    )
+                self.near.put(
+                    target.value_key,
+                    decoded.value,
+                    decoded.raw_size + NEAR_ENTRY_OVERHEAD,
+                    group=target.near_group,
+                    epoch=epoch,
+                )
+                self.metrics.add_metric(CACHE_HIT, COUNT, 1)
+                return Cached(decoded.value, CacheOutcome.HIT)
+            if result.status == scripts.LEASE:
+                return self._load_and_fill(target, token, result.generation, load=load, adapter=adapter, epoch=epoch)
+            # Someone else holds the lease: poll briefly for their fill, then give up waiting.
+            now = self._clock()
+            if not deadline:
+                deadline = now + self.lease_wait_s
+                self.metrics.add_metric(CACHE_LEASE_WAIT, COUNT, 1)
+            elif now >= deadline:
+                self.metrics.add_metric(CACHE_MISS, COUNT, 1)
+                return Cached(load(), CacheOutcome.MISS)
+            self._sleep(min(poll, max(deadline - now, 0.0)))
+            poll = min(poll * 2, 0.02)
+
+    def _read(self, client: RedisClient, target: _Target, token: str) -> _ReadResult:
+        if target.is_page:
+            seed = str(time.time_ns() // 1000)
+            reply = self._eval(client, _READ_PAGE, target.keys, [token, self.lease_ttl_ms, seed, GENERATION_TTL_MS])
+            status = int(reply[0])
+            if status == scripts.HIT:
+                return _ReadResult(status, reply[1], int(reply[2]), _text(reply[3]))
+            return _ReadResult(status, generation=_text(reply[1]))
+        reply = self._eval(client, _READ_ITEM, target.keys, [token, self.lease_ttl_ms])
+        status = int(reply[0])
+        if status == scripts.HIT:
+            return _ReadResult(status, reply[1], int(reply[2]))
+        return _ReadResult(status)
+
+    def _should_refresh(self, decoded: Decoded[Any], pttl_ms: int) -> bool:
+        """XFetch: refresh with probability rising as expiry nears, scaled by recompute time."""
+        if self.early_refresh_beta <= 0 or decoded.delta_ms <= 0 or pttl_ms < 0:
+            return False
+        gap = -decoded.delta_ms * self.early_refresh_beta * math.log(max(self._rng(), 1e-12))
+        return gap >= pttl_ms
+
+    def _take_refresh_lease(self, target: _Target, token: str, generation: str) -> bool:
+        lease = f"{generation}:{token}" if target.is_page else token
+        try:
+            taken = self._call(lambda client: client.set(target.lease_key, lease, nx=True, px=self.lease_ttl_ms))
+        except _Bypassed:
+            return False
+        return bool(taken)
+
+    def _load_and_fill(
+        self,
+        target: _Target,
+        token: str,
+        generation: str,
+        *,
+        load: Callable[[], T | None],
+        adapter: TypeAdapter[T],
+        epoch: int,
+    ) -> Cached[T | None]:
+        started = self._clock()
+        try:
+            value = load()
+        except BaseException:
+            self._release(target, token, generation)
+            raise
+        self.metrics.add_metric(CACHE_MISS, COUNT, 1)
+        encoded = self.codec.encode(value, adapter, (self._clock() - started) * 1000)
+        ttl_ms = self._jittered_ms(target.negative_ttl_s if value is None else target.ttl_s)
+        try:
+            if target.is_page:
+                stored = self._call(
+                    lambda client: self._eval(
+                        client,
+                        _FILL_PAGE,
+                        target.keys,
+                        [token, generation, encoded.data, ttl_ms, GENERATION_TTL_MS],
+                    )
+                )
+            else:
+                stored = self._call(
+                    lambda client: self._eval(client, _FILL_ITEM, target.keys, [token, encoded.data, ttl_ms])
+                )
+        except _Bypassed:
+            stored = 0
+        if stored == 1:
+            # Only a value Redis accepted may enter the near cache: a rejected fill means an
+            # invalidation happened during the load, so the value may be stale.
+            self.near.put(
+                target.value_key,
+                value,
+                encoded.raw_size + NEAR_ENTRY_OVERHEAD,
+                group=target.near_group,
+                epoch=epoch,
+            )
+        return Cached(value, CacheOutcome.MISS)
+
+    def _release(self, target: _Target, token: str, generation: str) -> None:
+        lease = f"{generation}:{token}" if target.is_page else token
+        with contextlib.suppress(_Bypassed):
+            self._call(lambda client: self._eval(client, _RELEASE, [target.lease_key], [lease]))
+
+    def _bypass(self, load: Callable[[], T | None]) -> Cached[T | None]:
+        self.metrics.add_metric(CACHE_BYPASS, COUNT, 1)
+        return Cached(load(), CacheOutcome.BYPASS)
+
+    def _jittered_ms(self, ttl_s: float) -> int:
+        """TTL shortened by up to ``ttl_jitter`` so entries filled together expire apart."""
+        return max(1, int(ttl_s * 1000 * (1 - self.ttl_jitter * self._rng())))
+
+    # ------------------------------------------------------------------ invalidation
+
+    def _invalidate_remote(self, client: RedisClient, ids: Sequence[str], spaces: Sequence[ListNamespace]) -> None:
+        with self._pending_lock:
+            ids = list(dict.fromkeys([*self._pending_items, *ids]))
+            spaces = list(dict.fromkeys([*self._pending_namespaces, *spaces]))
+        pipe = client.pipeline(transaction=False)
+        for item_id in ids:
+            item = self.keys.item(item_id)
+            pipe.delete(item.value, item.lease)  # same hash tag: one slot
+        seed = str(time.time_ns() // 1000)
+        for namespace in spaces:
+            generation = self.keys.generation(namespace)
+            pipe.set(generation, seed, nx=True, px=GENERATION_TTL_MS)
+            pipe.incr(generation)
+            pipe.pexpire(generation, GENERATION_TTL_MS)
+        pipe.execute()
+        with self._pending_lock:
+            for item_id in ids:
+                self._pending_items.pop(item_id, None)
+            for namespace in spaces:
+                self._pending_namespaces.pop(namespace, None)
+
+    def _defer(self, ids: Sequence[str], spaces: Sequence[ListNamespace]) -> None:
+        with self._pending_lock:
+            self._pending_items.update(dict.fromkeys(ids))
+            self._pending_namespaces.update(dict.fromkeys(spaces))
+            dropped = 0
+            while len(self._pending_items) > MAX_PENDING:
+                self._pending_items.pop(next(iter(self._pending_items)))
+                dropped += 1
+            pending = len(self._pending_items) + len(self._pending_namespaces)
+        self.logger.warning(
+            "cache invalidation deferred: redis unavailable; the stream invalidator is the backstop",
+            extra={
+                "item_ids": list(ids)[:20],
+                "namespaces": [f"{n.kind}:{n.partition}" for n in spaces][:20],
+                "pending": pending,
+                "dropped": dropped,
+            },
+        )
+
+    def _has_pending(self) -> bool:
+        return bool(self._pending_items or self._pending_namespaces)
+
+    # ------------------------------------------------------------------ redis plumbing
+
+    def _call(self, operation: Callable[[RedisClient], T]) -> T:
+        """Run ``operation`` through the breaker; any Redis failure becomes ``_Bypassed``."""
+        if not self.breaker.allow():
+            raise _Bypassed
+        try:
+            client = self._get_client()
+            if self._has_pending():
+                self._invalidate_remote(client, [], [])
+            result = operation(client)
+        except REDIS_ERRORS as exc:
+            self.breaker.record_failure(f"{type(exc).__name__}: {exc}")
+            self._count_error(f"redis call failed: {type(exc).__name__}: {exc}", log=False)
+            raise _Bypassed from exc
+        self.breaker.record_success()
+        return result
+
+    def _get_client(self) -> RedisClient:
+        if self._client is not None:
+            return self._client
+        with self._client_lock:
+            if self._client is None:
+                assert self._client_factory is not None
+                self._client = self._client_factory()
+            return self._client
+
+    def _eval(self, client: RedisClient, script: _Script, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return client.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # EVAL routes by key like EVALSHA and caches the script on that node.
+            return client.eval(script.source, len(keys), *keys, *args)
+
+    def _count_error(self, message: str, *, log: bool = True) -> None:
+        self.metrics.add_metric(CACHE_ERROR, COUNT, 1)
+        if log:
+            self.logger.warning(message)
+
+    def _on_breaker_change(self, old: BreakerState, new: BreakerState, reason: str) -> None:
+        if new is BreakerState.OPEN:
+            self.metrics.add_metric(BREAKER_OPEN, COUNT, 1)
+        self.logger.warning(
+            "cache circuit breaker state changed",
+            extra={
+                "breaker_from": str(old),
+                "breaker_to": str(new),
+                "reason": reason[:200],
+                "cooldown_s": self.breaker.cooldown_s,
+            },
+        )
+
+    def _health_extra(self) -> dict[str, object]:
+        stats = self.near.stats()
+        return {
+            "breaker": str(self.breaker.state),
+            "near_entries": stats.entries,
+            "near_bytes": stats.bytes,
+            "pending_invalidations": len(self._pending_items) + len(self._pending_namespaces),
+        }
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

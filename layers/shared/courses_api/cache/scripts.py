@@ -1,0 +1,72 @@
+"""Lua scripts. Every key a script touches is passed in ``KEYS`` and shares one hash tag.
+
+Items use leases (Facebook memcache style): a miss takes a lease token; the fill is
+stored only if that token is still there; an invalidation deletes value and lease, so a
+reader that loaded before the invalidation cannot store its stale row after it.
+
+Lists are guarded by a generation counter per namespace (one ``INCR`` invalidates every
+page): a page is stored as ``<generation>:<value>`` and is a hit only under the current
+generation; a fill is stored only if the generation it read is still current and it
+still holds the page's lease. A missing generation is seeded from the client's clock
+(``ARGV``) rather than 0, so an evicted counter cannot make old pages current again.
+"""
+
+from __future__ import annotations
+
+# Statuses returned by the read scripts.
+HIT = 1
+LEASE = 2  # miss: the caller holds the lease and must load and fill
+WAIT = 3  # miss: someone else holds the lease
+
+# KEYS: value, lease. ARGV: token, lease_ms. -> {HIT, value, pttl} | {LEASE} | {WAIT}
+READ_ITEM = """
+local v = redis.call('GET', KEYS[1])
+if v then return {1, v, redis.call('PTTL', KEYS[1])} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
+return {3}
+"""
+
+# KEYS: value, lease. ARGV: token, value, ttl_ms. -> 1 stored | 0 lease lost
+FILL_ITEM = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('DEL', KEYS[2])
+return 1
+"""
+
+# KEYS: generation, page, lease. ARGV: token, lease_ms, seed, generation_ttl_ms.
+# -> {HIT, value, pttl, gen} | {LEASE, gen} | {WAIT, gen}
+READ_PAGE = """
+local g = redis.call('GET', KEYS[1])
+if not g then
+  g = ARGV[3]
+  redis.call('SET', KEYS[1], g, 'PX', ARGV[4])
+end
+local v = redis.call('GET', KEYS[2])
+local prefix = g .. ':'
+if v and string.sub(v, 1, #prefix) == prefix then
+  return {1, string.sub(v, #prefix + 1), redis.call('PTTL', KEYS[2]), g}
+end
+local l = redis.call('GET', KEYS[3])
+if l and string.sub(l, 1, #prefix) == prefix then return {3, g} end
+redis.call('SET', KEYS[3], prefix .. ARGV[1], 'PX', ARGV[2])
+return {2, g}
+"""
+
+# KEYS: generation, page, lease. ARGV: token, gen, value, ttl_ms, generation_ttl_ms.
+# -> 1 stored | 0 generation moved on or lease lost
+FILL_PAGE = """
+local g = redis.call('GET', KEYS[1])
+if g ~= ARGV[2] then return 0 end
+if redis.call('GET', KEYS[3]) ~= g .. ':' .. ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], g .. ':' .. ARGV[3], 'PX', ARGV[4])
+redis.call('DEL', KEYS[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+# KEYS: lease. ARGV: expected lease value. Releases a lease whose loader failed.
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""

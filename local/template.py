@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+# COURSES_TEMPLATE points the local tooling at another template (e.g. a candidate change).
+TEMPLATE_PATH = Path(os.environ.get("COURSES_TEMPLATE", REPO_ROOT / "template.yaml"))
 
 
 class _CfnLoader(yaml.SafeLoader):

@@ -92,7 +92,8 @@ def unavailable(error: ClientError | BotoCoreError) -> DependencyUnavailable:
 
 def is_condition_failure(error: ClientError) -> bool:
     """True when a conditional write was refused because its condition was false."""
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    code: str = error.response.get("Error", {}).get("Code", "")
+    return code == "ConditionalCheckFailedException"
 
 
 def _backoff(attempt: int, base_s: float = 0.025, cap_s: float = 1.0) -> None:

@@ -106,16 +106,13 @@ def _field_errors(raw_errors: Any) -> list[FieldError]:
 def register_problem_handlers(app: ApiGatewayResolver) -> None:
     """Map every error a route can raise to problem+json, so none escapes as a 500 body."""
 
-    @app.exception_handler(DomainError)
     def _domain(error: DomainError) -> Response[str]:
         return problem_response(error.status, error.slug, error.title, error.detail, headers=error.headers)
 
-    @app.exception_handler(RequestUnsupportedContentType)
     def _content_type(error: RequestUnsupportedContentType) -> Response[str]:
         return problem_response(415, "unsupported-media-type", "Unsupported media type",
                                 "Send the body as application/json.")
 
-    @app.exception_handler(RequestValidationError)
     def _validation(error: RequestValidationError) -> Response[str]:
         errors = _field_errors(error.errors())
         in_body = any(e.loc and e.loc[0] == "body" for e in errors)
@@ -128,13 +125,18 @@ def register_problem_handlers(app: ApiGatewayResolver) -> None:
         return problem_response(400, "invalid-parameter", "Invalid parameter",
                                 "A path, query or header parameter is invalid.", errors=errors)
 
-    @app.not_found
     def _route_not_found(_: RouteNotFoundError) -> Response[str]:
         return problem_response(404, "not-found", "Not found", "No such route.")
 
-    @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response[str]:
         # The one deliberate catch-all: log with the stack, answer with a problem body.
         logger.exception("unhandled error", extra={"error_type": type(error).__name__})
         return problem_response(500, "internal-error", "Internal error",
                                 "An unexpected error occurred; it has been logged.")
+
+    # Registered by call rather than as decorators: Powertools' decorators are untyped.
+    app.exception_handler(DomainError)(_domain)
+    app.exception_handler(RequestUnsupportedContentType)(_content_type)
+    app.exception_handler(RequestValidationError)(_validation)
+    app.not_found(_route_not_found)
+    app.exception_handler(Exception)(_unexpected)

@@ -83,7 +83,7 @@ def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
         )
         return response
 
-    return lambda_handler
+    return lambda_handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
 
 
 def current_caller(app: APIGatewayRestResolver) -> Caller:

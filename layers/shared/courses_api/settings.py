@@ -73,4 +73,4 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The container's settings, validated on first use and cached for its lifetime."""
-    return Settings()  # type: ignore[call-arg]  # fields come from the environment
+    return Settings()

@@ -1,0 +1,57 @@
+"""Read units computed by DynamoDB's sizing rules (moto's reported numbers are fake)."""
+
+from typing import Any
+
+import pytest
+
+from courses_api.capacity import CapacityMeter, attribute_value_size, item_size, read_units
+
+
+@pytest.mark.parametrize(
+    ("value", "size"),
+    [
+        ({"S": "hello"}, 5),
+        ({"S": "é"}, 2),
+        ({"N": "12345"}, 4),
+        ({"N": "-1.5"}, 2),
+        ({"BOOL": True}, 1),
+        ({"NULL": True}, 1),
+        ({"L": [{"S": "ab"}, {"S": "c"}]}, 3 + 3 + 2),
+        ({"M": {"k": {"S": "v"}}}, 3 + 1 + 1 + 1),
+        ({"SS": ["a", "bc"]}, 3),
+    ],
+)
+def test_attribute_sizes(value: dict[str, Any], size: int) -> None:
+    assert attribute_value_size(value) == size
+
+
+def test_read_units_round_up_per_4kb_and_halve_for_eventual() -> None:
+    assert read_units(1, consistent=True) == 1
+    assert read_units(4096, consistent=True) == 1
+    assert read_units(4097, consistent=True) == 2
+    assert read_units(4097, consistent=False) == 1
+    assert read_units(0, consistent=False) == 0.5
+
+
+def test_item_size_counts_names_and_values() -> None:
+    assert item_size({"id": {"S": "abc"}, "n": {"N": "7"}}) == 2 + 3 + 1 + 2
+
+
+class FakeModel:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def test_meter_charges_queries_for_filtered_out_items_and_batches_per_item() -> None:
+    meter = CapacityMeter()
+    cost = meter.begin_request()
+    item = {"course_id": {"S": "x" * 1000}}
+    # a Query that returned 2 items of ~1 KB after reading 10 (8 filtered out): ~10 KB → 3 units, halved
+    meter._after_call(None, {"Items": [item, item], "ScannedCount": 10, "Count": 2}, FakeModel("Query"),
+                      context={"courses_params": {"ConsistentRead": False}})
+    assert cost.computed_rcu == 1.5
+    # BatchGetItem rounds each item up on its own: 3 small items → 3 × 0.5
+    meter._after_call(None, {"Responses": {"t": [item, item, item]}}, FakeModel("BatchGetItem"), context={})
+    assert cost.computed_rcu == 3.0
+    assert cost.calls == {"Query": 1, "BatchGetItem": 1}
+    assert meter.total.computed_rcu == 3.0

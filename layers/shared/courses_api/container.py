@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from courses_api.cache import build_cache
 from courses_api.cache.api import ReadThroughCache
 from courses_api.capacity import CapacityMeter
 from courses_api.course_reads import CourseReads
+from courses_api.course_writes import CourseWrites
 from courses_api.dynamo import build_dynamodb_client, guarded
+from courses_api.enrollments import EnrollmentRepository, EnrollmentService
 from courses_api.errors import DependencyUnavailable
+from courses_api.invalidation import Invalidator
 from courses_api.models import HealthReport
 from courses_api.observability import metrics
 from courses_api.pagination import CursorCodec
 from courses_api.repositories import CourseRepository
 from courses_api.settings import Settings
+
+if TYPE_CHECKING:
+    from courses_api.idempotency import IdempotentEnrollments
+    from courses_api.stream_invalidation import StreamInvalidator
 
 HEALTH_PROBE_KEY = "__health__"
 
@@ -63,6 +70,50 @@ class Container:
     @cached_property
     def course_reads(self) -> CourseReads:
         return CourseReads(self.courses, self.cache, self.cursors)
+
+    # ----- write path -----
+
+    @cached_property
+    def invalidator(self) -> Invalidator:
+        return Invalidator(self.cache)
+
+    @cached_property
+    def course_writes(self) -> CourseWrites:
+        return CourseWrites(self.courses, self.invalidator)
+
+    @cached_property
+    def enrollment_repository(self) -> EnrollmentRepository:
+        return EnrollmentRepository(self.dynamodb, self.settings.enrollments_table, self.settings.courses_table)
+
+    @cached_property
+    def enrollments(self) -> EnrollmentService:
+        return EnrollmentService(
+            self.enrollment_repository, self.courses, self.course_reads, self.invalidator, self.cursors
+        )
+
+    @cached_property
+    def idempotent_enrollments(self) -> IdempotentEnrollments | None:
+        """``Idempotency-Key`` support, or ``None`` when no IDEMPOTENCY_TABLE is configured.
+
+        Its own client (same endpoint, timeouts and retries), so idempotency bookkeeping is
+        not counted as the request's read cost by the capacity meter.
+        """
+        if not self.settings.idempotency_table:
+            return None
+        from courses_api.idempotency import IdempotentEnrollments  # Powertools idempotency: load on use
+
+        with self._lock:
+            return IdempotentEnrollments(
+                self.enrollments,
+                table_name=self.settings.idempotency_table,
+                client=build_dynamodb_client(self.settings),
+            )
+
+    @cached_property
+    def stream_invalidator(self) -> StreamInvalidator:
+        from courses_api.stream_invalidation import StreamInvalidator  # only the stream function needs it
+
+        return StreamInvalidator(self.cache)
 
     def health(self) -> HealthReport:
         """DynamoDB must answer; a cache outage only degrades (reads fall back to DynamoDB)."""

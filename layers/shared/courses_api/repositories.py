@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from courses_api.dynamo import (
     BY_CATEGORY,
@@ -13,6 +15,7 @@ from courses_api.dynamo import (
     from_attributes,
     guarded,
     query_page,
+    to_attributes,
     values_of,
 )
 from courses_api.models import Course, CourseSummary
@@ -102,3 +105,131 @@ class CourseRepository:
         )
         summaries = (CourseSummary.model_validate(item) for item in items)
         return {summary.course_id: summary for summary in summaries}
+
+    # ----- writes (the write path; every one conditional, so no write is ever lost) -----
+
+    def put_new(self, course: Course) -> None:
+        """Insert a new course; never overwrites (``attribute_not_exists``)."""
+        try:
+            guarded(lambda: self._client.put_item(
+                TableName=self.table_name,
+                Item=to_attributes(course.model_dump()),
+                ConditionExpression="attribute_not_exists(course_id)",
+            ))
+        except ClientError as error:
+            raise ConditionFailed(current_of(error)) from error
+
+    def update_if_version(
+        self,
+        course_id: str,
+        *,
+        changes: Mapping[str, Any],
+        expected_version: int,
+        now: str,
+        owner_id: str | None,
+    ) -> Course:
+        """Apply ``changes`` if the row is still at ``expected_version`` (and owned by ``owner_id``).
+
+        One conditional UpdateItem: ``version`` +1, ``updated_at``, and ``published_at`` set
+        on publishing / removed on leaving ``published``. Returns the *old* row (ALL_OLD is
+        atomic with the write, so invalidation sees exactly what was replaced); raises
+        :class:`ConditionFailed` with the current row when the condition is false.
+        """
+        request = patch_update_request(changes, expected_version=expected_version, now=now, owner_id=owner_id)
+        try:
+            response = guarded(lambda: self._client.update_item(
+                TableName=self.table_name,
+                Key={"course_id": {"S": course_id}},
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **request,
+            ))
+        except ClientError as error:
+            raise ConditionFailed(current_of(error)) from error
+        return Course.model_validate(from_attributes(response["Attributes"]))
+
+    def delete_if(self, course_id: str, *, expected_version: int | None, owner_id: str | None) -> Course:
+        """Delete the course if it exists (at ``expected_version``, owned by ``owner_id`` when given).
+
+        Returns the deleted row; raises :class:`ConditionFailed` with the current row otherwise.
+        """
+        conditions = ["attribute_exists(course_id)"]
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        if expected_version is not None:
+            conditions.append("#version = :expected")
+            names["#version"] = "version"
+            values.update(values_of(expected=expected_version))
+        if owner_id is not None:
+            conditions.append("instructor_id = :owner")
+            values.update(values_of(owner=owner_id))
+        request: dict[str, Any] = {"ConditionExpression": " AND ".join(conditions)}
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            response = guarded(lambda: self._client.delete_item(
+                TableName=self.table_name,
+                Key={"course_id": {"S": course_id}},
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **request,
+            ))
+        except ClientError as error:
+            raise ConditionFailed(current_of(error)) from error
+        return Course.model_validate(from_attributes(response["Attributes"]))
+
+
+class ConditionFailed(Exception):
+    """A conditional write was refused; ``current`` is the row as it is now (``None``: absent)."""
+
+    def __init__(self, current: Course | None) -> None:
+        super().__init__("condition failed")
+        self.current = current
+
+
+def current_of(error: ClientError) -> Course | None:
+    """The row DynamoDB returned with a failed condition (ReturnValuesOnConditionCheckFailure)."""
+    item: Any = error.response.get("Item")
+    return Course.model_validate(from_attributes(item)) if isinstance(item, dict) and item else None
+
+
+# Fields a PATCH may change; everything else is server-maintained.
+PATCHABLE = ("title", "description", "category", "level", "price", "tags", "status")
+
+
+def patch_update_request(
+    changes: Mapping[str, Any], *, expected_version: int, now: str, owner_id: str | None
+) -> dict[str, Any]:
+    """The UpdateItem expressions of a PATCH (pure, so it is unit-tested without DynamoDB)."""
+    unknown = set(changes) - set(PATCHABLE)
+    if unknown:
+        raise ValueError(f"not patchable: {sorted(unknown)}")
+    names: dict[str, str] = {"#version": "version", "#updated_at": "updated_at"}
+    values: dict[str, Any] = values_of(expected=expected_version, next=expected_version + 1, now=now)
+    sets = ["#version = :next", "#updated_at = :now"]
+    removes: list[str] = []
+    for index, (name, value) in enumerate(sorted(changes.items())):
+        names[f"#f{index}"] = name
+        values.update(values_of(**{f"f{index}": value}))
+        sets.append(f"#f{index} = :f{index}")
+    status = changes.get("status")
+    if status is not None:
+        names["#published_at"] = "published_at"
+        if status == "published":
+            sets.append("#published_at = if_not_exists(#published_at, :now)")
+        else:
+            removes.append("#published_at")
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    condition = "#version = :expected"
+    if owner_id is not None:
+        condition += " AND #instructor_id = :owner"
+        names["#instructor_id"] = "instructor_id"
+        values.update(values_of(owner=owner_id))
+    return {
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }

@@ -1,0 +1,17 @@
+"""DynamoDB stream of the Courses table → cache invalidation (the backstop), partial batch failures."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from courses_api.container import Container
+from courses_api.observability import logger, metrics, tracer
+
+container = Container()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return container.stream_invalidator.handle_batch(event, context)

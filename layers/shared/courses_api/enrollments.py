@@ -1,0 +1,262 @@
+"""Enrollments: the repository (one transaction per enrollment) and the service around it.
+
+An enrollment and the course's ``enrollment_count`` change together in one
+TransactWriteItems: Put the enrollment if it does not exist, and ADD 1 to the count if the
+course is published. DynamoDB runs it atomically, so however many concurrent repeats
+arrive, one commits and the rest are cancelled: the count moves exactly once. The
+cancellation reasons say which condition failed (already enrolled → 200 with the existing
+enrollment; course absent or unpublished → 404/409); ``TransactionConflict`` (a concurrent
+transaction on the same items) is retried with jittered backoff.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from courses_api.auth import Caller
+from courses_api.course_reads import CourseReads
+from courses_api.dynamo import BY_COURSE, from_attributes, guarded, query_page, to_attributes, unavailable, values_of
+from courses_api.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
+from courses_api.invalidation import Invalidation, Invalidator
+from courses_api.models import (
+    Course,
+    Enrollment,
+    EnrollmentPage,
+    EnrollmentWithCourse,
+    RosterEntry,
+    RosterPage,
+    utc_now,
+)
+from courses_api.pagination import CursorCodec
+from courses_api.repositories import CourseRepository
+
+TRANSACTION_ATTEMPTS = 4
+# Positions of the two actions in the transaction, hence of their cancellation reasons.
+_ENROLLMENT, _COURSE = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollOutcome:
+    """Result of an enroll request: the enrollment and whether this request created it."""
+
+    enrollment: Enrollment
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """Why DynamoDB cancelled the enrollment transaction."""
+
+    already_enrolled: Enrollment | None
+    course_refused: bool
+    course: Course | None  # the course row when its condition failed (None: no such course)
+    retryable: bool
+
+
+def read_cancellation(error: ClientError) -> Cancellation:
+    """Interpret ``CancellationReasons`` (one per action, in order) of a cancelled transaction."""
+    reasons: Sequence[Mapping[str, Any]] = error.response.get("CancellationReasons") or []
+
+    def reason(index: int) -> Mapping[str, Any]:
+        return reasons[index] if index < len(reasons) else {}
+
+    enrollment_reason, course_reason = reason(_ENROLLMENT), reason(_COURSE)
+    existing = None
+    if enrollment_reason.get("Code") == "ConditionalCheckFailed" and enrollment_reason.get("Item"):
+        existing = Enrollment.model_validate(from_attributes(enrollment_reason["Item"]))
+    course_refused = course_reason.get("Code") == "ConditionalCheckFailed"
+    course = None
+    if course_refused and course_reason.get("Item"):
+        course = Course.model_validate(from_attributes(course_reason["Item"]))
+    codes = {str(r.get("Code", "None")) for r in reasons}
+    retryable = bool(codes - {"None", "ConditionalCheckFailed"})
+    return Cancellation(
+        already_enrolled=existing,
+        course_refused=course_refused,
+        course=course,
+        retryable=retryable and existing is None and not course_refused,
+    )
+
+
+class EnrollmentAlreadyExists(Exception):
+    """The enrollment exists (raised by the repository; not an error for the client)."""
+
+    def __init__(self, enrollment: Enrollment) -> None:
+        super().__init__("already enrolled")
+        self.enrollment = enrollment
+
+
+class CourseNotOpen(Exception):
+    """The course is absent (``course`` is None) or not published."""
+
+    def __init__(self, course: Course | None) -> None:
+        super().__init__("course not open for enrollment")
+        self.course = course
+
+
+def _backoff(attempt: int, base_s: float = 0.02, cap_s: float = 0.5) -> None:
+    time.sleep(random.uniform(0, min(cap_s, base_s * 2**attempt)))  # noqa: S311 - jitter, not crypto
+
+
+class EnrollmentRepository:
+    """The Enrollments table (key ``user_id`` + ``course_id``, index ``ByCourse``)."""
+
+    def __init__(self, client: Any, table_name: str, courses_table: str) -> None:
+        self._client = client
+        self.table_name = table_name
+        self.courses_table = courses_table
+
+    def enroll(self, enrollment: Enrollment) -> None:
+        """Write the enrollment and count it, atomically; raises if it exists or the course is closed."""
+        transaction = [
+            {"Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(enrollment.model_dump()),
+                "ConditionExpression": "attribute_not_exists(user_id)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }},
+            {"Update": {
+                "TableName": self.courses_table,
+                "Key": {"course_id": {"S": enrollment.course_id}},
+                "UpdateExpression": "ADD enrollment_count :one",
+                "ConditionExpression": "#status = :published",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": values_of(one=1, published="published"),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }},
+        ]
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=transaction)
+                return
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise unavailable(error) from error
+                cancellation = read_cancellation(error)
+            except BotoCoreError as error:
+                raise unavailable(error) from error
+            if cancellation.already_enrolled is not None:
+                raise EnrollmentAlreadyExists(cancellation.already_enrolled)
+            if cancellation.course_refused:
+                raise CourseNotOpen(cancellation.course)
+            if not cancellation.retryable or attempt == TRANSACTION_ATTEMPTS - 1:
+                break
+            _backoff(attempt)
+        raise DependencyUnavailable("The enrollment could not be written because of contention; retry shortly.")
+
+    def get(self, user_id: str, course_id: str) -> Enrollment | None:
+        """One enrollment, strongly consistent."""
+        response = guarded(lambda: self._client.get_item(
+            TableName=self.table_name,
+            Key={"user_id": {"S": user_id}, "course_id": {"S": course_id}},
+            ConsistentRead=True,
+        ))
+        item = response.get("Item")
+        return Enrollment.model_validate(from_attributes(item)) if item else None
+
+    def list_by_user(
+        self, user_id: str, *, limit: int, start_key: dict[str, Any] | None
+    ) -> tuple[list[Enrollment], dict[str, Any] | None]:
+        """A user's enrollments (table Query, ordered by course id), strongly consistent (read your writes)."""
+        items, next_key = query_page(
+            self._client,
+            limit=limit,
+            start_key=start_key,
+            TableName=self.table_name,
+            KeyConditionExpression="user_id = :user",
+            ExpressionAttributeValues=values_of(user=user_id),
+            ConsistentRead=True,
+        )
+        return [Enrollment.model_validate(item) for item in items], next_key
+
+    def list_by_course(
+        self, course_id: str, *, limit: int, start_key: dict[str, Any] | None
+    ) -> tuple[list[RosterEntry], dict[str, Any] | None]:
+        """A course's roster through ``ByCourse``, oldest enrollment first."""
+        items, next_key = query_page(
+            self._client,
+            limit=limit,
+            start_key=start_key,
+            TableName=self.table_name,
+            IndexName=BY_COURSE,
+            KeyConditionExpression="course_id = :course",
+            ExpressionAttributeValues=values_of(course=course_id),
+            ScanIndexForward=True,
+        )
+        return [RosterEntry.model_validate(item) for item in items], next_key
+
+
+def visible_to(caller: Caller, status: str, instructor_id: str) -> bool:
+    """Whether an enrolled user is shown a course's summary: not a draft, unless they manage it."""
+    return status != "draft" or caller.may_manage(instructor_id)
+
+
+class EnrollmentService:
+    """Enroll the caller, list their enrollments, list a course's roster."""
+
+    def __init__(
+        self,
+        enrollments: EnrollmentRepository,
+        courses: CourseRepository,
+        course_reads: CourseReads,
+        invalidator: Invalidator,
+        cursors: CursorCodec,
+    ) -> None:
+        self._enrollments = enrollments
+        self._courses = courses
+        self._course_reads = course_reads
+        self._invalidator = invalidator
+        self._cursors = cursors
+
+    def enroll(self, caller: Caller, course_id: str) -> EnrollOutcome:
+        """Enroll the caller themself; a repeat returns the existing enrollment and creates nothing."""
+        user_id = caller.require_user()
+        enrollment = Enrollment(user_id=user_id, course_id=course_id, enrolled_at=utc_now())
+        try:
+            self._enrollments.enroll(enrollment)
+        except EnrollmentAlreadyExists as existing:
+            return EnrollOutcome(existing.enrollment, created=False)
+        except CourseNotOpen as closed:
+            course = closed.course
+            if course is None or (course.status != "published" and not caller.may_manage(course.instructor_id)):
+                raise NotFound(f"No course with id {course_id!r}.") from closed
+            raise Conflict(f"The course is {course.status}; only published courses take enrollments.") from closed
+        # The count changed: drop the course's item (the lists' counts age out with their TTL).
+        self._invalidator.apply(Invalidation(item_ids=(course_id,), namespaces=()))
+        return EnrollOutcome(enrollment, created=True)
+
+    def my_enrollments(self, caller: Caller, *, limit: int, cursor: str | None) -> EnrollmentPage:
+        """The caller's enrollments, each with its course summary: one Query plus one BatchGetItem."""
+        user_id = caller.require_user()
+        scope = f"me:{user_id}"
+        enrollments, next_key = self._enrollments.list_by_user(
+            user_id, limit=limit, start_key=self._cursors.decode(scope, cursor)
+        )
+        summaries = self._courses.get_summaries([e.course_id for e in enrollments]) if enrollments else {}
+        items = []
+        for enrollment in enrollments:
+            summary = summaries.get(enrollment.course_id)
+            if summary is not None and not visible_to(caller, summary.status, summary.instructor_id):
+                summary = None
+            items.append(EnrollmentWithCourse(
+                course_id=enrollment.course_id, enrolled_at=enrollment.enrolled_at, course=summary
+            ))
+        return EnrollmentPage(items=items, next_cursor=self._cursors.encode(scope, next_key))
+
+    def roster(self, caller: Caller, course_id: str, *, limit: int, cursor: str | None) -> RosterPage:
+        """Who is enrolled in a course: its instructor and admins only."""
+        caller.require_user()
+        course = self._course_reads.get_course(course_id, caller).value  # 404 for invisible courses
+        if not caller.may_manage(course.instructor_id):
+            raise Forbidden("Only the course's instructor or an admin may read its roster.")
+        scope = f"roster:{course_id}"
+        entries, next_key = self._enrollments.list_by_course(
+            course_id, limit=limit, start_key=self._cursors.decode(scope, cursor)
+        )
+        return RosterPage(items=entries, next_cursor=self._cursors.encode(scope, next_key))

@@ -1,0 +1,71 @@
+"""The backstop: invalidate the cache from the Courses table's DynamoDB stream.
+
+Each record's old and new images go through the same :func:`plan_invalidation` the write
+services use. ``ReadThroughCache.invalidate`` never raises, so after it the cache's health
+says whether Redis took it; if not, the record is reported as a batch item failure and
+Lambda retries it (bisecting the batch; the template sends what keeps failing to a
+dead-letter queue). With no Redis tier configured there is nothing to invalidate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from courses_api.cache.api import ReadThroughCache
+from courses_api.invalidation import Image, Invalidation, Invalidator, plan_invalidation
+from courses_api.observability import logger
+
+DELIVERED = frozenset({"ok", "disabled"})
+
+
+class MalformedStreamRecord(ValueError):
+    """A record without the key or images this function needs (reported as a failure)."""
+
+
+class InvalidationNotDelivered(RuntimeError):
+    """Redis did not take the invalidation; the record is retried."""
+
+
+def plan_for_record(record: DynamoDBRecord) -> Invalidation:
+    """What one stream record makes stale (``INSERT`` has no old image, ``REMOVE`` no new one)."""
+    stream = record.dynamodb
+    if stream is None:
+        raise MalformedStreamRecord("record has no dynamodb section")
+    course_id = stream.keys.get("course_id")
+    if not isinstance(course_id, str) or not course_id:
+        raise MalformedStreamRecord("record has no course_id key")
+    old: Image | None = stream.old_image or None
+    new: Image | None = stream.new_image or None
+    return plan_invalidation(course_id, old, new)
+
+
+class StreamInvalidator:
+    """Handles a batch of Courses stream records with partial batch failure reporting."""
+
+    def __init__(self, cache: ReadThroughCache) -> None:
+        self._cache = cache
+        self._invalidator = Invalidator(cache)
+        self._processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+    def handle_record(self, record: DynamoDBRecord) -> None:
+        """Invalidate what one record made stale; raise so the record is retried if Redis missed it."""
+        plan = plan_for_record(record)
+        self._invalidator.apply(plan)
+        health = self._cache.health()
+        if health.status not in DELIVERED:
+            raise InvalidationNotDelivered(f"cache is {health.status}: {health.detail}")
+
+    def handle_batch(self, event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+        """The Lambda response: ``batchItemFailures`` lists the records to retry."""
+        response = process_partial_response(
+            event=event, record_handler=self.handle_record, processor=self._processor, context=context
+        )
+        failures = response.get("batchItemFailures", [])
+        if failures:
+            logger.warning("stream records not invalidated", extra={"failed": len(failures),
+                                                                    "records": len(event.get("Records", []))})
+        return dict(response)

@@ -6,6 +6,7 @@ template that is deployed, so their schemas cannot drift.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from moto.server import ThreadedMotoServer
 from local.template import resources_of_type
 
 LOCAL_REGION = "us-east-1"
-FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # noqa: S105
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 # Table logical id in template.yaml → the settings field that carries its name.
 TABLE_ENV = {
@@ -60,6 +61,7 @@ class MotoEndpoint:
 def start_moto() -> MotoEndpoint:
     """Start moto's threaded server on 127.0.0.1 and a free port (never 0.0.0.0)."""
     use_fake_aws_credentials()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -73,7 +75,8 @@ def dynamodb_client(endpoint_url: str) -> Any:
         endpoint_url=endpoint_url,
         region_name=LOCAL_REGION,
         config=Config(retries={"mode": "standard", "max_attempts": 3}),
-        **FAKE_CREDENTIALS,
+        aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
     )
 
 

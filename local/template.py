@@ -7,14 +7,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # COURSES_TEMPLATE points the local tooling at another template (e.g. a candidate change).
 TEMPLATE_PATH = Path(os.environ.get("COURSES_TEMPLATE", REPO_ROOT / "template.yaml"))
 
 
-class _CfnLoader(yaml.SafeLoader):
+class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]  # no PyYAML stubs installed
     """SafeLoader that turns ``!Ref x`` into ``{"Ref": x}`` and ``!Sub y`` into ``{"Fn::Sub": y}``."""
 
 

@@ -1,0 +1,155 @@
+"""One OpenAPI document for the whole API, merged from each function's Powertools resolver.
+
+Each function owns the schema of its route (parameters, bodies, responses come from its
+pydantic models); the gateway's own behaviour, which no function can describe, is added
+from ``template.yaml``: which routes need a bearer token (401/403) and the 413 for bodies
+over API Gateway's limit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import aws_lambda_powertools.event_handler.openapi.swagger_ui as swagger_ui_package
+from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+from local.functions import ApiRoute, FunctionPool
+
+TITLE = "Courses API"
+VERSION = "1.0.0"
+BEARER_SCHEME = "bearerAuth"
+PROBLEM_REF = "#/components/schemas/Problem"
+SWAGGER_ASSETS = Path(str(swagger_ui_package.__file__)).resolve().parent
+
+# Used only if no function documents the Problem model itself.
+FALLBACK_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details; every error body of the API.",
+    "required": ["title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "default": "about:blank"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+GATEWAY_PROBLEMS = {
+    401: "Missing, malformed, expired or badly signed bearer token",
+    403: "The caller lacks the role or ownership this needs",
+    413: "Request body over API Gateway's 10 MB limit",
+}
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}}}
+
+
+def merge_documents(schemas: Iterable[Mapping[str, Any]], routes: Iterable[ApiRoute]) -> dict[str, Any]:
+    """Merge per-function documents and add what the gateway itself answers."""
+    merger = OpenAPIMerge(
+        title=TITLE,
+        version=VERSION,
+        description=(
+            "Courses, enrollments and their cache. Errors are RFC 9457 problem details "
+            "(application/problem+json). Locally, bearer tokens come from `make token`."
+        ),
+        security_schemes={
+            BEARER_SCHEME: HTTPBearer(
+                bearerFormat="JWT", description="Cognito id token (locally: an HS256 JWT from `make token`)"
+            )
+        },
+        on_conflict="first",
+    )
+    for schema in schemas:
+        merger.add_schema(dict(schema))
+    document: dict[str, Any] = json.loads(json.dumps(merger.get_openapi_schema(), default=str))
+    components = document.setdefault("components", {})
+    schemes = components.get("securitySchemes", {})
+    components["securitySchemes"] = {
+        name: (scheme.model_dump(by_alias=True, exclude_none=True) if hasattr(scheme, "model_dump") else scheme)
+        for name, scheme in schemes.items()
+    }
+    components.setdefault("schemas", {}).setdefault("Problem", FALLBACK_PROBLEM_SCHEMA)
+
+    paths: dict[str, Any] = document.setdefault("paths", {})
+    for route in routes:
+        operation = paths.get(route.path, {}).get(route.method.lower())
+        if operation is None:
+            continue
+        responses: dict[str, Any] = operation.setdefault("responses", {})
+        if route.authorizer is not None:
+            if route.authorizer.kind == "cognito":
+                operation["security"] = [{BEARER_SCHEME: []}]
+                statuses = [401, 403]
+            else:  # the optional authorizer: anonymous callers are welcome
+                operation["security"] = [{}, {BEARER_SCHEME: []}]
+                statuses = [401]
+            for status in statuses:
+                responses.setdefault(str(status), _problem_response(GATEWAY_PROBLEMS[status]))
+        if "requestBody" in operation:
+            responses.setdefault("413", _problem_response(GATEWAY_PROBLEMS[413]))
+    return document
+
+
+def resolver_schema(pool: FunctionPool) -> dict[str, Any] | None:
+    """The OpenAPI document of one function's module-level Powertools resolver ``app``."""
+    app = getattr(pool.any_module(), "app", None)
+    if app is None or not hasattr(app, "get_openapi_schema"):
+        return None
+    schema = app.get_openapi_schema(title=TITLE, version=VERSION)
+    dumped: dict[str, Any] = schema.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return dumped
+
+
+def build_openapi(pools: Mapping[str, FunctionPool], routes: Iterable[ApiRoute]) -> dict[str, Any]:
+    """The API's OpenAPI document from the loaded functions."""
+    schemas = [schema for pool in pools.values() if pool.spec.routes and (schema := resolver_schema(pool))]
+    return merge_documents(schemas, routes)
+
+
+def write_openapi(document: Mapping[str, Any], path: Path) -> None:
+    """Write the document as stable, reviewable JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def swagger_html(openapi_url: str = "/openapi.json") -> str:
+    """Swagger UI served entirely from this server (the assets Powertools ships; no CDN)."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>{TITLE} — Swagger UI</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({{
+      url: "{openapi_url}",
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      persistAuthorization: true,
+      presets: [SwaggerUIBundle.presets.apis],
+    }});
+  </script>
+</body>
+</html>
+"""
+
+
+def swagger_asset(name: str) -> Path | None:
+    """``swagger-ui.css`` / ``swagger-ui-bundle.js`` from the installed Powertools package."""
+    files = {"swagger-ui.css": "swagger-ui.min.css", "swagger-ui-bundle.js": "swagger-ui-bundle.min.js"}
+    if name not in files:
+        return None
+    path = SWAGGER_ASSETS / files[name]
+    return path if path.is_file() else None

@@ -1,0 +1,247 @@
+"""Everything ``make run`` brings up around the gateway: DynamoDB, Redis, data, streams.
+
+Start order matters: tables and environment first (handlers read settings from the
+environment), then the sample data, then the function containers and the stream pollers
+(at ``LATEST``, so seeding does not replay through the invalidator), then the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local.auth import DEFAULT_LOCAL_AUTH_SECRET, check_secret, mint_token
+from local.aws import MotoEndpoint, create_tables, dynamodb_client, start_moto, use_fake_aws_credentials
+from local.functions import (
+    SERVERLESS_API,
+    ApiRoute,
+    FunctionPool,
+    FunctionSpec,
+    function_specs,
+    load_functions,
+    static_environment,
+)
+from local.redis_server import DEFAULT_LOCAL_URL, LocalRedis, is_reachable, start_redis_server
+from local.streams import StreamPoller
+from local.template import TEMPLATE_PATH, load_template
+
+log = logging.getLogger("local.runtime")
+
+DEFAULT_PORT = 3000
+DEFAULT_SEED_COURSES = 1000
+# Local values for settings the template sets for AWS (ElastiCache is a TLS cluster with IAM
+# auth; the local redis-server is a single node without auth). The environment still wins.
+LOCAL_ENV_DEFAULTS = {
+    "REDIS_CLUSTER": "false",
+    "REDIS_AUTH_MODE": "none",
+    "POWERTOOLS_SERVICE_NAME": "courses-api",
+    "POWERTOOLS_METRICS_NAMESPACE": "CoursesApi",
+    "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines on stdout are noise locally
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+TABLE_IDS = {"COURSES_TABLE": "CoursesTable", "ENROLLMENTS_TABLE": "EnrollmentsTable"}
+
+
+@dataclass
+class RunOptions:
+    """``make run`` settings; each has an environment variable (see ``from_env``)."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    seed_courses: int = DEFAULT_SEED_COURSES
+    redis_url: str | None = None  # None: not set (start one); "": no Redis tier
+    dynamodb_endpoint: str = ""
+    auth_secret: str = DEFAULT_LOCAL_AUTH_SECRET
+    max_containers: int = 8
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> RunOptions:
+        env = os.environ if environ is None else environ
+        return cls(
+            host=env.get("HOST", "127.0.0.1"),
+            port=int(env.get("PORT") or DEFAULT_PORT),
+            seed_courses=int(env.get("SEED_COURSES") or DEFAULT_SEED_COURSES),
+            redis_url=env.get("REDIS_URL"),
+            dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT", ""),
+            auth_secret=env.get("LOCAL_AUTH_SECRET") or DEFAULT_LOCAL_AUTH_SECRET,
+            max_containers=int(env.get("LOCAL_MAX_CONTAINERS") or 8),
+        )
+
+
+def add_layers_to_path(specs: dict[str, FunctionSpec]) -> None:
+    """Put the layer folders on ``sys.path``, as Lambda mounts layers at ``/opt/python``."""
+    for spec in specs.values():
+        for layer_dir in spec.layer_dirs:
+            if str(layer_dir) not in sys.path:
+                sys.path.insert(0, str(layer_dir))
+
+
+def api_stage_and_binary_types(template: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """The REST API's stage name and binary media types (parameters resolve to their defaults)."""
+    parameters = template.get("Parameters", {})
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != SERVERLESS_API:
+            continue
+        props = resource.get("Properties", {})
+        stage = props.get("StageName", "Prod")
+        if isinstance(stage, dict) and "Ref" in stage:
+            stage = parameters.get(stage["Ref"], {}).get("Default", "Prod")
+        binary = tuple(str(t) for t in props.get("BinaryMediaTypes", []) if isinstance(t, str))
+        return str(stage), binary
+    return "Prod", ()
+
+
+@dataclass
+class LocalRuntime:
+    """The running dependencies of the local API and what the banner says about them."""
+
+    options: RunOptions
+    specs: dict[str, FunctionSpec] = field(default_factory=dict)
+    pools: dict[str, FunctionPool] = field(default_factory=dict)
+    routes: list[ApiRoute] = field(default_factory=list)
+    moto: MotoEndpoint | None = None
+    redis: LocalRedis | None = None
+    redis_note: str = ""
+    dynamodb_note: str = ""
+    pollers: list[StreamPoller] = field(default_factory=list)
+    seed_summary: Any = None
+    tables: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> None:
+        """Bring up everything; on failure, stop what was started."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        check_secret(self.options.auth_secret, self.options.host)
+        template = load_template(TEMPLATE_PATH)
+        self.specs = function_specs(template)
+        add_layers_to_path(self.specs)
+        self._start_dynamodb()
+        self._start_redis()
+        for name, value in {**static_environment(template), **LOCAL_ENV_DEFAULTS}.items():
+            os.environ.setdefault(name, value)
+        self._seed()
+        self.pools = load_functions(self.specs, self.options.max_containers)
+        self.routes = [route for spec in self.specs.values() for route in spec.routes]
+        self._start_streams()
+
+    def _start_dynamodb(self) -> None:
+        use_fake_aws_credentials()
+        if self.options.dynamodb_endpoint:
+            endpoint = self.options.dynamodb_endpoint
+            self.dynamodb_note = f"{endpoint} (DYNAMODB_ENDPOINT)"
+        else:
+            self.moto = start_moto()
+            endpoint = self.moto.url
+            self.dynamodb_note = f"moto in this process at {endpoint} (in memory, gone on exit)"
+        self.tables = create_tables(endpoint)
+
+    def _start_redis(self) -> None:
+        wanted = self.options.redis_url
+        url = ""
+        if wanted == "" or (wanted or "").lower() == "none":
+            self.redis_note = "none (REDIS_URL is empty): no Redis tier, reads are BYPASS"
+        elif wanted and is_reachable(wanted):
+            url = wanted
+            self.redis_note = f"{wanted} (REDIS_URL)"
+            if self.moto is not None and "CACHE_KEY_PREFIX" not in os.environ:
+                # Fresh in-memory data must not meet cache entries of an earlier run.
+                os.environ["CACHE_KEY_PREFIX"] = f"local-{secrets.token_hex(4)}"
+                self.redis_note += f", keys prefixed {os.environ['CACHE_KEY_PREFIX']}"
+        else:
+            try:
+                self.redis = start_redis_server()
+                url = self.redis.url
+                why = f"REDIS_URL {wanted} not reachable; " if wanted else ""
+                self.redis_note = f"{url} ({why}redis-server started for this run, nothing kept on disk)"
+            except (FileNotFoundError, RuntimeError) as error:
+                if not wanted and is_reachable(DEFAULT_LOCAL_URL):
+                    url = DEFAULT_LOCAL_URL
+                    os.environ.setdefault("CACHE_KEY_PREFIX", f"local-{secrets.token_hex(4)}")
+                    self.redis_note = f"{url} (found running; keys prefixed {os.environ['CACHE_KEY_PREFIX']})"
+                else:
+                    self.redis_note = f"none ({error}): NO REDIS TIER, every read goes to DynamoDB (BYPASS)"
+        os.environ["REDIS_URL"] = url
+
+    def _seed(self) -> None:
+        count = self.options.seed_courses
+        if count <= 0:
+            return
+        from local.seed import seed  # imports the layer, which is on sys.path only now
+
+        client = dynamodb_client(os.environ["DYNAMODB_ENDPOINT"])
+        courses = self.tables["COURSES_TABLE"]
+        if client.scan(TableName=courses, Limit=1, Select="COUNT")["Count"]:  # startup only, not a request path
+            log.info("the courses table already holds data; not seeding")
+            return
+        self.seed_summary = seed(client, courses, self.tables["ENROLLMENTS_TABLE"], count)
+
+    def _start_streams(self) -> None:
+        table_names = {logical: self.tables.get(env, "") for env, logical in TABLE_IDS.items()}
+        for spec in self.specs.values():
+            pool = self.pools.get(spec.logical_id)
+            for subscription in spec.streams:
+                table = table_names.get(subscription.table_id)
+                if pool is None or not table:
+                    continue
+                poller = StreamPoller(os.environ["DYNAMODB_ENDPOINT"], table, subscription,
+                                      pool.invoke, starting_position="LATEST")
+                poller.start()
+                poller.wait_ready()
+                self.pollers.append(poller)
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers.clear()
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None
+
+    def banner(self, base_url: str) -> str:
+        """What a developer needs on screen to start using the API."""
+        summary = self.seed_summary
+        instructor = summary.instructors[0] if summary else "instructor-1"
+        token = mint_token(self.options.auth_secret, instructor, ["instructors"])
+        missing = sorted({route.function_id for route in self.routes} - set(self.pools))
+        secret_note = ("development default (fine on loopback only)"
+                       if self.options.auth_secret == DEFAULT_LOCAL_AUTH_SECRET else "from LOCAL_AUTH_SECRET")
+        lines = [
+            "",
+            f"  Courses API (local)   {base_url}",
+            f"  routes      {len(self.routes)} from {Path(TEMPLATE_PATH).name}"
+            + (f" (no handler yet: {', '.join(missing)})" if missing else ""),
+            f"  DynamoDB    {self.dynamodb_note}; tables {', '.join(sorted(self.tables.values()))}",
+            f"  Redis       {self.redis_note}",
+            "  streams     " + (", ".join(f"{p.table_name} -> {p.subscription.function_id}" for p in self.pollers)
+                                or "none (no stream function loaded)"),
+        ]
+        if summary:
+            lines.append(f"  sample data {summary.courses} courses, {summary.enrollments} enrollments, "
+                         f"{len(summary.instructors)} instructors, {len(summary.students)} students")
+        else:
+            lines.append("  sample data none (SEED_COURSES=0 or the table already had data)")
+        lines += [
+            f"  docs        {base_url}/docs   (OpenAPI: {base_url}/openapi.json)",
+            f"  auth        HS256 tokens, secret {secret_note}; make token SUB=... GROUPS=instructors",
+            "",
+            "  Try:",
+            f"    curl -s '{base_url}/courses?category=data-science&limit=3'",
+            f"    curl -s -H 'Authorization: Bearer {token}' \\",
+            f"         '{base_url}/instructors/{instructor}/courses?limit=3'",
+            "",
+        ]
+        return "\n".join(lines)

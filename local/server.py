@@ -1,0 +1,204 @@
+"""The local API Gateway: a Starlette app that turns HTTP requests into proxy events.
+
+Every route of ``template.yaml`` is served; a request is authorized as the route's
+authorizer would, shaped into the REST proxy event API Gateway sends and handed to the
+function's real handler in a worker thread; the proxy response is mapped back. What API
+Gateway answers by itself is answered here too, but as problem+json rather than AWS's
+``{"message": ...}`` bodies: unknown resources get 404 (AWS: 403 "Missing Authentication
+Token"), an unsupported method 405 (AWS: 403 too), bodies over 10 MB 413, a bad token 401,
+a crashed or malformed handler 502, and a handler over its timeout 504.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from local.auth import AuthError, authorize
+from local.events import (
+    MAX_PAYLOAD_BYTES,
+    BadProxyResponse,
+    HttpRequest,
+    HttpResponse,
+    RouteTable,
+    build_proxy_event,
+    problem_response,
+    proxy_response_to_http,
+)
+from local.functions import ApiRoute, FunctionPool
+from local.openapi import swagger_asset, swagger_html
+
+log = logging.getLogger("local.server")
+
+API_GATEWAY_TIMEOUT_S = 29.0
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """What the local gateway needs besides the routes."""
+
+    auth_secret: str
+    stage: str = "Prod"
+    binary_media_types: tuple[str, ...] = ()
+    max_body_bytes: int = MAX_PAYLOAD_BYTES
+    integration_timeout_s: float = API_GATEWAY_TIMEOUT_S
+
+
+class PayloadTooLargeError(Exception):
+    """The body passed API Gateway's payload limit while being read."""
+
+
+class LocalGateway:
+    """Routes requests to function pools the way API Gateway's REST API does."""
+
+    def __init__(self, pools: Mapping[str, FunctionPool], routes: Iterable[ApiRoute], config: GatewayConfig) -> None:
+        self.pools = pools
+        self.config = config
+        self.routes = list(routes)
+        self.table = RouteTable((route.path, route.method, route) for route in self.routes)
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.config.max_body_bytes:
+            raise PayloadTooLargeError
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.config.max_body_bytes:
+                raise PayloadTooLargeError
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def endpoint(self, request: Request) -> Response:
+        """The Starlette endpoint: gateway behaviour, then the wire response with repeated headers kept."""
+        started = time.perf_counter()
+        http = await self.handle(request)
+        response = Response(content=http.body, status_code=http.status)
+        raw: list[tuple[bytes, bytes]] = []
+        if not (http.status < 200 or http.status in (204, 304)):
+            raw.append((b"content-length", str(len(http.body)).encode()))
+        raw.extend(
+            (name.lower().encode("latin-1", "replace"), value.encode("latin-1", "replace"))
+            for name, value in http.headers
+            if name.lower() != "content-length"
+        )
+        response.raw_headers = raw
+        log.debug("%s %s -> %s in %.1f ms", request.method, request.url.path, http.status,
+                  (time.perf_counter() - started) * 1000)
+        return response
+
+    async def handle(self, request: Request) -> HttpResponse:
+        """Gateway behaviour in API Gateway's order: route, method, size, auth, integration."""
+        client = request.client
+        server = request.scope.get("server") or ("127.0.0.1", 3000)
+        http_request = HttpRequest(
+            method=request.method.upper(),
+            path=request.url.path,
+            raw_query=request.scope.get("query_string", b"").decode("latin-1"),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
+            source_ip=client.host if client else "127.0.0.1",
+            host=str(server[0]),
+            port=int(server[1] or 0),
+            http_version=str(request.scope.get("http_version", "1.1")),
+        )
+        request_id = http_request.request_id
+        raw_path = request.scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0] or request.url.path
+        match = self.table.match(raw_path)
+        if match is None:
+            return problem_response(404, "not-found", "Not found", f"No resource matches {request.url.path}.",
+                                    request_id)
+        route: ApiRoute | None = self.table.target(match.resource, http_request.method)
+        if route is None:
+            allowed = sorted(self.table.methods(match.resource))
+            response = problem_response(
+                405, "method-not-allowed", "Method not allowed",
+                f"{http_request.method} is not allowed on {match.resource}; use {', '.join(allowed)}.", request_id,
+            )
+            response.headers.append(("Allow", ", ".join(allowed)))
+            return response
+        try:
+            http_request.body = await self._read_body(request)
+        except PayloadTooLargeError:
+            return problem_response(413, "payload-too-large", "Payload too large",
+                                    f"Request bodies are limited to {self.config.max_body_bytes} bytes.", request_id)
+        headers = dict(http_request.headers)
+        try:
+            authorizer = authorize(route.authorizer, headers, self.config.auth_secret)
+        except AuthError as error:
+            response = problem_response(401, "unauthorized", "Authentication required", f"Unauthorized: {error}.",
+                                        request_id)
+            response.headers.append(("WWW-Authenticate", 'Bearer realm="courses-api"'))
+            return response
+        pool = self.pools.get(route.function_id)
+        if pool is None:
+            return problem_response(502, "bad-gateway", "Bad gateway", f"{route.function_id} has no handler file yet.",
+                                    request_id)
+        event = build_proxy_event(
+            http_request, match, stage=self.config.stage, authorizer=authorizer,
+            binary_media_types=self.config.binary_media_types,
+        )
+        return await self._integrate(pool, event, request_id)
+
+    async def _integrate(self, pool: FunctionPool, event: dict[str, Any], request_id: str) -> HttpResponse:
+        timeout = min(float(pool.spec.timeout_s), self.config.integration_timeout_s)
+        try:
+            result = await asyncio.wait_for(run_in_threadpool(pool.invoke, event, request_id), timeout)
+        except TimeoutError:
+            log.error("%s timed out after %.0f s (request %s)", pool.spec.logical_id, timeout, request_id)
+            return problem_response(504, "gateway-timeout", "Gateway timeout", "Endpoint request timed out.",
+                                    request_id)
+        except Exception:
+            log.exception("%s raised (request %s)", pool.spec.logical_id, request_id)
+            return problem_response(502, "bad-gateway", "Bad gateway", "The function failed; see the server log.",
+                                    request_id)
+        try:
+            return proxy_response_to_http(result, request_id)
+        except BadProxyResponse as error:
+            log.error("%s returned a malformed proxy response: %s", pool.spec.logical_id, error)
+            return problem_response(502, "bad-gateway", "Bad gateway", "Malformed Lambda proxy response.", request_id)
+
+
+def create_app(gateway: LocalGateway, openapi: Callable[[], dict[str, Any]]) -> Starlette:
+    """The ASGI app: documentation endpoints, then every API route through the gateway."""
+    cache: dict[str, dict[str, Any]] = {}
+
+    async def openapi_json(_: Request) -> Response:
+        if "doc" not in cache:
+            cache["doc"] = await run_in_threadpool(openapi)
+        return JSONResponse(cache["doc"])
+
+    async def docs(_: Request) -> Response:
+        return HTMLResponse(swagger_html())
+
+    async def asset(request: Request) -> Response:
+        path = swagger_asset(str(request.path_params["name"]))
+        if path is None:
+            return Response(status_code=404)
+        return FileResponse(path, headers={"Cache-Control": "max-age=3600"})
+
+    return Starlette(
+        routes=[
+            Route("/openapi.json", openapi_json, methods=["GET"]),
+            Route("/docs", docs, methods=["GET"]),
+            Route("/docs/{name}", asset, methods=["GET"]),
+            Route("/{path:path}", gateway.endpoint, methods=ALL_METHODS),
+        ]
+    )
+
+
+def dump_json(document: Mapping[str, Any]) -> str:
+    """Compact JSON for logs."""
+    return json.dumps(document, separators=(",", ":"), default=str)

@@ -1,0 +1,211 @@
+"""A local DynamoDB Streams event source mapping: moto's stream → the invalidator function.
+
+Lambda polls the stream, hands the function batches shaped as DynamoDB stream events and,
+with ``ReportBatchItemFailures``, resumes from the first failed record. This poller does
+the same against moto (or any endpoint) with the ``dynamodbstreams`` API, so the local
+server keeps the cache coherent the way the deployed stack does.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from local.aws import FAKE_CREDENTIALS, LOCAL_REGION
+from local.functions import StreamSubscription
+
+log = logging.getLogger("local.streams")
+
+RETRY_CAP = 10  # MaximumRetryAttempts -1 means "until the record expires"; locally we stop here
+
+
+def _wire_value(value: Any) -> Any:
+    """boto3 decodes ``B``/``BS`` values to bytes; in a Lambda event they are base64 strings."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dict):
+        return {key: _wire_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_wire_value(item) for item in value]
+    return value
+
+
+def lambda_record(record: dict[str, Any], stream_arn: str, region: str = LOCAL_REGION) -> dict[str, Any]:
+    """One ``GetRecords`` record → the record Lambda's event source mapping would deliver."""
+    stream = record.get("dynamodb", {})
+    created = stream.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        created_epoch: float = created.timestamp()
+    elif isinstance(created, str):
+        created_epoch = datetime.fromisoformat(created).timestamp()
+    elif isinstance(created, int | float):
+        created_epoch = float(created)
+    else:
+        created_epoch = time.time()
+    dynamodb: dict[str, Any] = {
+        "ApproximateCreationDateTime": int(created_epoch),
+        "Keys": _wire_value(stream.get("Keys", {})),
+        "SequenceNumber": str(stream.get("SequenceNumber", "")),
+        "SizeBytes": int(stream.get("SizeBytes", 0)),
+        "StreamViewType": stream.get("StreamViewType", "NEW_AND_OLD_IMAGES"),
+    }
+    # moto adds an empty OldImage to INSERTs and an empty NewImage to REMOVEs; DynamoDB does not.
+    for image in ("NewImage", "OldImage"):
+        if stream.get(image):
+            dynamodb[image] = _wire_value(stream[image])
+    return {
+        "eventID": record.get("eventID", ""),
+        "eventName": record.get("eventName", ""),
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion", region),
+        "dynamodb": dynamodb,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def failed_from(response: Any, batch: list[dict[str, Any]]) -> int | None:
+    """Index of the first record to redeliver, per Lambda's partial batch response rules.
+
+    ``None`` means the whole batch succeeded. A malformed response or an unknown
+    identifier fails the whole batch (index 0), as Lambda does.
+    """
+    if not isinstance(response, dict) or not response.get("batchItemFailures"):
+        return None
+    failures = response["batchItemFailures"]
+    if not isinstance(failures, list):
+        return 0
+    sequence_index = {record["dynamodb"]["SequenceNumber"]: index for index, record in enumerate(batch)}
+    indexes: list[int] = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not identifier or identifier not in sequence_index:
+            return 0
+        indexes.append(sequence_index[identifier])
+    return min(indexes)
+
+
+class StreamPoller(threading.Thread):
+    """Polls one table's stream and invokes ``invoke`` with Lambda-shaped batches."""
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        table_name: str,
+        subscription: StreamSubscription,
+        invoke: Callable[[dict[str, Any]], Any],
+        *,
+        poll_interval_s: float = 0.1,
+        starting_position: str | None = None,
+    ) -> None:
+        super().__init__(name=f"stream-{table_name}", daemon=True)
+        config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+        credentials = FAKE_CREDENTIALS
+        self._dynamodb: Any = boto3.client(
+            "dynamodb", endpoint_url=endpoint_url, region_name=LOCAL_REGION, config=config,
+            aws_access_key_id=credentials["aws_access_key_id"],
+            aws_secret_access_key=credentials["aws_secret_access_key"],
+        )
+        self._streams: Any = boto3.client(
+            "dynamodbstreams", endpoint_url=endpoint_url, region_name=LOCAL_REGION, config=config,
+            aws_access_key_id=credentials["aws_access_key_id"],
+            aws_secret_access_key=credentials["aws_secret_access_key"],
+        )
+        self.table_name = table_name
+        self.subscription = subscription
+        self._invoke = invoke
+        self._poll_interval_s = poll_interval_s
+        self._starting_position = starting_position or subscription.starting_position
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self.stream_arn = ""
+        self.delivered = 0
+        self.batches = 0
+        self.retries = 0
+        self.dropped = 0
+        self.last_error = ""
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        if self.is_alive():
+            self.join(timeout_s)
+
+    def wait_ready(self, timeout_s: float = 10.0) -> bool:
+        """True once the poller holds a shard iterator (records written after that are seen)."""
+        return self._ready.wait(timeout_s)
+
+    def _iterator(self) -> str:
+        description = self._dynamodb.describe_table(TableName=self.table_name)["Table"]
+        self.stream_arn = description["LatestStreamArn"]
+        shards = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        shard_id = shards[-1]["ShardId"]
+        position = "TRIM_HORIZON" if self._starting_position == "TRIM_HORIZON" else "LATEST"
+        iterator: str = self._streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=position
+        )["ShardIterator"]
+        return iterator
+
+    def run(self) -> None:
+        try:
+            iterator = self._iterator()
+        except (ClientError, BotoCoreError, KeyError, IndexError) as error:
+            self.last_error = f"cannot open the stream of {self.table_name}: {error}"
+            log.error(self.last_error)
+            return
+        self._ready.set()
+        pending: list[dict[str, Any]] = []
+        while not self._stop.is_set():
+            try:
+                response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+            except (ClientError, BotoCoreError) as error:
+                self.last_error = str(error)
+                log.warning("get_records failed: %s", error)
+                self._stop.wait(1.0)
+                continue
+            iterator = response.get("NextShardIterator") or iterator
+            pending.extend(lambda_record(record, self.stream_arn) for record in response.get("Records", []))
+            while pending and not self._stop.is_set():
+                pending = pending[self._deliver(pending[: self.subscription.batch_size]) :]
+            if not response.get("Records"):
+                self._stop.wait(self._poll_interval_s)
+
+    def _deliver(self, batch: list[dict[str, Any]]) -> int:
+        """Invoke until the batch is done; returns how many records were consumed."""
+        limit = self.subscription.maximum_retry_attempts
+        max_retries = RETRY_CAP if limit < 0 else min(limit, RETRY_CAP)
+        attempt = 0
+        while True:
+            try:
+                response = self._invoke({"Records": batch})
+                first_failed = failed_from(response, batch) if self.subscription.report_batch_item_failures else None
+                error = "" if first_failed is None else "partial batch failure"
+            except Exception as exc:
+                first_failed, error = 0, f"{type(exc).__name__}: {exc}"
+            self.batches += 1
+            if first_failed is None:
+                self.delivered += len(batch)
+                return len(batch)
+            if first_failed > 0:
+                # The checkpoint moves past the successes; redelivery starts at the failed record.
+                self.delivered += first_failed
+                return first_failed
+            if attempt >= max_retries:
+                self.dropped += len(batch)
+                self.last_error = error
+                log.error("dropping %d stream record(s) of %s after %d retries: %s",
+                          len(batch), self.table_name, attempt, error)
+                return len(batch)
+            attempt += 1
+            self.retries += 1
+            log.warning("retrying %d stream record(s) (attempt %d): %s", len(batch), attempt, error)
+            if self._stop.wait(min(2.0, 0.05 * 2**attempt)):
+                return 0

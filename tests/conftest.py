@@ -31,7 +31,7 @@ import pytest  # noqa: E402
 import redis  # noqa: E402
 
 from local.aws import MotoEndpoint, create_tables, delete_tables, dynamodb_client, start_moto, use_fake_aws_credentials  # noqa: E402
-from local.redis_server import LocalRedis, ensure_redis  # noqa: E402
+from local.redis_server import LocalRedis, ensure_redis, start_redis_server  # noqa: E402
 from tests.helpers import load_event as _load_event  # noqa: E402
 from tests.helpers import load_function  # noqa: E402
 
@@ -88,7 +88,13 @@ def dynamodb(moto_endpoint: MotoEndpoint) -> Any:
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[LocalRedis]:
-    server = ensure_redis()
+    """A real redis-server of this session's own, so tests can flush it without touching
+    anyone's data and parallel sessions cannot interfere; without the binary, the one at
+    127.0.0.1:6379 (database 15) is used when it answers."""
+    try:
+        server: LocalRedis | None = start_redis_server()
+    except (FileNotFoundError, RuntimeError):
+        server = ensure_redis(f"redis://127.0.0.1:6379/{TEST_REDIS_DB}")
     if server is None:
         pytest.fail("no Redis reachable and redis-server could not be started (make test installs it)")
     yield server
@@ -97,9 +103,7 @@ def redis_server() -> Iterator[LocalRedis]:
 
 @pytest.fixture(scope="session")
 def redis_url(redis_server: LocalRedis) -> str:
-    """A real Redis, on a database of its own so the tests never touch other data."""
-    base = redis_server.url.rsplit("/", 1)[0]
-    return f"{base}/{TEST_REDIS_DB}"
+    return redis_server.url
 
 
 @pytest.fixture

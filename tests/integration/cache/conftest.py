@@ -1,0 +1,191 @@
+"""Cache fixtures: managers on the shared test Redis, dedicated servers to stop or freeze,
+and a three-node Redis Cluster. All real ``redis-server`` processes, no fakes."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from pydantic import BaseModel, TypeAdapter
+from redis.cluster import RedisCluster
+
+from courses_api.cache import CircuitBreaker, KeySpace, NearCache, RedisCacheManager
+from local.aws import free_port
+from local.redis_server import LocalRedis, start_redis_server
+
+
+class Thing(BaseModel):
+    """A small model standing in for a course row."""
+
+    id: str
+    version: int
+    title: str = "t"
+
+
+THING = TypeAdapter(Thing)
+THINGS = TypeAdapter(list[Thing])
+
+
+class RecordingMetrics:
+    """Counts metrics by name (the manager accepts anything with ``add_metric``)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add_metric(self, name: str, unit: Any, value: float) -> None:
+        with self._lock:
+            self.counts[name] += int(value)
+
+
+class CountingLoader:
+    """A loader (the DynamoDB read) that counts its calls and returns the current row."""
+
+    def __init__(self, value: Any = None, delay_s: float = 0.0) -> None:
+        self.value = value
+        self.delay_s = delay_s
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Any:
+        with self._lock:
+            self.calls += 1
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        return self.value
+
+
+ManagerFactory = Callable[..., RedisCacheManager]
+
+
+_prefixes = itertools.count()
+
+
+def make_manager(client: Any, metrics: RecordingMetrics, **overrides: Any) -> RedisCacheManager:
+    """A manager with test-sized bounds (give managers of one test the same ``keys``)."""
+    near_ttl = overrides.pop("near_ttl_s", 1.0)
+    options: dict[str, Any] = {
+        "keys": KeySpace(f"ct{os.getpid()}-{next(_prefixes)}", 1),
+        "near": NearCache(ttl_s=near_ttl, max_entries=128, max_bytes=1 << 20),
+        "breaker": CircuitBreaker(
+            overrides.pop("failure_threshold", 3), overrides.pop("cooldown_s", 5.0)
+        ),
+    }
+    options.update(overrides)
+    return RedisCacheManager(client, metrics, **options)
+
+
+def fast_client(url: str, timeout_ms: int = 50) -> redis.Redis:
+    """A client with the production timeouts and no retries (as ``client_options`` builds)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=timeout_ms / 1000,
+        socket_timeout=timeout_ms / 1000,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+@pytest.fixture
+def metrics() -> RecordingMetrics:
+    return RecordingMetrics()
+
+
+@pytest.fixture
+def manager_factory(redis_url: str, redis_client: redis.Redis, metrics: RecordingMetrics) -> Iterator[ManagerFactory]:
+    """Build managers on the shared test Redis (db flushed per test by ``redis_client``)."""
+    clients: list[redis.Redis] = []
+    keys = KeySpace(f"ct{os.getpid()}-{next(_prefixes)}", 1)  # one per test: its managers share keys
+
+    def build(**overrides: Any) -> RedisCacheManager:
+        client = fast_client(redis_url, overrides.pop("timeout_ms", 200))
+        clients.append(client)
+        overrides.setdefault("keys", keys)
+        return make_manager(client, overrides.pop("metrics", metrics), **overrides)
+
+    yield build
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def manager(manager_factory: ManagerFactory) -> RedisCacheManager:
+    return manager_factory()
+
+
+@pytest.fixture
+def dedicated_redis() -> Iterator[LocalRedis]:
+    """A redis-server of this test's own, safe to stop or SIGSTOP (never the shared one)."""
+    server = start_redis_server()
+    yield server
+    if server.process is not None:
+        os.kill(server.process.pid, signal.SIGCONT)
+        server.stop()
+
+
+def _free_cluster_port() -> int:
+    """A free port whose cluster-bus port (+10000) is free too."""
+    for _ in range(100):
+        port = free_port()
+        if port < 55535:
+            try:
+                import socket
+
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port + 10000))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_nodes() -> Iterator[list[LocalRedis]]:
+    """Three cluster-enabled redis-servers joined into one cluster (no replicas)."""
+    if shutil.which("redis-cli") is None:
+        pytest.skip("redis-cli is not installed")
+    nodes: list[LocalRedis] = []
+    try:
+        for _ in range(3):
+            nodes.append(start_redis_server(_free_cluster_port(), "--cluster-enabled", "yes",
+                                            "--cluster-node-timeout", "2000"))
+        addresses = [f"127.0.0.1:{node.port}" for node in nodes]
+        subprocess.run(  # noqa: S603
+            ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],  # noqa: S607
+            check=True, capture_output=True, timeout=60,
+        )
+        probe = redis.Redis(port=nodes[0].port)
+        deadline = time.monotonic() + 30
+        while b"cluster_state:ok" not in probe.execute_command("CLUSTER INFO"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("cluster did not reach state ok")
+            time.sleep(0.1)
+        probe.close()
+        yield nodes
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+@pytest.fixture
+def cluster_client(redis_cluster_nodes: list[LocalRedis]) -> Iterator[RedisCluster]:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    client = RedisCluster(host="127.0.0.1", port=redis_cluster_nodes[0].port, socket_timeout=0.5,
+                          socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    client.flushall(target_nodes=RedisCluster.PRIMARIES)
+    yield client
+    client.close()

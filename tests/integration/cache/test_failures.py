@@ -1,0 +1,189 @@
+"""Redis stopped, frozen (SIGSTOP) or flapping: every read still answers, as a BYPASS, fast."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from statistics import quantiles
+
+import pytest
+import redis
+
+from courses_api.cache import BreakerState, CacheOutcome, RedisCacheManager
+from local.redis_server import LocalRedis, start_redis_server
+from tests.integration.cache.conftest import (
+    THING,
+    CountingLoader,
+    RecordingMetrics,
+    Thing,
+    fast_client,
+    make_manager,
+)
+
+TIMEOUT_MS = 50
+
+
+@pytest.fixture
+def client(dedicated_redis: LocalRedis) -> Iterator[redis.Redis]:
+    client = fast_client(dedicated_redis.url, TIMEOUT_MS)
+    yield client
+    client.close()
+
+
+def _manager(client: redis.Redis, metrics: RecordingMetrics, **overrides: object) -> RedisCacheManager:
+    overrides.setdefault("logger", logging.getLogger("test.cache"))
+    return make_manager(client, metrics, near_ttl_s=0, **overrides)
+
+
+def _timed(manager: RedisCacheManager, item_id: str, loader: CountingLoader) -> tuple[CacheOutcome, float]:
+    started = time.perf_counter()
+    outcome = manager.fetch_item(item_id, loader, THING).outcome
+    return outcome, (time.perf_counter() - started) * 1000
+
+
+def _freeze(server: LocalRedis) -> None:
+    assert server.process is not None
+    os.kill(server.process.pid, signal.SIGSTOP)
+
+
+def _thaw(server: LocalRedis) -> None:
+    assert server.process is not None
+    os.kill(server.process.pid, signal.SIGCONT)
+
+
+def test_redis_stopped_reads_bypass_and_breaker_opens(
+    dedicated_redis: LocalRedis, client: redis.Redis, metrics: RecordingMetrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    manager = _manager(client, metrics, failure_threshold=3, cooldown_s=60)
+    loader = CountingLoader(Thing(id="c1", version=1))
+    assert manager.fetch_item("c1", loader, THING).outcome is CacheOutcome.MISS
+
+    dedicated_redis.stop()
+    with caplog.at_level(logging.WARNING, logger="test.cache"):
+        results = [_timed(manager, "c1", loader) for _ in range(50)]
+
+    assert {outcome for outcome, _ in results} == {CacheOutcome.BYPASS}
+    assert max(ms for _, ms in results) < 2 * TIMEOUT_MS + 50
+    assert manager.breaker.state is BreakerState.OPEN
+    assert metrics.counts["CacheError"] == 3, "after 3 failures the breaker stops trying"
+    assert metrics.counts["BreakerOpen"] == 1
+    assert metrics.counts["CacheBypass"] == 50
+    assert loader.calls == 51
+    assert any(getattr(r, "breaker_to", None) == "open" for r in caplog.records)
+    assert manager.health().status == "degraded"
+
+
+def test_redis_frozen_costs_one_timeout_per_failure_then_nothing(
+    dedicated_redis: LocalRedis, client: redis.Redis, metrics: RecordingMetrics
+) -> None:
+    manager = _manager(client, metrics, failure_threshold=3, cooldown_s=60)
+    loader = CountingLoader(Thing(id="c1", version=1))
+    manager.fetch_item("c1", loader, THING)
+    _freeze(dedicated_redis)
+    try:
+        results = [_timed(manager, "c1", loader) for _ in range(200)]
+        assert manager.health().status == "degraded"
+    finally:
+        _thaw(dedicated_redis)
+
+    assert {outcome for outcome, _ in results} == {CacheOutcome.BYPASS}
+    slow = [ms for _, ms in results[:3]]
+    fast = [ms for _, ms in results[3:]]
+    assert all(TIMEOUT_MS * 0.8 <= ms < TIMEOUT_MS * 3 for ms in slow), slow
+    assert quantiles(fast, n=100)[98] < 2.0, "with the breaker open a frozen Redis costs nothing"
+    assert metrics.counts["CacheError"] == 3
+
+
+def test_breaker_half_opens_after_cooldown_with_a_single_probe_and_closes(
+    dedicated_redis: LocalRedis, client: redis.Redis, metrics: RecordingMetrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    manager = _manager(client, metrics, failure_threshold=2, cooldown_s=0.3)
+    loader = CountingLoader(Thing(id="c1", version=1))
+    _freeze(dedicated_redis)
+    try:
+        for _ in range(3):
+            manager.fetch_item("c1", loader, THING)
+        assert manager.breaker.state is BreakerState.OPEN
+        time.sleep(0.35)
+
+        # While frozen, after the cool-down: 16 concurrent reads, only one probes (and times out)
+        durations: list[float] = []
+        lock = threading.Lock()
+
+        def read() -> None:
+            _, ms = _timed(manager, "c1", loader)
+            with lock:
+                durations.append(ms)
+
+        threads = [threading.Thread(target=read) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sum(ms >= TIMEOUT_MS * 0.8 for ms in durations) == 1, durations
+        assert manager.breaker.state is BreakerState.OPEN, "a failed probe re-opens the breaker"
+    finally:
+        _thaw(dedicated_redis)
+
+    time.sleep(0.35)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="test.cache"):
+        outcome = manager.fetch_item("c1", loader, THING).outcome  # the probe succeeds
+    assert outcome is CacheOutcome.MISS
+    assert manager.breaker.state is BreakerState.CLOSED
+    assert manager.fetch_item("c1", loader, THING).outcome is CacheOutcome.HIT
+    assert [r.breaker_to for r in caplog.records if hasattr(r, "breaker_to")] == ["half_open", "closed"]
+    assert manager.health().status == "ok"
+    assert metrics.counts["BreakerOpen"] == 2
+
+
+def test_invalidate_never_raises_and_is_replayed_when_redis_returns(
+    dedicated_redis: LocalRedis, client: redis.Redis, metrics: RecordingMetrics
+) -> None:
+    # Given v1 cached in Redis
+    manager = _manager(client, metrics, failure_threshold=1, cooldown_s=0.2)
+    manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    _freeze(dedicated_redis)
+    try:
+        # When a write commits v2 and invalidates while Redis is frozen
+        started = time.perf_counter()
+        manager.invalidate(["c1"], [])
+        manager.invalidate(["c1"], [])  # breaker open now: no wait at all
+        assert time.perf_counter() - started < 3 * TIMEOUT_MS / 1000
+    finally:
+        _thaw(dedicated_redis)
+    time.sleep(0.25)
+
+    # Then once Redis is back, the deferred invalidation runs before the first read
+    result = manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=2)), THING)
+    assert (result.value, result.outcome) == (Thing(id="c1", version=2), CacheOutcome.MISS)
+
+
+def test_redis_restarted_on_same_port_is_used_again(
+    dedicated_redis: LocalRedis, client: redis.Redis, metrics: RecordingMetrics
+) -> None:
+    manager = _manager(client, metrics, failure_threshold=1, cooldown_s=0.2)
+    port = dedicated_redis.port
+    dedicated_redis.stop()
+    assert manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING).outcome is CacheOutcome.BYPASS
+    restarted = start_redis_server(port)
+    try:
+        time.sleep(0.25)
+        assert manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING).outcome is CacheOutcome.MISS
+        assert manager.fetch_item("c1", CountingLoader(None), THING).outcome is CacheOutcome.HIT
+    finally:
+        restarted.stop()
+
+
+def test_unreachable_host_at_cold_start_is_a_bypass(metrics: RecordingMetrics) -> None:
+    from local.aws import free_port
+
+    client = fast_client(f"redis://127.0.0.1:{free_port()}/0", TIMEOUT_MS)
+    manager = _manager(client, metrics)
+    result = manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    assert (result.outcome, result.value) == (CacheOutcome.BYPASS, Thing(id="c1", version=1))
+    assert manager.health().status == "degraded"

@@ -1,0 +1,363 @@
+"""Read-through behaviour against a real redis-server: tiers, leases, stampedes, refresh."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+
+from courses_api.cache import CacheOutcome, ListNamespace, RedisCacheManager
+from tests.integration.cache.conftest import (
+    THING,
+    THINGS,
+    CountingLoader,
+    ManagerFactory,
+    RecordingMetrics,
+    Thing,
+)
+
+CATALOGUE = ListNamespace("catalogue")
+
+
+def test_miss_then_redis_hit_then_near_hit(manager_factory: ManagerFactory, metrics: RecordingMetrics) -> None:
+    # Given two containers sharing Redis
+    writer_side = manager_factory()
+    reader_side = manager_factory()
+    loader = CountingLoader(Thing(id="c1", version=1))
+
+    # When the first container misses, and the second reads twice
+    first = writer_side.fetch_item("c1", loader, THING)
+    second = reader_side.fetch_item("c1", loader, THING)
+    third = reader_side.fetch_item("c1", loader, THING)
+
+    # Then one loader call fills Redis, the second container hits Redis, then its near cache
+    assert (first.outcome, second.outcome, third.outcome) == (CacheOutcome.MISS, CacheOutcome.HIT, CacheOutcome.HIT)
+    assert second.value == Thing(id="c1", version=1)
+    assert loader.calls == 1
+    assert metrics.counts["CacheMiss"] == 1
+    assert metrics.counts["CacheHit"] == 2
+    assert metrics.counts["CacheNearHit"] == 1
+
+
+def test_keys_are_namespaced_versioned_and_hash_tagged(manager: RedisCacheManager, redis_client: redis.Redis) -> None:
+    manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    manager.fetch_list(ListNamespace("category", "web"), "limit=20", CountingLoader([]), THINGS)
+    keys = sorted(k.decode() for k in redis_client.keys(f"{manager.keys.root}:*"))
+    root = manager.keys.root
+    assert root.endswith(":v1")
+    assert f"{root}:item:{{c1}}" in keys
+    assert f"{root}:gen:{{category:web}}" in keys
+    assert any(k.startswith(f"{root}:list:{{category:web}}:") for k in keys)
+    assert not any(k.endswith(":lease") for k in keys), "fills release their lease"
+
+
+def test_ttl_has_jitter_and_stays_within_bounds(manager_factory: ManagerFactory, redis_client: redis.Redis) -> None:
+    manager = manager_factory(item_ttl_s=100, ttl_jitter=0.2)
+    for i in range(30):
+        manager.fetch_item(f"j{i}", CountingLoader(Thing(id=f"j{i}", version=1)), THING)
+    ttls = {redis_client.pttl(manager.keys.item(f"j{i}").value) for i in range(30)}
+    assert all(79_000 <= ttl <= 100_000 for ttl in ttls)
+    assert len(ttls) > 20
+
+
+def test_large_values_are_compressed_and_round_trip(manager_factory: ManagerFactory, redis_client: redis.Redis) -> None:
+    manager = manager_factory(near_ttl_s=0)
+    big = Thing(id="big", version=3, title="x" * 5000)
+    manager.fetch_item("big", CountingLoader(big), THING)
+    stored = redis_client.get(manager.keys.item("big").value)
+    assert stored is not None and stored[:1] == b"Z" and len(stored) < 1000
+    again = manager.fetch_item("big", CountingLoader(None), THING)
+    assert (again.value, again.outcome) == (big, CacheOutcome.HIT)
+
+
+def test_skip_near_reads_redis_so_writers_see_their_writes(manager_factory: ManagerFactory) -> None:
+    # Given container A has v1 in its near cache
+    a, b = manager_factory(), manager_factory()
+    a.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    a.fetch_item("c1", CountingLoader(None), THING)
+    # When container B writes v2 and invalidates (A's near cache is out of B's reach)
+    b.invalidate(["c1"], [])
+    b.fetch_item("c1", CountingLoader(Thing(id="c1", version=2)), THING)
+    # Then an anonymous read on A may still see v1 for up to the near TTL, an owner read never does
+    assert a.fetch_item("c1", CountingLoader(None), THING).value == Thing(id="c1", version=1)
+    owner = a.fetch_item("c1", CountingLoader(None), THING, skip_near=True)
+    assert owner.value == Thing(id="c1", version=2)
+
+
+def test_near_cache_expires_after_its_ttl(manager_factory: ManagerFactory) -> None:
+    a, b = manager_factory(near_ttl_s=0.2), manager_factory()
+    a.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    b.invalidate(["c1"], [])
+    b.fetch_item("c1", CountingLoader(Thing(id="c1", version=2)), THING)
+    time.sleep(0.25)
+    assert a.fetch_item("c1", CountingLoader(None), THING).value == Thing(id="c1", version=2)
+
+
+def test_near_cache_zero_ttl_disables_it(manager_factory: ManagerFactory, metrics: RecordingMetrics) -> None:
+    manager = manager_factory(near_ttl_s=0)
+    manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    manager.fetch_item("c1", CountingLoader(None), THING)
+    manager.fetch_item("c1", CountingLoader(None), THING)
+    assert metrics.counts["CacheNearHit"] == 0
+    assert metrics.counts["CacheHit"] == 2
+
+
+def test_invalidate_drops_items_in_both_tiers(manager: RedisCacheManager) -> None:
+    manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    manager.invalidate(["c1"], [])
+    again = manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=2)), THING)
+    assert again.outcome is CacheOutcome.MISS
+    assert again.value == Thing(id="c1", version=2)
+
+
+def test_one_generation_bump_invalidates_every_page(manager_factory: ManagerFactory, redis_client: redis.Redis) -> None:
+    a, b = manager_factory(near_ttl_s=0), manager_factory(near_ttl_s=0)
+    web = ListNamespace("category", "web")
+    for page in ("limit=20", "limit=20&cursor=x", "limit=5"):
+        a.fetch_list(web, page, CountingLoader([Thing(id="c1", version=1)]), THINGS)
+        assert a.fetch_list(web, page, CountingLoader(None), THINGS).outcome is CacheOutcome.HIT
+    other = a.fetch_list(ListNamespace("category", "data"), "limit=20", CountingLoader([]), THINGS)
+    assert other.outcome is CacheOutcome.MISS
+
+    b.health()  # open b's connection first, so its handshake is not counted
+    commands_before = int(redis_client.info("stats")["total_commands_processed"])
+    b.invalidate([], [web])
+    commands = int(redis_client.info("stats")["total_commands_processed"]) - commands_before
+    assert commands <= 5, "invalidating a list namespace is O(1), not a scan"
+
+    for page in ("limit=20", "limit=20&cursor=x", "limit=5"):
+        fresh = a.fetch_list(web, page, CountingLoader([Thing(id="c1", version=2)]), THINGS)
+        assert fresh.outcome is CacheOutcome.MISS and fresh.value == [Thing(id="c1", version=2)]
+    assert a.fetch_list(ListNamespace("category", "data"), "limit=20", CountingLoader(None), THINGS).outcome is (
+        CacheOutcome.HIT
+    )
+
+
+def test_list_invalidation_clears_local_near_pages(manager: RedisCacheManager) -> None:
+    manager.fetch_list(CATALOGUE, "p1", CountingLoader([Thing(id="a", version=1)]), THINGS)
+    assert manager.fetch_list(CATALOGUE, "p1", CountingLoader(None), THINGS).outcome is CacheOutcome.HIT
+    manager.invalidate([], [CATALOGUE])
+    fresh = manager.fetch_list(CATALOGUE, "p1", CountingLoader([Thing(id="a", version=2)]), THINGS)
+    assert fresh.outcome is CacheOutcome.MISS and fresh.value == [Thing(id="a", version=2)]
+
+
+def test_lost_generation_counter_does_not_revive_old_pages(manager: RedisCacheManager, redis_client: redis.Redis) -> None:
+    # Given a page filled under the current generation
+    manager.fetch_list(CATALOGUE, "p1", CountingLoader([Thing(id="a", version=1)]), THINGS)
+    manager.clear_near()
+    # When the counter is evicted (memory pressure) and re-created
+    redis_client.delete(manager.keys.generation(CATALOGUE))
+    # Then the old page is not current under the new seed
+    assert manager.fetch_list(CATALOGUE, "p1", CountingLoader([]), THINGS).outcome is CacheOutcome.MISS
+
+
+# ---------------------------------------------------------------- negative caching
+
+
+def test_not_found_is_cached_briefly_and_cleared_by_invalidate(
+    manager_factory: ManagerFactory, redis_client: redis.Redis
+) -> None:
+    manager = manager_factory(near_ttl_s=0, negative_ttl_s=5)
+    missing = CountingLoader(None)
+    assert manager.fetch_item("ghost", missing, THING).value is None
+    hit = manager.fetch_item("ghost", missing, THING)
+    assert (hit.value, hit.outcome, missing.calls) == (None, CacheOutcome.HIT, 1)
+    assert 0 < redis_client.pttl(manager.keys.item("ghost").value) <= 5000
+
+    # When the course is created, the create path invalidates the id
+    manager.invalidate(["ghost"], [])
+    created = manager.fetch_item("ghost", CountingLoader(Thing(id="ghost", version=1)), THING)
+    assert created.value == Thing(id="ghost", version=1) and created.outcome is CacheOutcome.MISS
+
+
+def test_negative_entry_expires(manager_factory: ManagerFactory) -> None:
+    manager = manager_factory(near_ttl_s=0, negative_ttl_s=0.2, ttl_jitter=0)
+    manager.fetch_item("ghost", CountingLoader(None), THING)
+    time.sleep(0.3)
+    assert manager.fetch_item("ghost", CountingLoader(Thing(id="ghost", version=1)), THING).outcome is CacheOutcome.MISS
+
+
+# ---------------------------------------------------------------- no stale sets
+
+
+def test_reader_paused_between_load_and_fill_cannot_store_stale_item(manager_factory: ManagerFactory) -> None:
+    """A reader loads v1, a writer commits v2 and invalidates, then the reader tries to fill."""
+    reader_side, writer_side = manager_factory(near_ttl_s=0), manager_factory(near_ttl_s=0)
+    database = {"c1": Thing(id="c1", version=1)}
+    loaded, resume = threading.Event(), threading.Event()
+
+    def slow_read() -> Thing:
+        row = database["c1"]  # the DynamoDB read happens here ...
+        loaded.set()
+        assert resume.wait(5)  # ... and the reader is paused before its cache fill
+        return row
+
+    reader = threading.Thread(target=lambda: reader_side.fetch_item("c1", slow_read, THING))
+    reader.start()
+    assert loaded.wait(5)
+    database["c1"] = Thing(id="c1", version=2)  # the writer commits
+    writer_side.invalidate(["c1"], [])  # and invalidates
+    resume.set()
+    reader.join(5)
+
+    final = writer_side.fetch_item("c1", lambda: database["c1"], THING)
+    assert final.value == Thing(id="c1", version=2), "the stale v1 must not have been stored"
+
+
+def test_writer_invalidating_before_reader_fill_also_beats_a_reader_that_retakes_lease(
+    manager_factory: ManagerFactory,
+) -> None:
+    """Reader A (old row) pauses; writer invalidates; reader B fills v2; A's fill must not overwrite it."""
+    a, b, writer = manager_factory(near_ttl_s=0), manager_factory(near_ttl_s=0), manager_factory(near_ttl_s=0)
+    database = {"c1": Thing(id="c1", version=1)}
+    loaded, resume = threading.Event(), threading.Event()
+
+    def slow_read() -> Thing:
+        row = database["c1"]
+        loaded.set()
+        assert resume.wait(5)
+        return row
+
+    thread = threading.Thread(target=lambda: a.fetch_item("c1", slow_read, THING))
+    thread.start()
+    assert loaded.wait(5)
+    database["c1"] = Thing(id="c1", version=2)
+    writer.invalidate(["c1"], [])
+    assert b.fetch_item("c1", lambda: database["c1"], THING).outcome is CacheOutcome.MISS
+    resume.set()
+    thread.join(5)
+    assert writer.fetch_item("c1", CountingLoader(None), THING).value == Thing(id="c1", version=2)
+
+
+def test_reader_paused_between_query_and_fill_cannot_store_stale_page(manager_factory: ManagerFactory) -> None:
+    reader_side, writer_side = manager_factory(near_ttl_s=0), manager_factory(near_ttl_s=0)
+    web = ListNamespace("category", "web")
+    database = {"page": [Thing(id="c1", version=1)]}
+    loaded, resume = threading.Event(), threading.Event()
+
+    def slow_query() -> list[Thing]:
+        rows = list(database["page"])
+        loaded.set()
+        assert resume.wait(5)
+        return rows
+
+    reader = threading.Thread(target=lambda: reader_side.fetch_list(web, "limit=20", slow_query, THINGS))
+    reader.start()
+    assert loaded.wait(5)
+    database["page"] = [Thing(id="c1", version=2)]
+    writer_side.invalidate([], [web])
+    resume.set()
+    reader.join(5)
+
+    final = writer_side.fetch_list(web, "limit=20", lambda: database["page"], THINGS)
+    assert final.value == [Thing(id="c1", version=2)]
+
+
+def test_failed_loader_releases_its_lease(manager_factory: ManagerFactory) -> None:
+    a, b = manager_factory(near_ttl_s=0, lease_wait_s=5), manager_factory(near_ttl_s=0, lease_wait_s=5)
+
+    def broken() -> Thing:
+        raise RuntimeError("dynamodb throttled")
+
+    with pytest.raises(RuntimeError):
+        a.fetch_item("c1", broken, THING)
+    started = time.monotonic()
+    assert b.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING).outcome is CacheOutcome.MISS
+    assert time.monotonic() - started < 1, "the next reader must not wait for a dead lease"
+
+
+# ---------------------------------------------------------------- stampedes and early refresh
+
+
+@pytest.mark.parametrize("kind", ["item", "list"])
+def test_64_concurrent_misses_cost_one_load(
+    manager_factory: ManagerFactory, metrics: RecordingMetrics, kind: str
+) -> None:
+    # Given 8 containers with 8 concurrent requests each on one cold key, and a 200 ms database read
+    # (generous socket timeouts: 64 threads on a small CI box must not turn into BYPASSes)
+    managers = [manager_factory(near_ttl_s=0, lease_wait_s=3, timeout_ms=2000) for _ in range(8)]
+    loader = CountingLoader(Thing(id="hot", version=1), delay_s=0.2)
+    list_loader = CountingLoader([Thing(id="hot", version=1)], delay_s=0.2)
+    start = threading.Barrier(64)
+
+    def read(i: int) -> object:
+        start.wait()
+        manager = managers[i % 8]
+        if kind == "item":
+            return manager.fetch_item("hot", loader, THING).value
+        return manager.fetch_list(CATALOGUE, "limit=20", list_loader, THINGS).value
+
+    with ThreadPoolExecutor(64) as pool:
+        values = list(pool.map(read, range(64)))
+
+    # Then the database is read once and every request got the row
+    assert loader.calls + list_loader.calls == 1, metrics.counts
+    assert all(v in (Thing(id="hot", version=1), [Thing(id="hot", version=1)]) for v in values)
+    assert metrics.counts["CacheLeaseWait"] >= 1
+
+
+def test_waiters_give_up_and_load_when_the_lease_holder_is_too_slow(manager_factory: ManagerFactory) -> None:
+    holder, waiter = manager_factory(near_ttl_s=0), manager_factory(near_ttl_s=0, lease_wait_s=0.05)
+    slow = CountingLoader(Thing(id="c1", version=1), delay_s=0.5)
+    thread = threading.Thread(target=lambda: holder.fetch_item("c1", slow, THING))
+    thread.start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    own = CountingLoader(Thing(id="c1", version=1))
+    result = waiter.fetch_item("c1", own, THING)
+    assert (result.outcome, own.calls) == (CacheOutcome.MISS, 1)
+    assert time.monotonic() - started < 0.3
+    thread.join()
+
+
+def test_hot_key_is_refreshed_once_before_it_expires(
+    manager_factory: ManagerFactory, metrics: RecordingMetrics, redis_client: redis.Redis
+) -> None:
+    # Given a key that took 100 ms to compute, close to expiry (XFetch window = delta * beta * -ln(u))
+    managers = [manager_factory(near_ttl_s=0, item_ttl_s=60, rng=lambda: 0.001) for _ in range(4)]
+    first = CountingLoader(Thing(id="hot", version=1), delay_s=0.1)
+    managers[0].fetch_item("hot", first, THING)
+    redis_client.pexpire(managers[0].keys.item("hot").value, 500)  # 500 ms left < 100 ms * -ln(0.001)
+
+    # When 32 readers arrive at once
+    refresh = CountingLoader(Thing(id="hot", version=2), delay_s=0.05)
+    barrier = threading.Barrier(32)
+
+    def read(i: int) -> CacheOutcome:
+        barrier.wait()
+        return managers[i % 4].fetch_item("hot", refresh, THING).outcome
+
+    with ThreadPoolExecutor(32) as pool:
+        outcomes = list(pool.map(read, range(32)))
+
+    # Then exactly one of them reloads (early), the rest are served the current value
+    assert refresh.calls == 1
+    assert metrics.counts["CacheEarlyRefresh"] == 1
+    assert outcomes.count(CacheOutcome.HIT) == 31
+    assert redis_client.pttl(managers[0].keys.item("hot").value) > 30_000
+
+
+def test_no_early_refresh_far_from_expiry(manager_factory: ManagerFactory) -> None:
+    manager = manager_factory(near_ttl_s=0, item_ttl_s=60, rng=lambda: 0.5)
+    manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1), delay_s=0.05), THING)
+    loader = CountingLoader(Thing(id="c1", version=2))
+    for _ in range(20):
+        manager.fetch_item("c1", loader, THING)
+    assert loader.calls == 0
+
+
+def test_powertools_metrics_receive_cache_metrics(manager_factory: ManagerFactory) -> None:
+    from aws_lambda_powertools import Metrics
+
+    powertools = Metrics(namespace="CoursesApi", service="courses-api")
+    powertools.clear_metrics()
+    manager = manager_factory(metrics=powertools)
+    manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    manager.fetch_item("c1", CountingLoader(None), THING)
+    emf = powertools.serialize_metric_set()
+    names = {m["Name"] for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert {"CacheMiss", "CacheHit", "CacheNearHit"} <= names
+    powertools.clear_metrics()

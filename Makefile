@@ -51,6 +51,42 @@ test: install lint check ## Lint, type-check, check the template, then run the w
 test-fast: $(STAMP) ## Only the test suite (no lint, no template checks)
 	$(BIN)/pytest -x -q $(PYTEST_ARGS)
 
+# ---- local API (issue 5) ------------------------------------------------------------------
+PORT ?= 3000
+SUB ?= local-user
+GROUPS ?=
+LOAD_USERS ?= 200
+LOAD_SPAWN_RATE ?= 50
+LOAD_TIME ?= 60s
+
+.PHONY: run
+run: $(STAMP) redis-binary ## Serve every route on http://127.0.0.1:3000 (PORT=...; moto, redis-server, sample data)
+	PORT=$(PORT) $(PY) -m local run
+
+.PHONY: token
+token: $(STAMP) ## Print a bearer token for make run: make token SUB=alice GROUPS=instructors,admins
+	@$(PY) -m local token --sub "$(SUB)" --groups "$(GROUPS)"
+
+.PHONY: openapi
+openapi: $(STAMP) ## Write the merged OpenAPI document of all functions to docs/openapi.json
+	$(PY) -m local openapi --output docs/openapi.json
+
+.PHONY: load
+load: $(STAMP) redis-binary ## Load test: locust, 200 users for 60 s, headless, against make run (started if needed)
+	@mkdir -p loadtest/results
+	@set -euo pipefail; started=""; \
+	probe() { $(PY) -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$(PORT)/health', timeout=2)" 2>/dev/null; }; \
+	if ! probe; then \
+	  echo "starting the local API on port $(PORT) (log: loadtest/results/server.log)"; \
+	  PORT=$(PORT) $(PY) -m local run --quiet > loadtest/results/server.log 2>&1 & started=$$!; \
+	  trap 'kill $$started 2>/dev/null; wait $$started 2>/dev/null || true' EXIT; \
+	  for _ in $$(seq 1 180); do probe && break; kill -0 $$started 2>/dev/null || { cat loadtest/results/server.log; exit 1; }; sleep 1; done; \
+	fi; \
+	PYTHONPATH=.:layers/shared $(BIN)/locust -f loadtest/locustfile.py --headless --only-summary \
+	  -u $(LOAD_USERS) -r $(LOAD_SPAWN_RATE) -t $(LOAD_TIME) --host http://127.0.0.1:$(PORT) \
+	  --csv loadtest/results/load --html loadtest/results/load.html; \
+	echo "results: loadtest/results/load_stats.csv, loadtest/results/load.html"
+
 .PHONY: format
 format: $(STAMP) ## Apply ruff's fixes and formatter
 	$(BIN)/ruff check --fix .

@@ -48,8 +48,9 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from local.apigw import api_settings
     from local.openapi import build_openapi
-    from local.runtime import LocalRuntime, RunOptions, api_stage_and_binary_types
+    from local.runtime import LocalRuntime, PortInUseError, RunOptions
     from local.server import GatewayConfig, LocalGateway, create_app
     from local.template import TEMPLATE_PATH, load_template
 
@@ -63,14 +64,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     runtime = LocalRuntime(options)
     try:
         runtime.start()
-    except InsecureSecretError as error:
+    except (InsecureSecretError, PortInUseError) as error:
         print(f"refusing to start: {error}", file=sys.stderr)
         return 2
     try:
-        stage, binary_types = api_stage_and_binary_types(load_template(TEMPLATE_PATH))
         gateway = LocalGateway(
             runtime.pools, runtime.routes,
-            GatewayConfig(auth_secret=options.auth_secret, stage=stage, binary_media_types=binary_types),
+            GatewayConfig(auth_secret=options.auth_secret, api=api_settings(load_template(TEMPLATE_PATH))),
         )
         app = create_app(gateway, lambda: build_openapi(runtime.pools, runtime.routes))
         print(runtime.banner(f"http://{options.host}:{options.port}"), flush=True)

@@ -40,6 +40,7 @@ class ApiRoute:
     method: str
     authorizer: AuthorizerSpec | None
     rest_api_id: str | None = None
+    request_model: str | None = None  # name in the API's ``Models``, validated by the gateway
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,13 @@ def _route_authorizer(
     return specs[name]
 
 
+def _validated_model(request_model: Any) -> str | None:
+    """The model API Gateway validates the body against (``ValidateBody: true``), if any."""
+    if isinstance(request_model, dict) and request_model.get("ValidateBody") is True and request_model.get("Model"):
+        return str(request_model["Model"])
+    return None
+
+
 def _layer_dirs(template: dict[str, Any], layers: list[Any], root: Path) -> tuple[Path, ...]:
     resources = template.get("Resources", {})
     dirs: list[Path] = []
@@ -179,6 +187,7 @@ def function_specs(template: dict[str, Any] | None = None, root: Path = REPO_ROO
                         method=str(eprops["Method"]).upper(),
                         authorizer=_route_authorizer(template, api_id, eprops.get("Auth")),
                         rest_api_id=api_id,
+                        request_model=_validated_model(eprops.get("RequestModel")),
                     )
                 )
             elif kind == "DynamoDB":
@@ -213,13 +222,6 @@ def function_specs(template: dict[str, Any] | None = None, root: Path = REPO_ROO
 def _int_or(value: Any, default: int) -> int:
     """Template numbers may be ``!Ref`` parameters; locally those fall back to the default."""
     return value if isinstance(value, int) else default
-
-
-def static_environment(template: dict[str, Any] | None = None) -> dict[str, str]:
-    """``Globals.Function.Environment`` entries that are literal strings (no ``!Ref``/``!Sub``)."""
-    template = template if template is not None else load_template(TEMPLATE_PATH)
-    variables = _function_globals(template).get("Environment", {}).get("Variables", {})
-    return {name: str(value) for name, value in variables.items() if isinstance(value, str | int | float | bool)}
 
 
 class LambdaContext:

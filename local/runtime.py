@@ -10,21 +10,21 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.apigw import template_environment
 from local.auth import DEFAULT_LOCAL_AUTH_SECRET, check_secret, mint_token
 from local.aws import MotoEndpoint, create_tables, dynamodb_client, start_moto, use_fake_aws_credentials
 from local.functions import (
-    SERVERLESS_API,
     ApiRoute,
     FunctionPool,
     FunctionSpec,
     function_specs,
     load_functions,
-    static_environment,
 )
 from local.redis_server import DEFAULT_LOCAL_URL, LocalRedis, is_reachable, start_redis_server
 from local.streams import StreamPoller
@@ -74,27 +74,26 @@ class RunOptions:
         )
 
 
+class PortInUseError(RuntimeError):
+    """Another process listens on the port; found before minutes of seeding, not after."""
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail fast when ``host:port`` cannot be bound (e.g. an earlier ``make run`` still runs)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise PortInUseError(f"cannot listen on {host}:{port} ({error.strerror}); set PORT=...") from error
+
+
 def add_layers_to_path(specs: dict[str, FunctionSpec]) -> None:
     """Put the layer folders on ``sys.path``, as Lambda mounts layers at ``/opt/python``."""
     for spec in specs.values():
         for layer_dir in spec.layer_dirs:
             if str(layer_dir) not in sys.path:
                 sys.path.insert(0, str(layer_dir))
-
-
-def api_stage_and_binary_types(template: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
-    """The REST API's stage name and binary media types (parameters resolve to their defaults)."""
-    parameters = template.get("Parameters", {})
-    for resource in template.get("Resources", {}).values():
-        if resource.get("Type") != SERVERLESS_API:
-            continue
-        props = resource.get("Properties", {})
-        stage = props.get("StageName", "Prod")
-        if isinstance(stage, dict) and "Ref" in stage:
-            stage = parameters.get(stage["Ref"], {}).get("Default", "Prod")
-        binary = tuple(str(t) for t in props.get("BinaryMediaTypes", []) if isinstance(t, str))
-        return str(stage), binary
-    return "Prod", ()
 
 
 @dataclass
@@ -123,12 +122,13 @@ class LocalRuntime:
 
     def _start(self) -> None:
         check_secret(self.options.auth_secret, self.options.host)
+        ensure_port_free(self.options.host, self.options.port)
         template = load_template(TEMPLATE_PATH)
         self.specs = function_specs(template)
         add_layers_to_path(self.specs)
         self._start_dynamodb()
         self._start_redis()
-        for name, value in {**static_environment(template), **LOCAL_ENV_DEFAULTS}.items():
+        for name, value in {**template_environment(template), **LOCAL_ENV_DEFAULTS}.items():
             os.environ.setdefault(name, value)
         self._seed()
         self.pools = load_functions(self.specs, self.options.max_containers)

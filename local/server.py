@@ -16,18 +16,22 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from jsonschema import Draft4Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from local.apigw import ApiSettings
 from local.auth import AuthError, authorize
 from local.events import (
     MAX_PAYLOAD_BYTES,
+    PROBLEM_JSON,
     BadProxyResponse,
     HttpRequest,
     HttpResponse,
@@ -50,8 +54,7 @@ class GatewayConfig:
     """What the local gateway needs besides the routes."""
 
     auth_secret: str
-    stage: str = "Prod"
-    binary_media_types: tuple[str, ...] = ()
+    api: ApiSettings = field(default_factory=ApiSettings)
     max_body_bytes: int = MAX_PAYLOAD_BYTES
     integration_timeout_s: float = API_GATEWAY_TIMEOUT_S
 
@@ -68,6 +71,9 @@ class LocalGateway:
         self.config = config
         self.routes = list(routes)
         self.table = RouteTable((route.path, route.method, route) for route in self.routes)
+        self._validators: dict[str, Draft4Validator] = {
+            name: Draft4Validator(schema) for name, schema in config.api.models.items()
+        }
 
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length", "")
@@ -100,8 +106,48 @@ class LocalGateway:
                   (time.perf_counter() - started) * 1000)
         return response
 
+    def gateway_error(
+        self, response_type: str, status: int, slug: str, title: str, detail: str, *, request_id: str
+    ) -> HttpResponse:
+        """An error API Gateway makes itself, with the template's ``GatewayResponses`` applied.
+
+        Without a customised response the body is our problem+json (AWS would send
+        ``{"message": ...}``), so clients see one error format everywhere.
+        """
+        fallback = problem_response(status, slug, title, detail, request_id)
+        custom = self.config.api.response_for(response_type, status)
+        if custom is None:
+            return fallback
+        status = custom.status or status
+        rendered = custom.render(detail, request_id)
+        body = rendered.encode("utf-8") if rendered is not None else fallback.body
+        headers = [("Content-Type", PROBLEM_JSON), *custom.headers]
+        names = [name.lower() for name, _ in headers]
+        headers = [pair for index, pair in enumerate(headers) if pair[0].lower() not in names[index + 1 :]]
+        headers.append(("x-amzn-RequestId", request_id))
+        headers.append(("x-amzn-ErrorType", _ERROR_TYPES.get(response_type, response_type)))
+        return HttpResponse(status=status, headers=headers, body=body)
+
+    def _validate_body(self, route: ApiRoute, request: HttpRequest) -> str | None:
+        """The reason the route's request model rejects the body (``BAD_REQUEST_BODY``), if it does."""
+        validator = self._validators.get(route.request_model or "")
+        if validator is None:
+            return None
+        content_type = next((v for k, v in request.headers if k.lower() == "content-type"), "application/json")
+        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+            return None  # no model for this content type: API Gateway passes the body through
+        try:
+            document = json.loads(request.body or b"{}")
+        except ValueError:
+            return "Invalid request body"
+        error = best_match(validator.iter_errors(document))
+        if error is None:
+            return None
+        where = "/".join(str(part) for part in error.absolute_path)
+        return f"Invalid request body: {error.message}" + (f" (at {where})" if where else "")
+
     async def handle(self, request: Request) -> HttpResponse:
-        """Gateway behaviour in API Gateway's order: route, method, size, auth, integration."""
+        """Gateway behaviour in API Gateway's order: route, method, size, auth, body model, integration."""
         client = request.client
         server = request.scope.get("server") or ("127.0.0.1", 3000)
         http_request = HttpRequest(
@@ -118,37 +164,51 @@ class LocalGateway:
         raw_path = request.scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0] or request.url.path
         match = self.table.match(raw_path)
         if match is None:
-            return problem_response(404, "not-found", "Not found", f"No resource matches {request.url.path}.",
-                                    request_id)
+            return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", 404, "not-found", "Not found",
+                                      f"No resource matches {request.url.path}.", request_id=request_id)
         route: ApiRoute | None = self.table.target(match.resource, http_request.method)
         if route is None:
             allowed = sorted(self.table.methods(match.resource))
-            response = problem_response(
-                405, "method-not-allowed", "Method not allowed",
-                f"{http_request.method} is not allowed on {match.resource}; use {', '.join(allowed)}.", request_id,
+            cors = self.config.api.cors
+            if http_request.method == "OPTIONS" and cors is not None:
+                return HttpResponse(status=200, headers=[*cors.preflight_headers(), ("x-amzn-RequestId", request_id),
+                                                         ("Content-Type", "application/json")], body=b"")
+            # AWS answers a wrong method like an unknown route; 405 with Allow tells a developer more.
+            response = self.gateway_error(
+                "LOCAL_METHOD_NOT_ALLOWED", 405, "method-not-allowed", "Method not allowed",
+                f"{http_request.method} is not allowed on {match.resource}; use {', '.join(allowed)}.",
+                request_id=request_id,
             )
-            response.headers.append(("Allow", ", ".join(allowed)))
-            return response
+            fallback = problem_response(405, "method-not-allowed", "Method not allowed",
+                                        f"{http_request.method} is not allowed on {match.resource}; "
+                                        f"use {', '.join(allowed)}.", request_id)
+            return HttpResponse(status=405, headers=[*response.headers, ("Allow", ", ".join(allowed))],
+                                body=fallback.body)
         try:
             http_request.body = await self._read_body(request)
         except PayloadTooLargeError:
-            return problem_response(413, "payload-too-large", "Payload too large",
-                                    f"Request bodies are limited to {self.config.max_body_bytes} bytes.", request_id)
-        headers = dict(http_request.headers)
+            return self.gateway_error("REQUEST_TOO_LARGE", 413, "payload-too-large", "Payload too large",
+                                      f"Request bodies are limited to {self.config.max_body_bytes} bytes.",
+                                      request_id=request_id)
         try:
-            authorizer = authorize(route.authorizer, headers, self.config.auth_secret)
+            authorizer = authorize(route.authorizer, dict(http_request.headers), self.config.auth_secret)
         except AuthError as error:
-            response = problem_response(401, "unauthorized", "Authentication required", f"Unauthorized: {error}.",
-                                        request_id)
-            response.headers.append(("WWW-Authenticate", 'Bearer realm="courses-api"'))
+            response = self.gateway_error("UNAUTHORIZED", 401, "unauthorized", "Authentication required",
+                                          f"Unauthorized: {error}.", request_id=request_id)
+            if not any(name.lower() == "www-authenticate" for name, _ in response.headers):
+                response.headers.append(("WWW-Authenticate", "Bearer"))
             return response
+        invalid = self._validate_body(route, http_request)
+        if invalid is not None:
+            return self.gateway_error("BAD_REQUEST_BODY", 400, "bad-request-body", "Bad request", invalid,
+                                      request_id=request_id)
         pool = self.pools.get(route.function_id)
         if pool is None:
-            return problem_response(502, "bad-gateway", "Bad gateway", f"{route.function_id} has no handler file yet.",
-                                    request_id)
+            return self.gateway_error("DEFAULT_5XX", 502, "bad-gateway", "Bad gateway",
+                                      f"{route.function_id} has no handler file yet.", request_id=request_id)
         event = build_proxy_event(
-            http_request, match, stage=self.config.stage, authorizer=authorizer,
-            binary_media_types=self.config.binary_media_types,
+            http_request, match, stage=self.config.api.stage, authorizer=authorizer,
+            binary_media_types=self.config.api.binary_media_types,
         )
         return await self._integrate(pool, event, request_id)
 
@@ -158,17 +218,29 @@ class LocalGateway:
             result = await asyncio.wait_for(run_in_threadpool(pool.invoke, event, request_id), timeout)
         except TimeoutError:
             log.error("%s timed out after %.0f s (request %s)", pool.spec.logical_id, timeout, request_id)
-            return problem_response(504, "gateway-timeout", "Gateway timeout", "Endpoint request timed out.",
-                                    request_id)
+            return self.gateway_error("INTEGRATION_TIMEOUT", 504, "gateway-timeout", "Gateway timeout",
+                                      "Endpoint request timed out.", request_id=request_id)
         except Exception:
             log.exception("%s raised (request %s)", pool.spec.logical_id, request_id)
-            return problem_response(502, "bad-gateway", "Bad gateway", "The function failed; see the server log.",
-                                    request_id)
+            return self.gateway_error("DEFAULT_5XX", 502, "bad-gateway", "Bad gateway",
+                                      "The function failed; see the server log.", request_id=request_id)
         try:
             return proxy_response_to_http(result, request_id)
         except BadProxyResponse as error:
             log.error("%s returned a malformed proxy response: %s", pool.spec.logical_id, error)
-            return problem_response(502, "bad-gateway", "Bad gateway", "Malformed Lambda proxy response.", request_id)
+            return self.gateway_error("DEFAULT_5XX", 502, "bad-gateway", "Bad gateway",
+                                      "Malformed Lambda proxy response.", request_id=request_id)
+
+
+_ERROR_TYPES = {
+    "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
+    "UNAUTHORIZED": "UnauthorizedException",
+    "BAD_REQUEST_BODY": "BadRequestException",
+    "REQUEST_TOO_LARGE": "RequestTooLargeException",
+    "INTEGRATION_TIMEOUT": "InternalServerErrorException",
+    "DEFAULT_5XX": "InternalServerErrorException",
+    "LOCAL_METHOD_NOT_ALLOWED": "MethodNotAllowed",
+}
 
 
 def create_app(gateway: LocalGateway, openapi: Callable[[], dict[str, Any]]) -> Starlette:

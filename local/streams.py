@@ -125,7 +125,7 @@ class StreamPoller(threading.Thread):
         self._invoke = invoke
         self._poll_interval_s = poll_interval_s
         self._starting_position = starting_position or subscription.starting_position
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._ready = threading.Event()
         self.stream_arn = ""
         self.delivered = 0
@@ -135,7 +135,7 @@ class StreamPoller(threading.Thread):
         self.last_error = ""
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
+        self._stopping.set()
         if self.is_alive():
             self.join(timeout_s)
 
@@ -163,20 +163,20 @@ class StreamPoller(threading.Thread):
             return
         self._ready.set()
         pending: list[dict[str, Any]] = []
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
             except (ClientError, BotoCoreError) as error:
                 self.last_error = str(error)
                 log.warning("get_records failed: %s", error)
-                self._stop.wait(1.0)
+                self._stopping.wait(1.0)
                 continue
             iterator = response.get("NextShardIterator") or iterator
             pending.extend(lambda_record(record, self.stream_arn) for record in response.get("Records", []))
-            while pending and not self._stop.is_set():
+            while pending and not self._stopping.is_set():
                 pending = pending[self._deliver(pending[: self.subscription.batch_size]) :]
             if not response.get("Records"):
-                self._stop.wait(self._poll_interval_s)
+                self._stopping.wait(self._poll_interval_s)
 
     def _deliver(self, batch: list[dict[str, Any]]) -> int:
         """Invoke until the batch is done; returns how many records were consumed."""
@@ -207,5 +207,5 @@ class StreamPoller(threading.Thread):
             attempt += 1
             self.retries += 1
             log.warning("retrying %d stream record(s) (attempt %d): %s", len(batch), attempt, error)
-            if self._stop.wait(min(2.0, 0.05 * 2**attempt)):
+            if self._stopping.wait(min(2.0, 0.05 * 2**attempt)):
                 return 0

@@ -1,0 +1,224 @@
+"""What the REST API in ``template.yaml`` does before and around the functions.
+
+API Gateway answers some requests itself: CORS preflights (the ``Cors`` block), bodies
+that fail a route's ``RequestModel`` (``BAD_REQUEST_BODY``), bad tokens (``UNAUTHORIZED``),
+unknown routes (``MISSING_AUTHENTICATION_TOKEN``) and so on, with the bodies and headers
+of the API's ``GatewayResponses``. This module reads those from the template, resolving
+the few intrinsic functions they use against parameter defaults, so the local server
+answers with the same statuses, headers and bodies the deployed API sends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from local.functions import SERVERLESS_API
+
+# Template parameters that the local environment may override (parameter → env var).
+PARAMETER_ENV = {"AllowedOrigins": "ALLOWED_ORIGINS"}
+_SUB_VAR = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
+
+# What API Gateway sends when the template does not customise a response type.
+AWS_DEFAULT_STATUS = {
+    "UNAUTHORIZED": 401,
+    "ACCESS_DENIED": 403,
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "BAD_REQUEST_BODY": 400,
+    "REQUEST_TOO_LARGE": 413,
+    "INTEGRATION_TIMEOUT": 504,
+    "INTEGRATION_FAILURE": 504,
+    "THROTTLED": 429,
+}
+
+
+class Unresolvable(ValueError):
+    """An intrinsic that only CloudFormation can evaluate (resource attributes, stack ids)."""
+
+
+def resolve(value: Any, parameters: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Any:
+    """Evaluate ``Ref``/``Fn::Sub``/``Fn::Select``/``Fn::Split``/``Fn::Join`` over parameter values.
+
+    Parameter defaults apply unless the environment overrides them (see ``PARAMETER_ENV``);
+    anything else (a resource's ``Ref``, ``Fn::GetAtt``) raises :class:`Unresolvable`.
+    """
+    env = os.environ if env is None else env
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list):
+        return [resolve(item, parameters, env) for item in value]
+    if not isinstance(value, dict) or len(value) != 1:
+        raise Unresolvable(str(value))
+    (name, argument), = value.items()
+    if name == "Ref":
+        return _parameter(str(argument), parameters, env)
+    if name == "Fn::Split":
+        separator, text = argument
+        return str(resolve(text, parameters, env)).split(str(separator))
+    if name == "Fn::Select":
+        index, items = argument
+        return resolve(items, parameters, env)[int(resolve(index, parameters, env))]
+    if name == "Fn::Join":
+        separator, items = argument
+        return str(separator).join(str(item) for item in resolve(items, parameters, env))
+    if name == "Fn::Sub":
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        local_values = {key: resolve(item, parameters, env) for key, item in variables.items()}
+
+        def substitute(found: re.Match[str]) -> str:
+            key = found.group(1)
+            if key in local_values:
+                return str(local_values[key])
+            return str(_parameter(key, parameters, env))
+
+        return _SUB_VAR.sub(substitute, str(text))
+    raise Unresolvable(name)
+
+
+def _parameter(name: str, parameters: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    override = PARAMETER_ENV.get(name)
+    if override and env.get(override):
+        return env[override]
+    if name in parameters and "Default" in parameters[name]:
+        return parameters[name]["Default"]
+    raise Unresolvable(f"Ref {name}")
+
+
+def _unquote(value: Any) -> str:
+    """SAM header values are quoted for API Gateway: ``"'GET,POST'"`` → ``GET,POST``."""
+    text = str(value)
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == "'" else text
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """One customised response type: status (None: API Gateway's default), headers, body template."""
+
+    status: int | None
+    headers: tuple[tuple[str, str], ...] = ()
+    template: str | None = None
+
+    def render(self, message: str, request_id: str) -> str | None:
+        if self.template is None:
+            return None
+        return (
+            self.template.replace("$context.error.messageString", json.dumps(message))
+            .replace("$context.error.message", message.replace('"', "'"))
+            .replace("$context.requestId", request_id)
+        )
+
+
+@dataclass(frozen=True)
+class Cors:
+    """The API's CORS block: what the preflight mock integration returns."""
+
+    allow_origin: str
+    allow_methods: str
+    allow_headers: str
+    max_age: str = ""
+
+    def preflight_headers(self) -> list[tuple[str, str]]:
+        headers = [
+            ("Access-Control-Allow-Origin", self.allow_origin),
+            ("Access-Control-Allow-Methods", self.allow_methods),
+            ("Access-Control-Allow-Headers", self.allow_headers),
+        ]
+        if self.max_age:
+            headers.append(("Access-Control-Max-Age", self.max_age))
+        return headers
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Stage, binary media types, CORS, request models and gateway responses of the REST API."""
+
+    stage: str = "Prod"
+    binary_media_types: tuple[str, ...] = ()
+    cors: Cors | None = None
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    responses: dict[str, GatewayResponse] = field(default_factory=dict)
+
+    def response_for(self, response_type: str, status: int) -> GatewayResponse | None:
+        """The customised response for a type, else the API's DEFAULT_4XX/DEFAULT_5XX."""
+        if response_type in self.responses:
+            return self.responses[response_type]
+        return self.responses.get("DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX")
+
+
+def _gateway_responses(props: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, GatewayResponse]:
+    responses: dict[str, GatewayResponse] = {}
+    for response_type, spec in (props.get("GatewayResponses") or {}).items():
+        headers: list[tuple[str, str]] = []
+        for name, value in ((spec.get("ResponseParameters") or {}).get("Headers") or {}).items():
+            try:
+                headers.append((name, _unquote(resolve(value, parameters))))
+            except Unresolvable:
+                continue
+        templates = spec.get("ResponseTemplates") or {}
+        template = templates.get("application/json")
+        status = spec.get("StatusCode")
+        responses[response_type] = GatewayResponse(
+            status=int(status) if status is not None else None, headers=tuple(headers),
+            template=str(template) if template is not None else None,
+        )
+    return responses
+
+
+def _cors(props: Mapping[str, Any], parameters: Mapping[str, Any]) -> Cors | None:
+    cors = props.get("Cors")
+    if not cors:
+        return None
+    if isinstance(cors, str):
+        return Cors(allow_origin=_unquote(cors), allow_methods="*", allow_headers="*")
+    try:
+        origin = _unquote(resolve(cors.get("AllowOrigin", "'*'"), parameters))
+    except Unresolvable:
+        origin = "*"
+    return Cors(
+        allow_origin=origin,
+        allow_methods=_unquote(cors.get("AllowMethods", "'*'")),
+        allow_headers=_unquote(cors.get("AllowHeaders", "'*'")),
+        max_age=_unquote(cors.get("MaxAge", "")),
+    )
+
+
+def api_settings(template: Mapping[str, Any]) -> ApiSettings:
+    """The settings of the template's (first) ``AWS::Serverless::Api``."""
+    parameters = template.get("Parameters", {})
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != SERVERLESS_API:
+            continue
+        props = resource.get("Properties", {})
+        try:
+            stage = str(resolve(props.get("StageName", "Prod"), parameters))
+        except Unresolvable:
+            stage = "Prod"
+        return ApiSettings(
+            stage=stage,
+            binary_media_types=tuple(str(t) for t in props.get("BinaryMediaTypes", []) if isinstance(t, str)),
+            cors=_cors(props, parameters),
+            models=dict(props.get("Models") or {}),
+            responses=_gateway_responses(props, parameters),
+        )
+    return ApiSettings()
+
+
+def template_environment(template: Mapping[str, Any]) -> dict[str, str]:
+    """``Globals.Function.Environment`` values that resolve locally (literals and parameter refs)."""
+    parameters = template.get("Parameters", {})
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    environment: dict[str, str] = {}
+    for name, value in variables.items():
+        try:
+            resolved = resolve(value, parameters)
+        except (Unresolvable, ValueError, TypeError, IndexError):
+            continue
+        if isinstance(resolved, str) and "{{resolve:" in resolved:
+            continue  # a dynamic reference only CloudFormation can resolve
+        if isinstance(resolved, str | int | float | bool):
+            environment[name] = str(resolved).lower() if isinstance(resolved, bool) else str(resolved)
+    return environment

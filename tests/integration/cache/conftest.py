@@ -151,6 +151,15 @@ def _free_cluster_port() -> int:
     raise RuntimeError("no free port pair for a cluster node")
 
 
+def _cluster_state(client: redis.Redis) -> str:
+    info = client.execute_command("CLUSTER INFO")
+    if isinstance(info, dict):
+        state = info.get("cluster_state", info.get(b"cluster_state", ""))
+        return state.decode() if isinstance(state, bytes) else str(state)
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    return "ok" if "cluster_state:ok" in text else "fail"
+
+
 @pytest.fixture(scope="session")
 def redis_cluster_nodes() -> Iterator[list[LocalRedis]]:
     """Three cluster-enabled redis-servers joined into one cluster (no replicas)."""
@@ -168,7 +177,7 @@ def redis_cluster_nodes() -> Iterator[list[LocalRedis]]:
         )
         probe = redis.Redis(port=nodes[0].port)
         deadline = time.monotonic() + 30
-        while b"cluster_state:ok" not in probe.execute_command("CLUSTER INFO"):
+        while _cluster_state(probe) != "ok":
             if time.monotonic() > deadline:
                 raise RuntimeError("cluster did not reach state ok")
             time.sleep(0.1)

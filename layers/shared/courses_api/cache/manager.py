@@ -403,7 +403,11 @@ class RedisCacheManager:
         pipe = client.pipeline(transaction=False)
         for item_id in ids:
             item = self.keys.item(item_id)
-            pipe.delete(item.value, item.lease)  # same hash tag: one slot
+            # One key per DEL: cluster pipelines refuse multi-key commands. Every lease that
+            # exists before this point is deleted, and any lease taken after it belongs to a
+            # reader that loads after the write committed, so the order cannot cause a stale set.
+            pipe.delete(item.lease)
+            pipe.delete(item.value)
         seed = str(time.time_ns() // 1000)
         for namespace in spaces:
             generation = self.keys.generation(namespace)

@@ -33,7 +33,7 @@ ANONYMOUS = "anonymous"
 AUDIENCE_CLAIM = {"id": "aud", "access": "client_id"}  # the claim naming the app client, per token kind
 
 
-class Unauthorized(Exception):  # noqa: N818 - API Gateway matches the message "Unauthorized"
+class Unauthorized(Exception):
     """Raised for a token that is present but not acceptable; API Gateway answers 401."""
 
     def __init__(self) -> None:

@@ -118,6 +118,11 @@ load: $(STAMP) redis-binary ## Load test: locust, 200 users for 60 s, headless, 
 	  --csv loadtest/results/load --html loadtest/results/load.html; \
 	echo "results: loadtest/results/load_stats.csv, loadtest/results/load.html"
 
+BENCH_ARGS ?=
+.PHONY: bench
+bench: $(STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~10 min; BENCH_ARGS=--quick for a small run)
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
 .PHONY: format
 format: $(STAMP) ## Apply ruff's fixes and formatter
 	$(BIN)/ruff check --fix .

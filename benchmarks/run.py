@@ -1,0 +1,264 @@
+"""``make bench``: four tiers, one data set, one process — and the cache and cold-start figures.
+
+    python -m benchmarks.run            # default size (~10 min on 2 CPUs)
+    python -m benchmarks.run --quick    # small data, few requests (the smoke test uses it)
+
+Steps: start moto in-process and create the tables from ``template.yaml``; generate and
+seed the data with BatchWriteItem; start a dedicated ``redis-server``; run
+``scan_baseline``, ``gsi``, ``gsi_redis``, ``gsi_redis_near`` on the same measured plan;
+measure cache hit latency, the 64-way stampede and a frozen Redis (``cache_bench``) and
+cold starts; print the table, write ``benchmarks/results/latest.json`` and regenerate
+``docs/BENCHMARKS.md`` with its charts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAYER = REPO_ROOT / "layers" / "shared"
+for _path in (str(LAYER), str(REPO_ROOT)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+# Powertools reads its environment when its singletons are built (at import): set it first.
+BASE_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "courses-api",
+    "POWERTOOLS_METRICS_NAMESPACE": "CoursesApi",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_DEV": "false",
+    "CURSOR_SECRET": "benchmark-cursor-secret",
+}
+os.environ.update(BASE_ENVIRONMENT)
+
+from tqdm import tqdm  # noqa: E402
+
+from benchmarks import coldstart, report  # noqa: E402
+from benchmarks.dataset import DatasetSpec, generate, seed  # noqa: E402
+from benchmarks.stats import TierStats, load_prices, usd_per_million  # noqa: E402
+from benchmarks.tiers import run_naive_tier, run_product_tier  # noqa: E402
+from benchmarks.workload import ITEM, LIST, ME, Workload, WorkloadSpec  # noqa: E402
+
+COLD_START_FUNCTION = "get_course"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small data set and few requests (< 30 s)")
+    parser.add_argument("--courses", type=int, default=int(env("BENCH_COURSES", "20000")))
+    parser.add_argument("--enrollments", type=int, default=int(env("BENCH_ENROLLMENTS", "100000")))
+    parser.add_argument("--users", type=int, default=int(env("BENCH_USERS", "20000")))
+    parser.add_argument("--measured", type=int, default=int(env("BENCH_MEASURED", "8000")),
+                        help="requests in the measured pass of each product tier")
+    parser.add_argument("--warmup", type=int, default=int(env("BENCH_WARMUP", "8000")),
+                        help="requests in the warm-up pass of the cache tiers")
+    parser.add_argument("--baseline-items", type=int, default=int(env("BENCH_BASELINE_ITEMS", "300")))
+    parser.add_argument("--baseline-lists", type=int, default=int(env("BENCH_BASELINE_LISTS", "4")))
+    parser.add_argument("--baseline-me", type=int, default=int(env("BENCH_BASELINE_ME", "2")))
+    parser.add_argument("--cold-start-runs", type=int, default=int(env("BENCH_COLD_START_RUNS", "7")))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--output", type=Path, default=report.RESULTS_DIR, help="directory for latest.json")
+    parser.add_argument("--no-docs", action="store_true", help="do not regenerate docs/BENCHMARKS.md and charts")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.courses, args.enrollments, args.users = 300, 1_200, 300
+        args.measured, args.warmup = 300, 300
+        args.baseline_items, args.baseline_lists, args.baseline_me = 20, 2, 2
+        args.cold_start_runs = 2
+    return args
+
+
+def _template_defaults() -> tuple[int, str]:
+    """Memory size and near-cache TTL the template deploys (fallbacks when it is absent)."""
+    try:
+        from local.template import load_template
+
+        parameters = load_template().get("Parameters", {})
+        memory = int(parameters.get("FunctionMemorySize", {}).get("Default", 512))
+        near = str(parameters.get("NearCacheTtlSeconds", {}).get("Default", "1"))
+    except (OSError, ValueError, ImportError):
+        return 512, "1"
+    return memory, near
+
+
+class Progress:
+    """One tqdm bar over the whole run (requests served plus rows seeded)."""
+
+    def __init__(self, total: int, disabled: bool) -> None:
+        self.bar = tqdm(total=total, unit="op", dynamic_ncols=True, disable=disabled, file=sys.stderr,
+                        smoothing=0.05)
+
+    def stage(self, text: str) -> None:
+        self.bar.set_description(text)
+
+    def update(self, count: int) -> None:
+        self.bar.update(count)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+
+    import benchmarks.naive_backend as naive
+    from courses_api.capacity import CapacityMeter
+    from local.aws import create_tables, dynamodb_client, start_moto
+    from local.redis_server import start_redis_server
+
+    memory_mb, near_ttl = _template_defaults()
+    spec = DatasetSpec(courses=args.courses, enrollments=args.enrollments, users=args.users, seed=args.seed,
+                       instructors=max(10, args.courses // 10), categories=40 if args.courses >= 2_000 else 8)
+    gsi_warmup = min(args.warmup, 500)  # no cache to warm: only connections and code paths
+    per_kind = {ITEM: args.baseline_items, LIST: args.baseline_lists, ME: args.baseline_me}
+    total_ops = (args.courses + args.enrollments + sum(per_kind.values()) + gsi_warmup
+                 + 2 * args.warmup + 3 * args.measured)
+    progress = Progress(total_ops, args.no_progress)
+
+    progress.stage("generating data")
+    data = generate(spec)
+    moto = start_moto()
+    redis_server = None
+    try:
+        tables = create_tables(moto.url, prefix="bench-")
+        client = dynamodb_client(moto.url)
+        progress.stage("seeding moto")
+        timing = seed(client, tables, data, progress)
+        from courses_api.capacity import item_size
+        from courses_api.dynamo import to_attributes
+
+        course_bytes = sum(item_size(to_attributes(c)) for c in data.courses)
+
+        redis_server = start_redis_server()
+        import redis as redis_lib
+
+        redis_client = redis_lib.Redis.from_url(redis_server.url)
+        workload = Workload(data, WorkloadSpec())
+        warmup = workload.plan(args.warmup, salt=1)
+        measured = workload.plan(args.measured, salt=2)
+
+        progress.stage("scan_baseline")
+        tiers: dict[str, TierStats] = {
+            "scan_baseline": run_naive_tier(naive, measured, per_kind, meter=CapacityMeter(), progress=progress)
+        }
+        common = {"REDIS_URL": "", "NEAR_CACHE_TTL_S": near_ttl, **tables, "DYNAMODB_ENDPOINT": moto.url}
+        configs = {
+            "gsi": ({**common, "CACHE_KEY_PREFIX": "bench-gsi"}, warmup[:gsi_warmup]),
+            "gsi_redis": ({**common, "REDIS_URL": redis_server.url, "NEAR_CACHE_TTL_S": "0",
+                           "CACHE_KEY_PREFIX": "bench-redis"}, warmup),
+            "gsi_redis_near": ({**common, "REDIS_URL": redis_server.url, "CACHE_KEY_PREFIX": "bench-near"}, warmup),
+        }
+        for name, (env, warm) in configs.items():
+            progress.stage(name)
+            redis_client.flushall()
+            tiers[name] = run_product_tier(
+                name, env, warm, measured, redis_client=redis_client if env["REDIS_URL"] else None, progress=progress
+            )
+
+        progress.stage("cache mechanics")
+        mechanics = cache_mechanics(args, {**common, "DYNAMODB_ENDPOINT": moto.url}, data)
+        progress.stage("cold start")
+        cold_env = {**BASE_ENVIRONMENT, **common, "REDIS_URL": redis_server.url}
+        cold = coldstart.measure(COLD_START_FUNCTION, cold_env, runs=args.cold_start_runs)
+        cold["imports"] = coldstart.import_profile(COLD_START_FUNCTION, cold_env)
+    finally:
+        progress.close()
+        if redis_server is not None:
+            redis_server.stop()
+        moto.stop()
+
+    prices = load_prices()
+    costs = {name: usd_per_million(stats, prices, memory_mb) for name, stats in tiers.items()}
+    results = {
+        "dataset": data.describe(course_bytes),
+        "workload": {
+            **WorkloadSpec().describe(),
+            "near_cache_ttl_s": float(near_ttl),
+            "warmup_requests": {"scan_baseline": 1, "gsi": gsi_warmup, "gsi_redis": args.warmup,
+                                "gsi_redis_near": args.warmup},
+            "measured_requests": {name: len(stats.samples) for name, stats in tiers.items()},
+            "sample_sizes": {name: stats.sample_sizes() for name, stats in tiers.items()},
+            "quick": args.quick,
+        },
+        "tiers": {
+            name: {
+                "rcu_per_1000_requests": round(1000 * stats.rcu_per_request, 3),
+                "hit_ratio": round(stats.hit_ratio, 4),
+                "latency_ms": stats.latency(),
+                "usd_per_million_requests": costs[name]["total"],
+            }
+            for name, stats in tiers.items()
+        },
+        "hit_latency_ms": mechanics["hit_latency_ms"],
+        "stampede": mechanics["stampede"],
+        "redis_outage": mechanics["redis_outage"],
+        "cold_start_ms": {"ours": cold["ours_median_ms"], "naive": cold["naive_median_ms"]},
+    }
+    duration = time.perf_counter() - started
+    details = {
+        "finished_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "duration_s": round(duration, 1),
+        "seed_s": round(timing.total_s, 1),
+        "seed_timing_s": {"courses": round(timing.courses_s, 1), "enrollments": round(timing.enrollments_s, 1)},
+        "environment": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                        "load_average_1m": round(os.getloadavg()[0], 2)},
+        "memory_mb": memory_mb,
+        "prices_as_of": prices["as_of"],
+        "region": prices["region"],
+        "assumed_rps": prices["traffic_assumption"]["requests_per_second"],
+        "baseline_sample": ", ".join(f"{n} {k} reads" for k, n in per_kind.items()),
+        "usd_per_million_by_service": costs,
+        "tier_wall_s": {name: round(stats.wall_s, 1) for name, stats in tiers.items()},
+        "cache_outcomes": {name: stats.outcomes() for name, stats in tiers.items()},
+        "server_errors": {name: stats.errors() for name, stats in tiers.items()},
+        "rcu_by_kind_per_request": {name: _rcu_by_kind(stats) for name, stats in tiers.items()},
+        "redis_usage": {name: vars(stats.redis) for name, stats in tiers.items()},
+        "cold_start": cold,
+        "cache_mechanics": mechanics.get("details", {}),
+    }
+    report.write_json(results, details, args.output)
+    if not args.no_docs:
+        report.charts(results)
+        report.write_markdown(report.markdown(results, details))
+    print(report.console_table(results))
+    print(f"\nwrote {args.output / 'latest.json'} in {duration:.0f} s")
+    return results
+
+
+def _rcu_by_kind(stats: TierStats) -> dict[str, float]:
+    by_kind: dict[str, list[float]] = {}
+    for sample in stats.samples:
+        by_kind.setdefault(sample.kind, []).append(sample.rcu)
+    return {kind: round(sum(v) / len(v), 4) for kind, v in sorted(by_kind.items())}
+
+
+def cache_mechanics(args: argparse.Namespace, env: dict[str, str], data: Any) -> dict[str, Any]:
+    """Hit latency, stampede and frozen-Redis figures, from ``benchmarks.cache_bench``."""
+    try:
+        from benchmarks import cache_bench
+    except ImportError:
+        nan = float("nan")
+        return {"hit_latency_ms": {k: {"p50": nan, "p99": nan} for k in ("near", "redis", "bare_redis_get")},
+                "stampede": {"concurrent_misses": 64, "db_reads": -1},
+                "redis_outage": {"p99_ms": nan, "db_only_p99_ms": nan}}
+    return cache_bench_sections(cache_bench, args, env, data)
+
+
+def cache_bench_sections(module: Any, args: argparse.Namespace, env: dict[str, str], data: Any) -> dict[str, Any]:
+    raise NotImplementedError
+
+
+if __name__ == "__main__":
+    main()

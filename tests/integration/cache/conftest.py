@@ -77,9 +77,7 @@ def make_manager(client: Any, metrics: RecordingMetrics, **overrides: Any) -> Re
     options: dict[str, Any] = {
         "keys": KeySpace(f"ct{os.getpid()}-{next(_prefixes)}", 1),
         "near": NearCache(ttl_s=near_ttl, max_entries=128, max_bytes=1 << 20),
-        "breaker": CircuitBreaker(
-            overrides.pop("failure_threshold", 3), overrides.pop("cooldown_s", 5.0)
-        ),
+        "breaker": CircuitBreaker(overrides.pop("failure_threshold", 3), overrides.pop("cooldown_s", 5.0)),
     }
     options.update(overrides)
     return RedisCacheManager(client, metrics, **options)
@@ -168,12 +166,15 @@ def redis_cluster_nodes() -> Iterator[list[LocalRedis]]:
     nodes: list[LocalRedis] = []
     try:
         for _ in range(3):
-            nodes.append(start_redis_server(_free_cluster_port(), "--cluster-enabled", "yes",
-                                            "--cluster-node-timeout", "2000"))
+            nodes.append(
+                start_redis_server(_free_cluster_port(), "--cluster-enabled", "yes", "--cluster-node-timeout", "2000")
+            )
         addresses = [f"127.0.0.1:{node.port}" for node in nodes]
-        subprocess.run(  # noqa: S603
-            ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],  # noqa: S607
-            check=True, capture_output=True, timeout=60,
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=60,
         )
         probe = redis.Redis(port=nodes[0].port)
         deadline = time.monotonic() + 30
@@ -193,8 +194,13 @@ def cluster_client(redis_cluster_nodes: list[LocalRedis]) -> Iterator[RedisClust
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    client = RedisCluster(host="127.0.0.1", port=redis_cluster_nodes[0].port, socket_timeout=0.5,
-                          socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    client = RedisCluster(
+        host="127.0.0.1",
+        port=redis_cluster_nodes[0].port,
+        socket_timeout=0.5,
+        socket_connect_timeout=0.5,
+        retry=Retry(NoBackoff(), 0),
+    )
     client.flushall(target_nodes=RedisCluster.PRIMARIES)
     yield client
     client.close()

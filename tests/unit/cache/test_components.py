@@ -1,0 +1,254 @@
+"""Near cache, breaker, codec, keys, client options and IAM tokens: no network."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+from botocore.credentials import Credentials
+from pydantic import BaseModel, TypeAdapter
+from redis.crc import key_slot
+
+from courses_api.cache import (
+    BreakerState,
+    CacheConfigurationError,
+    CircuitBreaker,
+    ElastiCacheIAMProvider,
+    KeySpace,
+    ListNamespace,
+    NearCache,
+    NullCache,
+    NullMetrics,
+    RedisCacheManager,
+    build_cache,
+)
+from courses_api.cache.client import client_options
+from courses_api.cache.codec import Codec, CodecError
+from courses_api.settings import Settings
+
+
+class Row(BaseModel):
+    id: str
+    body: str = ""
+
+
+ROW = TypeAdapter(Row)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def settings(**overrides: object) -> Settings:
+    return Settings(courses_table="courses", enrollments_table="enrollments", **overrides)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- near cache
+
+
+def test_near_cache_expires_entries_after_ttl() -> None:
+    clock = Clock()
+    near = NearCache(ttl_s=1.0, max_entries=10, max_bytes=10_000, clock=clock)
+    near.put("k", "v", 10)
+    assert near.get("k") == (True, "v")
+    clock.now += 1.01
+    assert near.get("k") == (False, None)
+
+
+def test_near_cache_is_bounded_by_entries_and_bytes_lru_first() -> None:
+    near = NearCache(ttl_s=10, max_entries=3, max_bytes=100)
+    for key in "abc":
+        near.put(key, key, 10)
+    near.get("a")  # a is now most recently used
+    near.put("d", "d", 10)
+    assert near.get("b") == (False, None)
+    assert near.get("a")[0]
+    assert near.get("d")[0]
+    near.put("big", "x", 90)  # evicts until under 100 bytes
+    stats = near.stats()
+    assert stats.bytes <= 100
+    assert stats.entries <= 3
+    near.put("huge", "x", 101)
+    assert near.get("huge") == (False, None), "an entry larger than the whole budget is not kept"
+
+
+def test_near_cache_zero_ttl_stores_nothing() -> None:
+    near = NearCache(ttl_s=0, max_entries=10, max_bytes=10_000)
+    near.put("k", "v", 1)
+    assert near.get("k") == (False, None)
+    assert not near.enabled
+
+
+def test_near_cache_group_invalidation_and_epoch_guard() -> None:
+    near = NearCache(ttl_s=10, max_entries=10, max_bytes=10_000)
+    near.put("page1", 1, 1, group="g")
+    near.put("page2", 2, 1, group="g")
+    near.put("other", 3, 1, group="h")
+    epoch = near.epoch
+    near.invalidate([], ["g"])
+    assert near.get("page1") == (False, None)
+    assert near.get("page2") == (False, None)
+    assert near.get("other") == (True, 3)
+    near.put("page1", "stale", 1, group="g", epoch=epoch)  # read before the invalidation
+    assert near.get("page1") == (False, None)
+
+
+# ---------------------------------------------------------------- breaker
+
+
+def test_breaker_opens_after_threshold_and_probes_once_after_cooldown() -> None:
+    clock = Clock()
+    changes: list[tuple[BreakerState, BreakerState]] = []
+    breaker = CircuitBreaker(3, 5.0, clock=clock, on_change=lambda old, new, _: changes.append((old, new)))
+    breaker.record_failure()
+    breaker.record_success()  # a success resets the count: failures must be consecutive
+    for _ in range(2):
+        breaker.record_failure()
+    assert breaker.state is BreakerState.CLOSED
+    assert breaker.allow()
+    breaker.record_failure()
+    assert breaker.state is BreakerState.OPEN
+    assert not breaker.allow()
+    clock.now += 5.0
+    assert breaker.allow()
+    assert breaker.state is BreakerState.HALF_OPEN
+    assert not breaker.allow(), "only one probe while half-open"
+    breaker.record_failure()
+    assert breaker.state is BreakerState.OPEN
+    assert not breaker.allow()
+    clock.now += 5.0
+    assert breaker.allow()
+    breaker.record_success()
+    assert breaker.state is BreakerState.CLOSED
+    assert breaker.allow()
+    assert changes == [
+        (BreakerState.CLOSED, BreakerState.OPEN),
+        (BreakerState.OPEN, BreakerState.HALF_OPEN),
+        (BreakerState.HALF_OPEN, BreakerState.OPEN),
+        (BreakerState.OPEN, BreakerState.HALF_OPEN),
+        (BreakerState.HALF_OPEN, BreakerState.CLOSED),
+    ]
+
+
+def test_breaker_lets_another_probe_through_when_one_is_lost() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(1, 1.0, clock=clock)
+    breaker.record_failure()
+    clock.now += 1.0
+    assert breaker.allow()  # this probe's caller never reports back
+    clock.now += 1.0
+    assert breaker.allow()
+
+
+# ---------------------------------------------------------------- codec and keys
+
+
+def test_codec_round_trips_compresses_large_values_and_encodes_none() -> None:
+    codec = Codec(compress_threshold=100)
+    small = codec.encode(Row(id="a"), ROW, 12.7)
+    large = codec.encode(Row(id="b", body="x" * 1000), ROW, 3)
+    negative = codec.encode(None, ROW, 1)
+    assert small.data[:1] == b"J"
+    assert large.data[:1] == b"Z"
+    assert negative.data[:1] == b"N"
+    assert len(large.data) < 200 < large.raw_size
+    assert codec.decode(small.data, ROW).value == Row(id="a")
+    assert codec.decode(small.data, ROW).delta_ms == 12
+    assert codec.decode(large.data, ROW).value == Row(id="b", body="x" * 1000)
+    assert codec.decode(negative.data, ROW).value is None
+    with pytest.raises(CodecError):
+        codec.decode(b"J\x00\x00\x00\x00{not json", ROW)
+    with pytest.raises(CodecError):
+        codec.decode(b"Q", ROW)
+
+
+def test_keys_are_versioned_and_hash_tagged() -> None:
+    keys = KeySpace("courses", 3)
+    assert keys.item("abc").value == "courses:v3:item:{abc}"
+    assert keys.item("abc").lease == "courses:v3:item:{abc}:lease"
+    page = keys.page(ListNamespace("instructor", "u-1"), "limit=20&cursor=xyz")
+    assert page.generation == "courses:v3:gen:{instructor:u-1}"
+    assert page.value.startswith("courses:v3:list:{instructor:u-1}:")
+    assert page.lease == page.value + ":lease"
+    assert keys.page(ListNamespace("instructor", "u-1"), "limit=10").value != page.value
+    tricky = keys.item("a}b{c")
+    slot_tag = tricky.value[tricky.value.index("{") + 1 : tricky.value.index("}")]
+    assert slot_tag == "a%7Db%7Bc", "a brace in an id cannot break the hash tag"
+    assert key_slot(page.generation.encode()) == key_slot(page.lease.encode()) == key_slot(page.value.encode())
+
+
+# ---------------------------------------------------------------- client options and IAM
+
+
+def test_client_options_use_millisecond_timeouts_and_no_retries() -> None:
+    options = client_options(
+        settings(redis_url="rediss://cache:6379", redis_connect_timeout_ms=40, redis_socket_timeout_ms=30)
+    )
+    assert options["socket_connect_timeout"] == 0.04
+    assert options["socket_timeout"] == 0.03
+    assert options["retry"].get_retries() == 0
+    assert "password" not in options
+    assert "credential_provider" not in options
+
+
+def test_password_auth_needs_a_password() -> None:
+    with pytest.raises(CacheConfigurationError):
+        client_options(settings(redis_url="rediss://cache:6379", redis_auth_mode="password"))
+    options = client_options(
+        settings(redis_url="rediss://c:6379", redis_auth_mode="password", redis_username="app", redis_password="s3cret")
+    )
+    assert (options["username"], options["password"]) == ("app", "s3cret")
+
+
+def test_iam_token_is_a_presigned_connect_url_renewed_before_expiry() -> None:
+    clock = Clock()
+    provider = ElastiCacheIAMProvider(
+        "app-user",
+        "my-cache",
+        "eu-west-1",
+        serverless=True,
+        credentials=Credentials("AKIDEXAMPLE", "secret"),
+        clock=clock,
+    )
+    user, token = provider.get_credentials()  # type: ignore[misc]
+    assert user == "app-user"
+    assert token.startswith("my-cache/?")
+    query = urllib.parse.parse_qs(token.split("?", 1)[1])
+    assert query["Action"] == ["connect"]
+    assert query["User"] == ["app-user"]
+    assert query["ResourceType"] == ["ServerlessCache"]
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert query["X-Amz-Expires"] == ["900"]
+    assert "/eu-west-1/elasticache/aws4_request" in query["X-Amz-Credential"][0]
+    assert provider.get_credentials()[1] == token, "cached while fresh"  # type: ignore[misc]
+    clock.now += 601
+    provider._credentials = Credentials("AKIDOTHER", "secret2")
+    assert provider.get_credentials()[1] != token, "re-signed before the 15-minute expiry"  # type: ignore[misc]
+
+
+def test_iam_mode_from_settings_builds_a_credential_provider() -> None:
+    options = client_options(
+        settings(
+            redis_url="rediss://my-cache-abc.serverless.euw1.cache.amazonaws.com:6379",
+            redis_auth_mode="iam",
+            redis_username="app-user",
+            redis_cache_name="my-cache",
+            aws_region="eu-west-1",
+        )
+    )
+    provider = options["credential_provider"]
+    assert isinstance(provider, ElastiCacheIAMProvider)
+    assert provider.serverless
+    with pytest.raises(CacheConfigurationError):
+        client_options(settings(redis_url="rediss://c:6379", redis_auth_mode="iam"))
+
+
+def test_build_cache_without_redis_is_a_null_cache_and_with_redis_connects_lazily() -> None:
+    assert isinstance(build_cache(settings(redis_url=""), NullMetrics()), NullCache)
+    cache = build_cache(settings(redis_url="redis://127.0.0.1:1/0", near_cache_ttl_s=0.5), NullMetrics())
+    assert isinstance(cache, RedisCacheManager)
+    assert cache.near.ttl_s == 0.5  # nothing connected yet: sockets are disabled in unit tests

@@ -123,6 +123,10 @@ BENCH_ARGS ?=
 bench: $(STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~10 min; BENCH_ARGS=--quick for a small run)
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
+.PHONY: bench-cache
+bench-cache: $(STAMP) redis-binary ## Cache figures: near/Redis hit, miss, bare GET, 64-way stampede, frozen Redis (~1 min)
+	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.cache_bench
+
 .PHONY: format
 format: $(STAMP) ## Apply ruff's fixes and formatter
 	$(BIN)/ruff check --fix .

@@ -19,8 +19,9 @@ import pytest
 import redis
 
 from courses_api.dynamo import from_attributes
-from local.aws import free_port
+from local.aws import MotoEndpoint, free_port
 from tests.helpers import HttpResult, call, claims_for, load_event
+from tests.integration.linearizable import serialize
 
 OWNER = "instructor-0001"
 OTHER = "instructor-0002"
@@ -92,7 +93,10 @@ class Api:
 
 
 @pytest.fixture
-def api(tables: dict[str, str], without_redis: None, function: Callable[[str], ModuleType]) -> Api:
+def api(
+    tables: dict[str, str], without_redis: None, moto_endpoint: MotoEndpoint, function: Callable[[str], ModuleType]
+) -> Api:
+    serialize(moto_endpoint)  # DynamoDB is linearizable; moto is not unless serialized
     return Api(function)
 
 

@@ -4,20 +4,22 @@ Each record's old and new images go through the same :func:`plan_invalidation` t
 services use. ``ReadThroughCache.invalidate`` never raises, so after it the cache's health
 says whether Redis took it; if not, the record is reported as a batch item failure and
 Lambda retries it (bisecting the batch; the template sends what keeps failing to a
-dead-letter queue). With no Redis tier configured there is nothing to invalidate.
+dead-letter queue); when every record fails, Powertools fails the whole invocation. With
+no Redis tier configured there is nothing to invalidate.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from courses_api.cache.api import ReadThroughCache
 from courses_api.invalidation import Image, Invalidation, Invalidator, plan_invalidation
-from courses_api.observability import logger
+from courses_api.observability import logger, metrics
 
 DELIVERED = frozenset({"ok", "disabled"})
 
@@ -65,7 +67,9 @@ class StreamInvalidator:
             event=event, record_handler=self.handle_record, processor=self._processor, context=context
         )
         failures = response.get("batchItemFailures", [])
+        records = len(event.get("Records", []))
+        metrics.add_metric(name="StreamRecordsInvalidated", unit=MetricUnit.Count, value=records - len(failures))
+        metrics.add_metric(name="StreamRecordsFailed", unit=MetricUnit.Count, value=len(failures))
         if failures:
-            logger.warning("stream records not invalidated", extra={"failed": len(failures),
-                                                                    "records": len(event.get("Records", []))})
+            logger.warning("stream records not invalidated", extra={"failed": len(failures), "records": records})
         return dict(response)

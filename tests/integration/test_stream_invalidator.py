@@ -1,0 +1,151 @@
+"""The stream invalidator, fed with real records read from moto's DynamoDB Streams."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+import redis
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from courses_api.cache.api import ListNamespace
+from courses_api.dynamo import batch_write
+from courses_api.stream_invalidation import InvalidationNotDelivered, plan_for_record
+from local.aws import FAKE_CREDENTIALS, LOCAL_REGION, MotoEndpoint, free_port
+from tests.helpers import FakeLambdaContext, call, claims_for, course_item, load_event
+
+OWNER = "instructor-0001"
+OWNER_CLAIMS = claims_for(OWNER, "instructors")
+
+
+def stream_event(endpoint: MotoEndpoint, dynamodb: Any, table: str) -> dict[str, Any]:
+    """Every record of the table's stream so far, as Lambda's event source mapping delivers them."""
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint.url, region_name=LOCAL_REGION,
+                           **FAKE_CREDENTIALS)
+    arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            response = streams.get_records(ShardIterator=iterator, Limit=1000)
+            for record in response["Records"]:
+                stream = dict(record["dynamodb"])
+                created = stream.get("ApproximateCreationDateTime")
+                if created is not None and not isinstance(created, int | float):
+                    stream["ApproximateCreationDateTime"] = int(created.timestamp())
+                records.append({**record, "dynamodb": stream, "eventSourceARN": arn})
+            if not response["Records"]:
+                break
+            iterator = response.get("NextShardIterator")
+    return {"Records": records}
+
+
+@pytest.fixture
+def read_stream(
+    tables: dict[str, str], dynamodb: Any, moto_endpoint: MotoEndpoint
+) -> Callable[[], dict[str, Any]]:
+    return lambda: stream_event(moto_endpoint, dynamodb, tables["COURSES_TABLE"])
+
+
+def invoke(module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = module.lambda_handler(event, FakeLambdaContext())
+    return response
+
+
+def test_records_of_each_write_plan_the_same_invalidation_as_the_write(
+    tables: dict[str, str], without_redis: None, function: Callable[[str], ModuleType],
+    read_stream: Callable[[], dict[str, Any]],
+) -> None:
+    # Given a course created published, moved to another category, enrolled in and deleted through the API
+    create = call(function("create_course"), load_event("create_course", claims=OWNER_CLAIMS, body={
+        "title": "Streams", "category": "web-development", "level": "beginner", "price": 1, "status": "published"}))
+    course_id = create.body["course_id"]
+    path = {"course_id": course_id}
+    assert call(function("update_course"), load_event(
+        "update_course", path_parameters=path, headers={"If-Match": '"1"'}, claims=OWNER_CLAIMS,
+        body={"category": "data-science"})).status == 200
+    assert call(function("enroll"), load_event("enroll", path_parameters=path,
+                                               claims=claims_for("student-0001"))).status == 201
+    assert call(function("delete_course"), load_event("delete_course", path_parameters=path,
+                                                      headers={"If-Match": None}, claims=OWNER_CLAIMS)).status == 204
+    # When its stream records are read
+    records = [DynamoDBRecord(r) for r in read_stream()["Records"]]
+    # Then each record plans exactly what the write had to invalidate
+    assert [r.event_name.name for r in records if r.event_name] == ["INSERT", "MODIFY", "MODIFY", "REMOVE"]
+    plans = [plan_for_record(r) for r in records]
+    assert all(p.item_ids == (course_id,) for p in plans)
+    instructor, catalogue = ListNamespace("instructor", OWNER), ListNamespace("catalogue")
+    web, data = ListNamespace("category", "web-development"), ListNamespace("category", "data-science")
+    assert set(plans[0].namespaces) == {instructor, catalogue, web}
+    assert set(plans[1].namespaces) == {instructor, catalogue, web, data}  # left one category, joined another
+    assert plans[2].namespaces == ()  # the enrollment count alone: the item only
+    assert set(plans[3].namespaces) == {instructor, catalogue, data}
+
+
+def test_backstop_invalidates_a_write_made_elsewhere(
+    tables: dict[str, str], dynamodb: Any, with_redis: redis.Redis, function: Callable[[str], ModuleType],
+    read_stream: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NEAR_CACHE_TTL_S", "0")
+    batch_write(dynamodb, tables["COURSES_TABLE"], [course_item("c0001")])
+    get_fn, list_fn = function("get_course"), function("list_courses")
+    get_event = load_event("get_course", path_parameters={"course_id": "c0001"})
+    list_event = load_event("list_courses", query={"category": "web-development"})
+    # Given the item and its category page cached
+    assert call(get_fn, get_event).headers["X-Cache"] == "MISS"
+    assert [c["course_id"] for c in call(list_fn, list_event).body["items"]] == ["c0001"]
+    # When something other than the API changes the row (a script, a migration, the console)
+    dynamodb.update_item(
+        TableName=tables["COURSES_TABLE"], Key={"course_id": {"S": "c0001"}},
+        UpdateExpression="SET title = :t, category = :c, version = version + :one",
+        ExpressionAttributeValues={":t": {"S": "Changed elsewhere"}, ":c": {"S": "data-science"}, ":one": {"N": "1"}},
+    )
+    stale = call(get_fn, get_event)
+    assert (stale.headers["X-Cache"], stale.body["title"]) == ("HIT", "Modern Web Development")
+    # Then the stream invalidator, fed the table's records, makes the next reads fresh
+    response = invoke(function("stream_invalidator"), read_stream())
+    assert response == {"batchItemFailures": []}
+    fresh = call(get_fn, get_event)
+    assert (fresh.headers["X-Cache"], fresh.body["title"]) == ("MISS", "Changed elsewhere")
+    assert call(list_fn, list_event).body["items"] == []
+
+
+def test_records_fail_for_retry_while_redis_is_down(
+    tables: dict[str, str], dynamodb: Any, function: Callable[[str], ModuleType],
+    read_stream: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    batch_write(dynamodb, tables["COURSES_TABLE"], [course_item("c0001"), course_item("c0002")])
+    event = read_stream()
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    # every record failed: Powertools fails the invocation, so Lambda retries the batch (bisecting it)
+    with pytest.raises(BatchProcessingError) as failure:
+        invoke(function("stream_invalidator"), event)
+    assert len(failure.value.child_exceptions) == 2
+    assert all(isinstance(e[1], InvalidationNotDelivered) for e in failure.value.child_exceptions)
+
+
+def test_a_malformed_record_fails_alone(
+    tables: dict[str, str], dynamodb: Any, with_redis: redis.Redis, function: Callable[[str], ModuleType],
+    read_stream: Callable[[], dict[str, Any]],
+) -> None:
+    batch_write(dynamodb, tables["COURSES_TABLE"], [course_item("c0001")])
+    event = read_stream()
+    broken = {**event["Records"][0], "dynamodb": {**event["Records"][0]["dynamodb"], "Keys": {},
+                                                   "SequenceNumber": "999"}}
+    event["Records"].append(broken)
+    response = invoke(function("stream_invalidator"), event)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "999"}]}
+
+
+def test_the_sample_event_is_processed(
+    tables: dict[str, str], with_redis: redis.Redis, function: Callable[[str], ModuleType]
+) -> None:
+    event = load_event("stream_invalidator")
+    assert len(event["Records"]) == 5
+    assert invoke(function("stream_invalidator"), event) == {"batchItemFailures": []}

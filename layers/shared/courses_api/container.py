@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from courses_api.cache import build_cache
 from courses_api.cache.api import ReadThroughCache
@@ -43,7 +43,7 @@ class Container:
 
     @cached_property
     def settings(self) -> Settings:
-        return self._explicit_settings or Settings()  # type: ignore[call-arg]  # from the environment
+        return self._explicit_settings or Settings()  # fields come from the environment
 
     @cached_property
     def meter(self) -> CapacityMeter:
@@ -127,5 +127,5 @@ class Container:
         cache = self.cache.health()
         cache_report: dict[str, Any] = {"status": cache.status, **({"detail": cache.detail} if cache.detail else {})}
         cache_report.update(cache.extra)
-        overall = "ok" if cache.status in ("ok", "disabled") else "degraded"
+        overall: Literal["ok", "degraded"] = "ok" if cache.status in ("ok", "disabled") else "degraded"
         return HealthReport(status=overall, dependencies={"dynamodb": database, "cache": cache_report})

@@ -95,6 +95,7 @@ _FILL_ITEM = _Script.of(scripts.FILL_ITEM)
 _READ_PAGE = _Script.of(scripts.READ_PAGE)
 _FILL_PAGE = _Script.of(scripts.FILL_PAGE)
 _RELEASE = _Script.of(scripts.RELEASE)
+_REFRESH = _Script.of(scripts.REFRESH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +278,7 @@ class RedisCacheManager:
                     self._count_error(f"undecodable cache entry {target.value_key}: {exc}")
                     return self._bypass(load)
                 if self._should_refresh(decoded, result.pttl_ms) and self._take_refresh_lease(
-                    target, token, result.generation
+                    target, token, result.generation, result.pttl_ms
                 ):
                     self.metrics.add_metric(CACHE_EARLY_REFRESH, COUNT, 1)
                     return self._load_and_fill(
@@ -326,10 +327,14 @@ class RedisCacheManager:
         gap = -decoded.delta_ms * self.early_refresh_beta * math.log(max(self._rng(), 1e-12))
         return gap >= pttl_ms
 
-    def _take_refresh_lease(self, target: _Target, token: str, generation: str) -> bool:
+    def _take_refresh_lease(self, target: _Target, token: str, generation: str, pttl_ms: int) -> bool:
         lease = f"{generation}:{token}" if target.is_page else token
         try:
-            taken = self._call(lambda client: client.set(target.lease_key, lease, nx=True, px=self.lease_ttl_ms))
+            taken = self._call(
+                lambda client: self._eval(
+                    client, _REFRESH, [target.value_key, target.lease_key], [lease, self.lease_ttl_ms, pttl_ms]
+                )
+            )
         except _Bypassed:
             return False
         return bool(taken)

@@ -65,6 +65,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 
+# KEYS: value, lease. ARGV: lease value, lease_ms, pttl the reader saw. -> 1 lease taken | 0
+# An early (XFetch) refresh lease, only while the entry is still the one the reader saw: a
+# refill in between resets its TTL above that, so a late reader does not refresh it again.
+REFRESH = """
+local p = redis.call('PTTL', KEYS[1])
+if p < 0 or p > tonumber(ARGV[3]) then return 0 end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
+
 # KEYS: lease. ARGV: expected lease value. Releases a lease whose loader failed.
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

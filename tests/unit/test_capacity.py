@@ -50,7 +50,7 @@ def test_meter_charges_queries_for_filtered_out_items_and_batches_per_item() -> 
     meter._after_call(None, {"Items": [item, item], "ScannedCount": 10, "Count": 2}, FakeModel("Query"),
                       context={"courses_params": {"ConsistentRead": False}})
     assert cost.computed_rcu == 1.5
-    # BatchGetItem rounds each item up on its own: 3 small items → 3 × 0.5
+    # BatchGetItem rounds each item up on its own: 3 small items cost 3 times 0.5
     meter._after_call(None, {"Responses": {"t": [item, item, item]}}, FakeModel("BatchGetItem"), context={})
     assert cost.computed_rcu == 3.0
     assert cost.calls == {"Query": 1, "BatchGetItem": 1}

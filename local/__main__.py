@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             runtime.pools, runtime.routes,
             GatewayConfig(auth_secret=options.auth_secret, api=api_settings(load_template(TEMPLATE_PATH))),
         )
-        app = create_app(gateway, lambda: build_openapi(runtime.pools, runtime.routes))
+        app = create_app(gateway, lambda: build_openapi(runtime.pools, runtime.routes), runtime.status)
         print(runtime.banner(f"http://{options.host}:{options.port}"), flush=True)
         config = uvicorn.Config(
             app, host=options.host, port=options.port, log_level="warning" if args.quiet else "info",
@@ -85,6 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>` dumps every thread's stack
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("werkzeug", "botocore.credentials"):  # moto's request log, boto's credential notice
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -200,6 +200,17 @@ class LocalRuntime:
                 poller.wait_ready()
                 self.pollers.append(poller)
 
+    def status(self) -> dict[str, Any]:
+        """What the stream pollers did so far (served at ``/__local/status``)."""
+        return {
+            "streams": [
+                {"table": p.table_name, "function": p.subscription.function_id, "alive": p.is_alive(),
+                 "delivered": p.delivered, "batches": p.batches, "retries": p.retries, "dropped": p.dropped,
+                 "last_error": p.last_error}
+                for p in self.pollers
+            ]
+        }
+
     def stop(self) -> None:
         for poller in self.pollers:
             poller.stop()

@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
+import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +27,7 @@ from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from local.apigw import ApiSettings
@@ -243,9 +246,30 @@ _ERROR_TYPES = {
 }
 
 
-def create_app(gateway: LocalGateway, openapi: Callable[[], dict[str, Any]]) -> Starlette:
+def create_app(
+    gateway: LocalGateway,
+    openapi: Callable[[], dict[str, Any]],
+    status: Callable[[], dict[str, Any]] | None = None,
+) -> Starlette:
     """The ASGI app: documentation endpoints, then every API route through the gateway."""
     cache: dict[str, dict[str, Any]] = {}
+
+    async def local_status(_: Request) -> Response:
+        """Local-only diagnostics: function containers and stream pollers (no such route in AWS)."""
+        pools = {
+            name: {"containers": pool.containers, "invocations": pool.invocations, "cold_starts": pool.cold_starts}
+            for name, pool in gateway.pools.items()
+        }
+        return JSONResponse({"functions": pools, **(status() if status else {})})
+
+    async def local_threads(_: Request) -> Response:
+        """Local-only: every thread's stack, to find a hung handler without a debugger."""
+        names = {thread.ident: thread.name for thread in threading.enumerate()}
+        dump = [
+            f"--- {names.get(ident, ident)}\n{''.join(traceback.format_stack(frame))}"
+            for ident, frame in sys._current_frames().items()
+        ]
+        return PlainTextResponse("\n".join(dump))
 
     async def openapi_json(_: Request) -> Response:
         if "doc" not in cache:
@@ -264,6 +288,8 @@ def create_app(gateway: LocalGateway, openapi: Callable[[], dict[str, Any]]) -> 
     return Starlette(
         routes=[
             Route("/openapi.json", openapi_json, methods=["GET"]),
+            Route("/__local/status", local_status, methods=["GET"]),
+            Route("/__local/threads", local_threads, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
             Route("/docs/{name}", asset, methods=["GET"]),
             Route("/{path:path}", gateway.endpoint, methods=ALL_METHODS),

@@ -128,6 +128,8 @@ class StreamPoller(threading.Thread):
         self._stopping = threading.Event()
         self._ready = threading.Event()
         self.stream_arn = ""
+        self._shard_id = ""
+        self._last_sequence = ""
         self.delivered = 0
         self.batches = 0
         self.retries = 0
@@ -143,39 +145,61 @@ class StreamPoller(threading.Thread):
         """True once the poller holds a shard iterator (records written after that are seen)."""
         return self._ready.wait(timeout_s)
 
-    def _iterator(self) -> str:
+    def _open(self) -> None:
         description = self._dynamodb.describe_table(TableName=self.table_name)["Table"]
         self.stream_arn = description["LatestStreamArn"]
         shards = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
-        shard_id = shards[-1]["ShardId"]
-        position = "TRIM_HORIZON" if self._starting_position == "TRIM_HORIZON" else "LATEST"
-        iterator: str = self._streams.get_shard_iterator(
-            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=position
-        )["ShardIterator"]
+        self._shard_id = shards[-1]["ShardId"]
+
+    def _iterator(self) -> str:
+        """A fresh iterator just after the last record seen (the shard's start before any).
+
+        Iterators are re-made whenever the stream is idle, rather than followed forever:
+        moto replaces its tables (and their stream shard) with deep copies when a
+        ``TransactWriteItems`` is cancelled, which strands any iterator on the old shard.
+        """
+        kwargs: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": self._shard_id}
+        if self._last_sequence:
+            kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=self._last_sequence)
+        else:
+            kwargs.update(ShardIteratorType="TRIM_HORIZON")
+        iterator: str = self._streams.get_shard_iterator(**kwargs)["ShardIterator"]
         return iterator
+
+    def _skip_to_latest(self) -> None:
+        """Start at ``LATEST``: read past what the stream already holds (e.g. the seed data)."""
+        while True:
+            records = self._streams.get_records(ShardIterator=self._iterator(), Limit=1000).get("Records", [])
+            if not records:
+                return
+            self._last_sequence = str(records[-1]["dynamodb"]["SequenceNumber"])
 
     def run(self) -> None:
         try:
-            iterator = self._iterator()
+            self._open()
+            if self._starting_position != "TRIM_HORIZON":
+                self._skip_to_latest()
         except (ClientError, BotoCoreError, KeyError, IndexError) as error:
             self.last_error = f"cannot open the stream of {self.table_name}: {error}"
             log.error(self.last_error)
             return
         self._ready.set()
-        pending: list[dict[str, Any]] = []
         while not self._stopping.is_set():
             try:
-                response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+                response = self._streams.get_records(ShardIterator=self._iterator(), Limit=1000)
             except (ClientError, BotoCoreError) as error:
                 self.last_error = str(error)
                 log.warning("get_records failed: %s", error)
                 self._stopping.wait(1.0)
                 continue
-            iterator = response.get("NextShardIterator") or iterator
-            pending.extend(lambda_record(record, self.stream_arn) for record in response.get("Records", []))
+            records = response.get("Records", [])
+            pending = [lambda_record(record, self.stream_arn) for record in records]
             while pending and not self._stopping.is_set():
-                pending = pending[self._deliver(pending[: self.subscription.batch_size]) :]
-            if not response.get("Records"):
+                consumed = self._deliver(pending[: self.subscription.batch_size])
+                if consumed:
+                    self._last_sequence = pending[consumed - 1]["dynamodb"]["SequenceNumber"]
+                pending = pending[consumed:]
+            if not records:
                 self._stopping.wait(self._poll_interval_s)
 
     def _deliver(self, batch: list[dict[str, Any]]) -> int:

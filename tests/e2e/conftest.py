@@ -1,0 +1,129 @@
+"""Start the local API (``python -m local run``) once per session and talk to it over HTTP.
+
+The server runs as a separate process, exactly as ``make run`` starts it, against the
+session's moto server (so a test can also write to DynamoDB behind the API's back, as
+another service would) and a redis-server of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from local.auth import mint_token
+from local.aws import MotoEndpoint, dynamodb_client, free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+E2E_SECRET = "e2e-local-auth-secret-long-enough-for-hs256"
+SEED_COURSES = 40
+STARTUP_TIMEOUT_S = 90
+
+
+@dataclass(frozen=True)
+class LocalApi:
+    """The running server: its URL, its DynamoDB endpoint and a token factory."""
+
+    url: str
+    dynamodb_endpoint: str
+    secret: str
+
+    def token(self, sub: str, *groups: str, ttl_s: int = 3600) -> str:
+        return mint_token(self.secret, sub, list(groups), ttl_s=ttl_s)
+
+    def auth(self, sub: str, *groups: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(sub, *groups)}"}
+
+
+def _environment(port: int, endpoint: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_TABLE") and k not in {"REDIS_URL", "PORT"}}
+    env.update(
+        PORT=str(port),
+        DYNAMODB_ENDPOINT=endpoint,
+        SEED_COURSES=str(SEED_COURSES),
+        LOCAL_AUTH_SECRET=E2E_SECRET,
+        CACHE_KEY_PREFIX="courses-e2e",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def local_api(moto_endpoint: MotoEndpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalApi]:
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("local-api") / "server.log"
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local", "run", "--quiet"],
+            cwd=REPO_ROOT, env=_environment(port, moto_endpoint.url), stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT_S
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"the local API exited with {process.returncode}:\n{log_path.read_text()}")
+                try:
+                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the local API did not start in {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()}")
+                time.sleep(0.25)
+            yield LocalApi(url=url, dynamodb_endpoint=moto_endpoint.url, secret=E2E_SECRET)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def api(local_api: LocalApi) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=local_api.url, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture
+def ddb(local_api: LocalApi) -> Any:
+    """A DynamoDB client on the server's endpoint, for writes made behind the API's back."""
+    return dynamodb_client(local_api.dynamodb_endpoint)
+
+
+def stream_delivered(api: httpx.Client) -> int:
+    """Stream records the local server has handed to the invalidator so far."""
+    streams = api.get("/__local/status").json()["streams"]
+    return sum(int(stream["delivered"]) for stream in streams)
+
+
+@pytest.fixture
+def new_course(api: httpx.Client, local_api: LocalApi) -> Callable[..., dict[str, Any]]:
+    """Create a course through the API as ``owner`` and return its body."""
+
+    def create(owner: str = "e2e-instructor", **fields: Any) -> dict[str, Any]:
+        before = stream_delivered(api)
+        body = {"title": "End-to-end testing", "description": "Made by the e2e suite.", "category": "devops",
+                "level": "intermediate", "price": 19.99, "tags": ["testing"], "status": "published", **fields}
+        response = api.post("/courses", json=body, headers=local_api.auth(owner, "instructors"))
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        # The create's stream record invalidates asynchronously; let it land so reads that
+        # follow see a settled cache (as they would a moment later in AWS).
+        deadline = time.monotonic() + 10
+        while stream_delivered(api) <= before:
+            assert time.monotonic() < deadline, "the stream invalidator did not process the create"
+            time.sleep(0.05)
+        return created
+
+    return create

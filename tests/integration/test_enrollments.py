@@ -71,9 +71,13 @@ def courses(tables: dict[str, str], dynamodb: Any) -> dict[str, str]:
 
 @pytest.fixture
 def api(
-    courses: dict[str, str], without_redis: None, moto_endpoint: MotoEndpoint, function: Callable[[str], ModuleType]
+    courses: dict[str, str], without_redis: None, moto_endpoint: MotoEndpoint, function: Callable[[str], ModuleType],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Api:
     serialize(moto_endpoint)  # DynamoDB is linearizable; moto is not unless serialized
+    # moto deep-copies every table of the process per transaction, so queued concurrent
+    # transactions can take seconds: no client timeout (and SDK retry) in the middle of a test
+    monkeypatch.setenv("DYNAMODB_READ_TIMEOUT_S", "20")
     return Api(function)
 
 

@@ -94,9 +94,11 @@ class Api:
 
 @pytest.fixture
 def api(
-    tables: dict[str, str], without_redis: None, moto_endpoint: MotoEndpoint, function: Callable[[str], ModuleType]
+    tables: dict[str, str], without_redis: None, moto_endpoint: MotoEndpoint, function: Callable[[str], ModuleType],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Api:
     serialize(moto_endpoint)  # DynamoDB is linearizable; moto is not unless serialized
+    monkeypatch.setenv("DYNAMODB_READ_TIMEOUT_S", "20")  # queued requests on a busy moto are slow, not lost
     return Api(function)
 
 

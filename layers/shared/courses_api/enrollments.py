@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -132,8 +133,12 @@ class EnrollmentRepository:
             }},
         ]
         for attempt in range(TRANSACTION_ATTEMPTS):
+            # The SDK resends the same token when it retries a timed-out attempt, so an attempt
+            # that committed but whose response was lost is answered as a success, not as
+            # "already enrolled". A cancelled attempt committed nothing: the next gets a new token.
+            token = uuid.uuid4().hex
             try:
-                self._client.transact_write_items(TransactItems=transaction)
+                self._client.transact_write_items(TransactItems=transaction, ClientRequestToken=token)
                 return
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":

@@ -80,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             app, host=options.host, port=options.port, log_level="warning" if args.quiet else "info",
             access_log=not args.quiet, timeout_graceful_shutdown=5, server_header=False,
         )
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[runtime.listener] if runtime.listener else None)
     finally:
         runtime.stop()
     return 0

@@ -69,14 +69,11 @@ def merge_documents(schemas: Iterable[Mapping[str, Any]], routes: Iterable[ApiRo
     )
     for schema in schemas:
         merger.add_schema(dict(schema))
-    document: dict[str, Any] = json.loads(json.dumps(merger.get_openapi_schema(), default=str))
+    document: dict[str, Any] = json.loads(json.dumps(merger.get_openapi_schema(), default=_model_json))
     components = document.setdefault("components", {})
-    schemes = components.get("securitySchemes", {})
-    components["securitySchemes"] = {
-        name: (scheme.model_dump(by_alias=True, exclude_none=True) if hasattr(scheme, "model_dump") else scheme)
-        for name, scheme in schemes.items()
-    }
-    components.setdefault("schemas", {}).setdefault("Problem", FALLBACK_PROBLEM_SCHEMA)
+    component_schemas: dict[str, Any] = components.setdefault("schemas", {})
+    _hoist_local_definitions(document, component_schemas)
+    component_schemas.setdefault("Problem", FALLBACK_PROBLEM_SCHEMA)
 
     paths: dict[str, Any] = document.setdefault("paths", {})
     for route in routes:
@@ -96,6 +93,31 @@ def merge_documents(schemas: Iterable[Mapping[str, Any]], routes: Iterable[ApiRo
         if "requestBody" in operation:
             responses.setdefault("413", _problem_response(GATEWAY_PROBLEMS[413]))
     return document
+
+
+def _model_json(value: Any) -> Any:
+    """JSON for the pydantic models Powertools leaves in a merged document (security schemes)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(by_alias=True, exclude_none=True, mode="json")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _hoist_local_definitions(node: Any, schemas: dict[str, Any]) -> None:
+    """Move inline ``$defs`` into ``components.schemas``, where their ``$ref``s point.
+
+    A pydantic schema embedded in a response (``model_json_schema(ref_template=
+    "#/components/schemas/{model}")``) refers to its nested models in components but
+    carries them in a local ``$defs``; without this the references dangle.
+    """
+    if isinstance(node, dict):
+        for name, definition in (node.pop("$defs", None) or {}).items():
+            schemas.setdefault(name, definition)
+            _hoist_local_definitions(definition, schemas)
+        for value in node.values():
+            _hoist_local_definitions(value, schemas)
+    elif isinstance(node, list):
+        for value in node:
+            _hoist_local_definitions(value, schemas)
 
 
 def resolver_schema(pool: FunctionPool) -> dict[str, Any] | None:

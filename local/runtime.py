@@ -78,14 +78,22 @@ class PortInUseError(RuntimeError):
     """Another process listens on the port; found before minutes of seeding, not after."""
 
 
-def ensure_port_free(host: str, port: int) -> None:
-    """Fail fast when ``host:port`` cannot be bound (e.g. an earlier ``make run`` still runs)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise PortInUseError(f"cannot listen on {host}:{port} ({error.strerror}); set PORT=...") from error
+def bind_listener(host: str, port: int) -> socket.socket:
+    """Bind the API's socket first: fails fast when the port is taken, and keeps it ours.
+
+    Helpers started afterwards (redis-server, moto) pick free ports; holding the bound
+    socket guarantees none of them picks this one. uvicorn listens on it later.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise PortInUseError(f"cannot listen on {host}:{port} ({error.strerror}); set PORT=...") from error
+    listener.set_inheritable(True)
+    return listener
 
 
 def add_layers_to_path(specs: dict[str, FunctionSpec]) -> None:
@@ -111,6 +119,7 @@ class LocalRuntime:
     pollers: list[StreamPoller] = field(default_factory=list)
     seed_summary: Any = None
     tables: dict[str, str] = field(default_factory=dict)
+    listener: socket.socket | None = None
 
     def start(self) -> None:
         """Bring up everything; on failure, stop what was started."""
@@ -122,7 +131,7 @@ class LocalRuntime:
 
     def _start(self) -> None:
         check_secret(self.options.auth_secret, self.options.host)
-        ensure_port_free(self.options.host, self.options.port)
+        self.listener = bind_listener(self.options.host, self.options.port)
         template = load_template(TEMPLATE_PATH)
         self.specs = function_specs(template)
         add_layers_to_path(self.specs)
@@ -212,6 +221,9 @@ class LocalRuntime:
         }
 
     def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()

@@ -323,11 +323,13 @@ def test_waiters_give_up_and_load_when_the_lease_holder_is_too_slow(manager_fact
 def test_hot_key_is_refreshed_once_before_it_expires(
     manager_factory: ManagerFactory, metrics: RecordingMetrics, redis_client: redis.Redis
 ) -> None:
-    # Given a key that took 100 ms to compute, close to expiry (XFetch window = delta * beta * -ln(u))
+    # Given a key that took 100 ms to compute, close to expiry (XFetch window = delta * beta * -ln(u)):
+    # filled with 600 ms to live < 100 ms * -ln(0.001) = 690 ms. (The expiry travels in the value,
+    # so the fill itself must be short-lived; a PEXPIRE behind the cache's back is not seen.)
     managers = [manager_factory(near_ttl_s=0, item_ttl_s=60, rng=lambda: 0.001, timeout_ms=2000) for _ in range(4)]
     first = CountingLoader(Thing(id="hot", version=1), delay_s=0.1)
-    managers[0].fetch_item("hot", first, THING)
-    redis_client.pexpire(managers[0].keys.item("hot").value, 500)  # 500 ms left < 100 ms * -ln(0.001)
+    short_lived = manager_factory(near_ttl_s=0, item_ttl_s=0.6, ttl_jitter=0, early_refresh_beta=0)
+    short_lived.fetch_item("hot", first, THING)
 
     # When 32 readers arrive at once
     refresh = CountingLoader(Thing(id="hot", version=2), delay_s=0.05)

@@ -124,7 +124,6 @@ class _Target:
 class _ReadResult:
     status: int
     raw: bytes = b""
-    pttl_ms: int = -1
     generation: str = ""
 
 
@@ -152,6 +151,7 @@ class RedisCacheManager:
         logger: WarningLogger | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         """``client`` may be a factory, called lazily (and under the breaker) on first use,
         because ``RedisCluster`` connects in its constructor and Redis may be down then."""
@@ -180,6 +180,7 @@ class RedisCacheManager:
         self._rng = rng
         self._clock = clock
         self._sleep = sleep
+        self._wall_clock = wall_clock  # entry expiries are stored as wall-clock times
         self._pending_lock = threading.Lock()
         self._pending_items: dict[str, None] = {}
         self._pending_namespaces: dict[ListNamespace, None] = {}
@@ -263,6 +264,20 @@ class RedisCacheManager:
                 self.metrics.add_metric(CACHE_HIT, COUNT, 1)
                 self.metrics.add_metric(CACHE_NEAR_HIT, COUNT, 1)
                 return Cached(cast("T | None", value), CacheOutcome.HIT)
+        # The common case, a hit, costs one plain GET (or one MGET for a page): reads never
+        # write, so they need no script; only a miss runs the lease protocol below.
+        try:
+            result = self._call(lambda client: self._peek(client, target))
+        except _Bypassed:
+            return self._bypass(load)
+        if result is not None:
+            return self._serve_hit(target, result, load, adapter, epoch)
+        return self._fetch_missed(target, load, adapter, epoch)
+
+    def _fetch_missed(
+        self, target: _Target, load: Callable[[], T | None], adapter: TypeAdapter[T], epoch: int
+    ) -> Cached[T | None]:
+        """The lease protocol: a hit filled meanwhile, or a lease to load and fill, or a wait."""
         token = os.urandom(8).hex()
         deadline = 0.0
         poll = self.lease_poll_s
@@ -272,27 +287,7 @@ class RedisCacheManager:
             except _Bypassed:
                 return self._bypass(load)
             if result.status == scripts.HIT:
-                try:
-                    decoded = self.codec.decode(result.raw, adapter)
-                except CodecError as exc:
-                    self._count_error(f"undecodable cache entry {target.value_key}: {exc}")
-                    return self._bypass(load)
-                if self._should_refresh(decoded, result.pttl_ms) and self._take_refresh_lease(
-                    target, token, result.generation, result.pttl_ms
-                ):
-                    self.metrics.add_metric(CACHE_EARLY_REFRESH, COUNT, 1)
-                    return self._load_and_fill(
-                        target, token, result.generation, load=load, adapter=adapter, epoch=epoch
-                    )
-                self.near.put(
-                    target.value_key,
-                    decoded.value,
-                    decoded.raw_size + NEAR_ENTRY_OVERHEAD,
-                    group=target.near_group,
-                    epoch=epoch,
-                )
-                self.metrics.add_metric(CACHE_HIT, COUNT, 1)
-                return Cached(decoded.value, CacheOutcome.HIT)
+                return self._serve_hit(target, result, load, adapter, epoch)
             if result.status == scripts.LEASE:
                 return self._load_and_fill(target, token, result.generation, load=load, adapter=adapter, epoch=epoch)
             # Someone else holds the lease: poll briefly for their fill, then give up waiting.
@@ -306,38 +301,94 @@ class RedisCacheManager:
             self._sleep(min(poll, max(deadline - now, 0.0)))
             poll = min(poll * 2, 0.02)
 
+    def _serve_hit(
+        self,
+        target: _Target,
+        result: _ReadResult,
+        load: Callable[[], T | None],
+        adapter: TypeAdapter[T],
+        epoch: int,
+    ) -> Cached[T | None]:
+        try:
+            decoded = self.codec.decode(result.raw, adapter)
+        except CodecError as exc:
+            self._count_error(f"undecodable cache entry {target.value_key}: {exc}")
+            return self._bypass(load)
+        if self._should_refresh(decoded):
+            token = self._take_refresh_lease(target, decoded, result.generation)
+            if token:
+                self.metrics.add_metric(CACHE_EARLY_REFRESH, COUNT, 1)
+                return self._load_and_fill(target, token, result.generation, load=load, adapter=adapter, epoch=epoch)
+        self.near.put(
+            target.value_key,
+            decoded.value,
+            decoded.raw_size + NEAR_ENTRY_OVERHEAD,
+            group=target.near_group,
+            epoch=epoch,
+        )
+        self.metrics.add_metric(CACHE_HIT, COUNT, 1)
+        return Cached(decoded.value, CacheOutcome.HIT)
+
+    def _peek(self, client: RedisClient, target: _Target) -> _ReadResult | None:
+        """A hit with no script, or ``None`` (a miss, or a page of an older generation).
+
+        Values are only ever written by the guarded fill scripts, so whatever a GET finds
+        is exactly what the read script would have returned. A page is a hit only under
+        the current generation; both keys share a hash tag, so one MGET reads them
+        atomically on a single slot, in cluster mode too.
+        """
+        if target.is_page:
+            generation, raw = cast("list[bytes | None]", client.mget([target.generation_key, target.value_key]))
+            if generation is None or raw is None:
+                return None
+            prefix = generation + b":"
+            if not raw.startswith(prefix):
+                return None
+            return _ReadResult(scripts.HIT, raw[len(prefix) :], generation=generation.decode())
+        value = cast("bytes | None", client.get(target.value_key))
+        return None if value is None else _ReadResult(scripts.HIT, value)
+
     def _read(self, client: RedisClient, target: _Target, token: str) -> _ReadResult:
         if target.is_page:
             seed = str(time.time_ns() // 1000)
             reply = self._eval(client, _READ_PAGE, target.keys, [token, self.lease_ttl_ms, seed, GENERATION_TTL_MS])
             status = int(reply[0])
             if status == scripts.HIT:
-                return _ReadResult(status, reply[1], int(reply[2]), _text(reply[3]))
+                return _ReadResult(status, reply[1], _text(reply[2]))
             return _ReadResult(status, generation=_text(reply[1]))
         reply = self._eval(client, _READ_ITEM, target.keys, [token, self.lease_ttl_ms])
         status = int(reply[0])
         if status == scripts.HIT:
-            return _ReadResult(status, reply[1], int(reply[2]))
+            return _ReadResult(status, reply[1])
         return _ReadResult(status)
 
-    def _should_refresh(self, decoded: Decoded[Any], pttl_ms: int) -> bool:
-        """XFetch: refresh with probability rising as expiry nears, scaled by recompute time."""
-        if self.early_refresh_beta <= 0 or decoded.delta_ms <= 0 or pttl_ms < 0:
-            return False
-        gap = -decoded.delta_ms * self.early_refresh_beta * math.log(max(self._rng(), 1e-12))
-        return gap >= pttl_ms
+    def _should_refresh(self, decoded: Decoded[Any]) -> bool:
+        """XFetch: refresh with probability rising as expiry nears, scaled by recompute time.
 
-    def _take_refresh_lease(self, target: _Target, token: str, generation: str, pttl_ms: int) -> bool:
+        The time left comes from the expiry the filler stored in the value (wall clock),
+        not from a PTTL round trip; hosts' clocks are NTP-synced to well under the
+        milliseconds-to-seconds XFetch window, and skew only moves the refresh a little.
+        """
+        if self.early_refresh_beta <= 0 or decoded.delta_ms <= 0 or decoded.expires_at_ms <= 0:
+            return False
+        remaining_ms = decoded.expires_at_ms - self._wall_clock() * 1000
+        gap = -decoded.delta_ms * self.early_refresh_beta * math.log(max(self._rng(), 1e-12))
+        return gap >= remaining_ms
+
+    def _take_refresh_lease(self, target: _Target, decoded: Decoded[Any], generation: str) -> str:
+        """A lease token for an early refresh of the entry this reader saw, or ``""``."""
+        token = os.urandom(8).hex()
         lease = f"{generation}:{token}" if target.is_page else token
+        seen = f"{generation}:".encode() + decoded.stamp if target.is_page else decoded.stamp
         try:
             taken = self._call(
                 lambda client: self._eval(
-                    client, _REFRESH, [target.value_key, target.lease_key], [lease, self.lease_ttl_ms, pttl_ms]
+                    client, _REFRESH, [target.value_key, target.lease_key], [lease, self.lease_ttl_ms, seen]
                 )
             )
         except _Bypassed:
-            return False
-        return bool(taken)
+            return ""
+        return token if taken else ""
 
     def _load_and_fill(
         self,
@@ -356,8 +407,9 @@ class RedisCacheManager:
             self._release(target, token, generation)
             raise
         self.metrics.add_metric(CACHE_MISS, COUNT, 1)
-        encoded = self.codec.encode(value, adapter, (self._clock() - started) * 1000)
         ttl_ms = self._jittered_ms(target.negative_ttl_s if value is None else target.ttl_s)
+        expires_at_ms = int(self._wall_clock() * 1000) + ttl_ms
+        encoded = self.codec.encode(value, adapter, (self._clock() - started) * 1000, expires_at_ms)
         try:
             if target.is_page:
                 stored = self._call(

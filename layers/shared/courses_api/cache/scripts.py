@@ -1,5 +1,9 @@
 """Lua scripts. Every key a script touches is passed in ``KEYS`` and shares one hash tag.
 
+They run only off the common path: a hit is a plain ``GET`` (items) or ``MGET`` of the
+generation and the page (lists, one slot), with no script; the read scripts run on a
+miss, to take or wait for the lease, and the others on fills, refreshes and failures.
+
 Items use leases (Facebook memcache style): a miss takes a lease token; the fill is
 stored only if that token is still there; an invalidation deletes value and lease, so a
 reader that loaded before the invalidation cannot store its stale row after it.
@@ -18,10 +22,11 @@ HIT = 1
 LEASE = 2  # miss: the caller holds the lease and must load and fill
 WAIT = 3  # miss: someone else holds the lease
 
-# KEYS: value, lease. ARGV: token, lease_ms. -> {HIT, value, pttl} | {LEASE} | {WAIT}
+# KEYS: value, lease. ARGV: token, lease_ms. -> {HIT, value} | {LEASE} | {WAIT}
+# (a value filled since the caller's GET missed is a hit)
 READ_ITEM = """
 local v = redis.call('GET', KEYS[1])
-if v then return {1, v, redis.call('PTTL', KEYS[1])} end
+if v then return {1, v} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
 return {3}
 """
@@ -35,7 +40,7 @@ return 1
 """
 
 # KEYS: generation, page, lease. ARGV: token, lease_ms, seed, generation_ttl_ms.
-# -> {HIT, value, pttl, gen} | {LEASE, gen} | {WAIT, gen}
+# -> {HIT, value, gen} | {LEASE, gen} | {WAIT, gen}
 READ_PAGE = """
 local g = redis.call('GET', KEYS[1])
 if not g then
@@ -45,7 +50,7 @@ end
 local v = redis.call('GET', KEYS[2])
 local prefix = g .. ':'
 if v and string.sub(v, 1, #prefix) == prefix then
-  return {1, string.sub(v, #prefix + 1), redis.call('PTTL', KEYS[2]), g}
+  return {1, string.sub(v, #prefix + 1), g}
 end
 local l = redis.call('GET', KEYS[3])
 if l and string.sub(l, 1, #prefix) == prefix then return {3, g} end
@@ -65,12 +70,13 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 
-# KEYS: value, lease. ARGV: lease value, lease_ms, pttl the reader saw. -> 1 lease taken | 0
-# An early (XFetch) refresh lease, only while the entry is still the one the reader saw: a
-# refill in between resets its TTL above that, so a late reader does not refresh it again.
+# KEYS: value, lease. ARGV: lease value, lease_ms, stored prefix the reader saw. -> 1 | 0
+# An early (XFetch) refresh lease, only while the entry is still the one the reader saw:
+# the prefix is the codec header (kind, delta, expiry: one fill), behind "<gen>:" for a
+# page, so after a refill in between a late reader does not refresh it again.
 REFRESH = """
-local p = redis.call('PTTL', KEYS[1])
-if p < 0 or p > tonumber(ARGV[3]) then return 0 end
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, #ARGV[3]) ~= ARGV[3] then return 0 end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 return 0
 """

@@ -176,13 +176,16 @@ def redis_cluster_nodes() -> Iterator[list[LocalRedis]]:
             capture_output=True,
             timeout=60,
         )
-        probe = redis.Redis(port=nodes[0].port)
+        # Every node must see the whole slot map, not just the first: a node that has not
+        # heard of the others yet answers CLUSTERDOWN and the first test turns into BYPASSes.
+        probes = [redis.Redis(port=node.port) for node in nodes]
         deadline = time.monotonic() + 30
-        while _cluster_state(probe) != "ok":
+        while any(_cluster_state(probe) != "ok" for probe in probes):
             if time.monotonic() > deadline:
-                raise RuntimeError("cluster did not reach state ok")
+                raise RuntimeError("cluster did not reach state ok on every node")
             time.sleep(0.1)
-        probe.close()
+        for probe in probes:
+            probe.close()
         yield nodes
     finally:
         for node in nodes:

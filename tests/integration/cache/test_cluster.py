@@ -94,3 +94,29 @@ def test_client_factory_builds_a_cluster_client_from_settings(redis_cluster_node
     second = manager.fetch_item("x", CountingLoader(None), THING, skip_near=True)
     assert (first.outcome, second.outcome) == (CacheOutcome.MISS, CacheOutcome.HIT)
     assert manager.health().status == "ok"
+
+
+def test_page_hits_are_one_mget_per_slot_and_early_refresh_works_on_cluster(cluster_client: RedisCluster) -> None:
+    # Given pages of many namespaces (slots on all three nodes), filled
+    metrics = RecordingMetrics()
+    manager = make_manager(cluster_client, metrics, near_ttl_s=0, keys=KeySpace("cl4", 1))
+    namespaces = [ListNamespace("category", f"cat-{i}") for i in range(12)]
+    for ns in namespaces:
+        manager.fetch_list(ns, "limit=20", CountingLoader([Thing(id=ns.partition, version=1)]), THINGS)
+    assert len({cluster_client.get_node_from_key(manager.keys.generation(ns)).name for ns in namespaces}) == 3
+
+    # Then each is a hit through the script-free MGET of generation + page, on its own node
+    for ns in namespaces:
+        hit = manager.fetch_list(ns, "limit=20", CountingLoader(None), THINGS)
+        assert (hit.outcome, hit.value) == (CacheOutcome.HIT, [Thing(id=ns.partition, version=1)])
+    assert metrics.counts["CacheError"] == 0
+
+    # And an early refresh (the REFRESH script with the page's "<generation>:" prefix) runs on the right node
+    short_lived = make_manager(
+        cluster_client, metrics, near_ttl_s=0, keys=KeySpace("cl4", 1), list_ttl_s=1.0, ttl_jitter=0
+    )
+    short_lived.fetch_list(namespaces[0], "p", CountingLoader([Thing(id="a", version=1)], delay_s=0.2), THINGS)
+    eager = make_manager(cluster_client, metrics, near_ttl_s=0, keys=KeySpace("cl4", 1), rng=lambda: 0.001)
+    refresh = CountingLoader([Thing(id="a", version=2)])
+    assert eager.fetch_list(namespaces[0], "p", refresh, THINGS).value == [Thing(id="a", version=2)]
+    assert (refresh.calls, metrics.counts["CacheEarlyRefresh"]) == (1, 1)

@@ -323,12 +323,15 @@ def test_waiters_give_up_and_load_when_the_lease_holder_is_too_slow(manager_fact
 def test_hot_key_is_refreshed_once_before_it_expires(
     manager_factory: ManagerFactory, metrics: RecordingMetrics, redis_client: redis.Redis
 ) -> None:
-    # Given a key that took 100 ms to compute, close to expiry (XFetch window = delta * beta * -ln(u)):
-    # filled with 600 ms to live < 100 ms * -ln(0.001) = 690 ms. (The expiry travels in the value,
+    # Given a key that took 200 ms to compute, close to expiry (XFetch window = delta * beta * -ln(u)):
+    # filled with 1.2 s to live < 200 ms * -ln(0.001) = 1.38 s. (The expiry travels in the value,
     # so the fill itself must be short-lived; a PEXPIRE behind the cache's back is not seen.)
-    managers = [manager_factory(near_ttl_s=0, item_ttl_s=60, rng=lambda: 0.001, timeout_ms=2000) for _ in range(4)]
-    first = CountingLoader(Thing(id="hot", version=1), delay_s=0.1)
-    short_lived = manager_factory(near_ttl_s=0, item_ttl_s=0.6, ttl_jitter=0, early_refresh_beta=0)
+    managers = [
+        manager_factory(near_ttl_s=0, item_ttl_s=60, rng=lambda: 0.001, timeout_ms=2000, lease_wait_s=2)
+        for _ in range(4)
+    ]
+    first = CountingLoader(Thing(id="hot", version=1), delay_s=0.2)
+    short_lived = manager_factory(near_ttl_s=0, item_ttl_s=1.2, ttl_jitter=0, early_refresh_beta=0)
     short_lived.fetch_item("hot", first, THING)
 
     # When 32 readers arrive at once
@@ -370,3 +373,142 @@ def test_powertools_metrics_receive_cache_metrics(manager_factory: ManagerFactor
     names = {m["Name"] for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert {"CacheMiss", "CacheHit", "CacheNearHit"} <= names
     powertools.clear_metrics()
+
+
+# ---------------------------------------------------------------- the hit path: no script
+
+
+def _commands(redis_client: redis.Redis) -> dict[str, int]:
+    stats = redis_client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(entry["calls"]) for name, entry in stats.items()}
+
+
+def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    changed = {name: calls - before.get(name, 0) for name, calls in after.items()}
+    changed["info"] = changed.get("info", 0) - 1  # our own INFO between the snapshots
+    return {name: calls for name, calls in changed.items() if calls}
+
+
+def test_redis_hit_is_one_plain_get_and_a_page_hit_one_mget(
+    manager_factory: ManagerFactory, redis_client: redis.Redis
+) -> None:
+    # Given an item and a page in Redis (near cache off, so every read goes to Redis)
+    manager = manager_factory(near_ttl_s=0)
+    manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    manager.fetch_list(CATALOGUE, "limit=20", CountingLoader([Thing(id="c1", version=1)]), THINGS)
+
+    # When each is read again
+    before = _commands(redis_client)
+    item = manager.fetch_item("c1", CountingLoader(None), THING)
+    item_commands = _delta(before, _commands(redis_client))
+    before = _commands(redis_client)
+    page = manager.fetch_list(CATALOGUE, "limit=20", CountingLoader(None), THINGS)
+    page_commands = _delta(before, _commands(redis_client))
+
+    # Then the item hit was a single GET and the page hit a single MGET: no Lua, no PTTL
+    assert (item.outcome, item.value) == (CacheOutcome.HIT, Thing(id="c1", version=1))
+    assert (page.outcome, page.value) == (CacheOutcome.HIT, [Thing(id="c1", version=1)])
+    assert item_commands == {"get": 1}
+    assert page_commands == {"mget": 1}
+
+
+def test_miss_is_a_get_then_the_lease_script(manager: RedisCacheManager, redis_client: redis.Redis) -> None:
+    manager.fetch_item("warm-up", CountingLoader(None), THING)  # connected, scripts loaded
+    before = _commands(redis_client)
+    manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    commands = _delta(before, _commands(redis_client))
+    # A plain GET (miss), then the read script (GET value, SET lease) and the fill script
+    # (GET lease, SET value, DEL lease); commandstats counts the commands scripts run too
+    assert commands == {"get": 3, "evalsha": 2, "set": 2, "del": 1}
+
+
+def test_value_filled_between_the_get_and_the_lease_script_is_a_hit(
+    manager_factory: ManagerFactory, metrics: RecordingMetrics
+) -> None:
+    # Given a reader whose GET missed just before another container filled the key
+    reader, filler = manager_factory(near_ttl_s=0), manager_factory(near_ttl_s=0)
+    real_peek = reader._peek
+
+    def peek_then_fill(client: object, target: object) -> object:
+        result = real_peek(client, target)  # type: ignore[arg-type]
+        filler.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+        return result
+
+    reader._peek = peek_then_fill  # type: ignore[method-assign]
+    own = CountingLoader(Thing(id="c1", version=9))
+
+    # When the reader runs the lease script
+    result = reader.fetch_item("c1", own, THING)
+
+    # Then the script finds the filled value: a hit, no lease, no second database read
+    assert (result.outcome, result.value, own.calls) == (CacheOutcome.HIT, Thing(id="c1", version=1), 0)
+
+
+def test_page_of_an_older_generation_is_a_miss_on_the_get_path(
+    manager_factory: ManagerFactory, redis_client: redis.Redis
+) -> None:
+    # Given a page stored under generation g, and the counter moved on (a write elsewhere)
+    manager = manager_factory(near_ttl_s=0)
+    manager.fetch_list(CATALOGUE, "p1", CountingLoader([Thing(id="a", version=1)]), THINGS)
+    redis_client.incr(manager.keys.generation(CATALOGUE))
+    # Then the old page is not served, although its key is still there
+    fresh = manager.fetch_list(CATALOGUE, "p1", CountingLoader([Thing(id="a", version=2)]), THINGS)
+    assert (fresh.outcome, fresh.value) == (CacheOutcome.MISS, [Thing(id="a", version=2)])
+
+
+def test_entry_of_the_first_codec_layout_is_still_a_hit(manager: RedisCacheManager, redis_client: redis.Redis) -> None:
+    # An entry written before the expiry stamp existed (kind, uint32 delta, JSON): a deploy must not
+    # turn every warm entry into an error
+    legacy = b"J" + (40).to_bytes(4, "big") + THING.dump_json(Thing(id="c1", version=1))
+    redis_client.set(manager.keys.item("c1").value, legacy, px=60_000)
+    loader = CountingLoader(Thing(id="c1", version=2))
+    result = manager.fetch_item("c1", loader, THING)
+    assert (result.outcome, result.value, loader.calls) == (CacheOutcome.HIT, Thing(id="c1", version=1), 0)
+
+
+def test_hot_page_is_refreshed_once_before_it_expires(
+    manager_factory: ManagerFactory, metrics: RecordingMetrics, redis_client: redis.Redis
+) -> None:
+    # Given a page that took 200 ms to compute and has 1.2 s left (< the 1.38 s XFetch window)
+    managers = [
+        manager_factory(near_ttl_s=0, list_ttl_s=60, rng=lambda: 0.001, timeout_ms=2000, lease_wait_s=2)
+        for _ in range(4)
+    ]
+    short_lived = manager_factory(near_ttl_s=0, list_ttl_s=1.2, ttl_jitter=0, early_refresh_beta=0)
+    short_lived.fetch_list(CATALOGUE, "p1", CountingLoader([Thing(id="a", version=1)], delay_s=0.2), THINGS)
+    refresh = CountingLoader([Thing(id="a", version=2)], delay_s=0.05)
+    barrier = threading.Barrier(32)
+
+    def read(i: int) -> CacheOutcome:
+        barrier.wait()
+        return managers[i % 4].fetch_list(CATALOGUE, "p1", refresh, THINGS).outcome
+
+    # When 32 readers arrive at once
+    with ThreadPoolExecutor(32) as pool:
+        outcomes = list(pool.map(read, range(32)))
+
+    # Then exactly one reloads, early, and the refilled page lives a full TTL under the same generation
+    assert refresh.calls == 1, (metrics.counts, outcomes)
+    assert metrics.counts["CacheEarlyRefresh"] == 1
+    assert outcomes.count(CacheOutcome.HIT) == 31
+    assert redis_client.pttl(managers[0].keys.page(CATALOGUE, "p1").value) > 30_000
+    assert managers[0].fetch_list(CATALOGUE, "p1", CountingLoader(None), THINGS).value == [Thing(id="a", version=2)]
+
+
+def test_refresh_lease_is_refused_once_the_entry_was_refilled(
+    manager_factory: ManagerFactory, redis_client: redis.Redis
+) -> None:
+    # Given a reader that decided to refresh entry A, after which entry B replaced it
+    from courses_api.cache.codec import Codec
+
+    manager = manager_factory(near_ttl_s=0)
+    key = manager.keys.item("c1")
+    codec = Codec()
+    seen = codec.encode(Thing(id="c1", version=1), THING, 50, expires_at_ms=1_000)
+    redis_client.set(key.value, codec.encode(Thing(id="c1", version=1), THING, 50, expires_at_ms=2_000).data)
+    target = manager._target_for_item("c1")
+    # Then its refresh lease is refused (someone already refreshed), and granted for the current entry
+    assert manager._take_refresh_lease(target, codec.decode(seen.data, THING), "") == ""
+    current = codec.decode(redis_client.get(key.value) or b"", THING)
+    assert manager._take_refresh_lease(target, current, "") != ""
+    assert redis_client.exists(key.lease)

@@ -166,6 +166,28 @@ def test_codec_round_trips_compresses_large_values_and_encodes_none() -> None:
         codec.decode(b"Q", ROW)
 
 
+def test_codec_carries_the_fill_expiry_and_a_stamp_that_identifies_the_fill() -> None:
+    codec = Codec(compress_threshold=100)
+    first = codec.decode(codec.encode(Row(id="a"), ROW, 7, expires_at_ms=1_700_000_000_123).data, ROW)
+    again = codec.decode(codec.encode(Row(id="a"), ROW, 7, expires_at_ms=1_700_000_000_124).data, ROW)
+    negative = codec.decode(codec.encode(None, ROW, 3, expires_at_ms=99).data, ROW)
+    big = codec.decode(codec.encode(Row(id="b", body="x" * 1000), ROW, 3, expires_at_ms=5).data, ROW)
+    assert (first.expires_at_ms, first.delta_ms) == (1_700_000_000_123, 7)
+    assert (negative.value, negative.expires_at_ms) == (None, 99)
+    assert (big.value, big.expires_at_ms) == (Row(id="b", body="x" * 1000), 5)
+    assert first.stamp != again.stamp, "two fills of the same row are told apart"
+    assert codec.encode(Row(id="a"), ROW, 1).data[1] == 1, "format byte after the kind"
+
+
+def test_codec_reads_the_first_layout_as_expiry_unknown() -> None:
+    legacy = b"J" + (12).to_bytes(4, "big") + ROW.dump_json(Row(id="a"))
+    decoded = Codec().decode(legacy, ROW)
+    assert (decoded.value, decoded.delta_ms, decoded.expires_at_ms) == (Row(id="a"), 12, 0)
+    assert Codec().decode(b"N\x00\x00\x00\x05", ROW).value is None
+    with pytest.raises(CodecError):
+        Codec().decode(b"J\x01\x00", ROW)
+
+
 def test_keys_are_versioned_and_hash_tagged() -> None:
     keys = KeySpace("courses", 3)
     assert keys.item("abc").value == "courses:v3:item:{abc}"

@@ -196,9 +196,7 @@ class RedisCacheManager:
         skip_near: bool = False,
     ) -> Cached[T | None]:
         """Item by id; a ``None`` from the loader is cached for ``negative_ttl_s``."""
-        item = self.keys.item(item_id)
-        target = _Target(item.value, item.lease, "", "", self.item_ttl_s, self.negative_ttl_s)
-        return self._fetch(target, load, adapter, skip_near)
+        return self._fetch(self._target_for_item(item_id), load, adapter, skip_near)
 
     def fetch_list(
         self,
@@ -213,6 +211,10 @@ class RedisCacheManager:
         page = self.keys.page(namespace, page_key)
         target = _Target(page.value, page.lease, page.generation, page.group, self.list_ttl_s, self.list_ttl_s)
         return cast(Cached[T], self._fetch(target, load, adapter, skip_near))
+
+    def _target_for_item(self, item_id: str) -> _Target:
+        item = self.keys.item(item_id)
+        return _Target(item.value, item.lease, "", "", self.item_ttl_s, self.negative_ttl_s)
 
     def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace]) -> None:
         """Drop items (value, negative entry and lease, in both tiers of this container)

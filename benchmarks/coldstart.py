@@ -55,8 +55,9 @@ def _run(code: str, env: dict[str, str], *flags: str) -> subprocess.CompletedPro
     )
 
 
-def _measure(code: str, env: dict[str, str], runs: int) -> list[float]:
-    _run(code, env)  # compile and cache bytecode; not counted
+def _measure(code: str, env: dict[str, str], runs: int, discard_first: bool) -> list[float]:
+    if discard_first:
+        _run(code, env)  # compile and cache bytecode; not counted
     values = []
     for _ in range(runs):
         match = re.search(r"COLD_START_MS ([0-9.]+)", _run(code, env).stdout)
@@ -66,11 +67,11 @@ def _measure(code: str, env: dict[str, str], runs: int) -> list[float]:
     return values
 
 
-def measure(function: str, env_extra: dict[str, str], runs: int = 7) -> dict[str, Any]:
+def measure(function: str, env_extra: dict[str, str], runs: int = 7, *, discard_first: bool = True) -> dict[str, Any]:
     """Median cold start (ms) of ``functions/<function>`` and of the naive backend."""
     env = _environment(env_extra)
-    ours = _measure(OURS.format(path=str(REPO_ROOT / "functions" / function / "app.py")), env, runs)
-    naive = _measure(NAIVE, env, runs)
+    ours = _measure(OURS.format(path=str(REPO_ROOT / "functions" / function / "app.py")), env, runs, discard_first)
+    naive = _measure(NAIVE, env, runs, discard_first)
     return {
         "function": function,
         "runs": runs,

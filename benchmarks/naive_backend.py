@@ -43,6 +43,12 @@ def get_client() -> Any:
     return _client
 
 
+def reset() -> None:
+    """Forget the client, as a new container would (the harness calls this before each run)."""
+    global _client  # noqa: PLW0603 - deliberately naive module state
+    _client = None
+
+
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
 

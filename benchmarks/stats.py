@@ -21,6 +21,7 @@ class Sample:
     rcu: float
     cache: str  # X-Cache header value, "" when the response has none
     status: int
+    scans: int = 0  # DynamoDB Scan calls the request made (only the naive reference may)
 
 
 def percentile(values: list[float], weights: list[float], q: float) -> float:

@@ -89,7 +89,14 @@ def invoke(handler: Handler, request: Request) -> Sample:
     cost = CapacityMeter.current()
     headers = response.get("headers") or {}
     cache = headers.get("X-Cache") or (response.get("multiValueHeaders") or {}).get("X-Cache", [""])[-1]
-    return Sample(request.kind, elapsed_ms, cost.computed_rcu if cost else 0.0, cache or "", response["statusCode"])
+    return Sample(
+        request.kind,
+        elapsed_ms,
+        cost.computed_rcu if cost else 0.0,
+        cache or "",
+        response["statusCode"],
+        cost.calls.get("Scan", 0) if cost else 0,
+    )
 
 
 def run_requests(
@@ -169,6 +176,7 @@ def run_naive_tier(
     progress: Any = None,
 ) -> TierStats:
     """The naive reference backend on a stratified sample of the measured plan."""
+    naive.reset()
     meter.attach(naive.get_client())
     handler: Handler = naive.lambda_handler
     chosen, weights = stratified(measured, per_kind)

@@ -1,0 +1,133 @@
+"""Smoke test of ``make bench``: the whole benchmark in ``--quick`` mode, and the shape of its JSON.
+
+It runs the naive Scan reference (hence ``allow_scan``) besides the product tiers, and
+checks that only the reference scanned.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import pytest
+
+TIERS = {"scan_baseline", "gsi", "gsi_redis", "gsi_redis_near"}
+TOP_LEVEL = {"dataset", "workload", "tiers", "hit_latency_ms", "stampede", "redis_outage", "cold_start_ms"}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One quick run for the module; the benchmark sets table names and endpoints, so restore the env."""
+    saved = dict(os.environ)
+    output = tmp_path_factory.mktemp("bench")
+    try:
+        from benchmarks.run import main
+
+        main(["--quick", "--no-docs", "--no-progress", "--output", str(output)])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    results = json.loads((output / "latest.json").read_text())
+    details = json.loads((output / "latest-details.json").read_text())
+    return results, details
+
+
+@pytest.mark.allow_scan
+@pytest.mark.slow
+def test_quick_benchmark_writes_the_documented_shape(quick_run: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    results, _ = quick_run
+    assert set(results) == TOP_LEVEL
+    assert set(results["tiers"]) == TIERS
+    for tier, figures in results["tiers"].items():
+        assert set(figures) == {"rcu_per_1000_requests", "hit_ratio", "latency_ms", "usd_per_million_requests"}, tier
+        assert set(figures["latency_ms"]) == {"p50", "p95", "p99"}
+        assert all(_number(v) for v in figures["latency_ms"].values()), tier
+        assert figures["latency_ms"]["p50"] <= figures["latency_ms"]["p95"] <= figures["latency_ms"]["p99"]
+        assert _number(figures["rcu_per_1000_requests"])
+        assert figures["rcu_per_1000_requests"] >= 0
+        assert 0 <= figures["hit_ratio"] <= 1
+        assert _number(figures["usd_per_million_requests"])
+        assert figures["usd_per_million_requests"] > 0
+    assert set(results["hit_latency_ms"]) == {"near", "redis", "bare_redis_get"}
+    for figures in results["hit_latency_ms"].values():
+        assert set(figures) == {"p50", "p99"}
+        assert all(_number(v) for v in figures.values())
+    assert results["stampede"]["concurrent_misses"] == 64
+    assert isinstance(results["stampede"]["db_reads"], int)
+    assert results["stampede"]["db_reads"] >= 1
+    assert set(results["redis_outage"]) == {"p99_ms", "db_only_p99_ms"}
+    assert all(_number(v) for v in results["redis_outage"].values())
+    assert set(results["cold_start_ms"]) == {"ours", "naive"}
+    assert all(_number(v) and v > 0 for v in results["cold_start_ms"].values())
+
+
+@pytest.mark.allow_scan
+@pytest.mark.slow
+def test_indexes_and_caches_read_less_and_only_the_reference_scans(
+    quick_run: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    results, details = quick_run
+    rcu = {tier: figures["rcu_per_1000_requests"] for tier, figures in results["tiers"].items()}
+    # Given the same requests on the same data, then each tier reads less than the one before it
+    assert rcu["scan_baseline"] > rcu["gsi"] > rcu["gsi_redis"]
+    assert rcu["gsi_redis_near"] <= rcu["gsi_redis"] * 1.2
+    assert results["tiers"]["gsi"]["hit_ratio"] == 0
+    assert results["tiers"]["gsi_redis_near"]["hit_ratio"] > 0.3
+    assert details["scan_calls"]["scan_baseline"] > 0
+    assert details["scan_calls"]["gsi"] == details["scan_calls"]["gsi_redis"] == 0
+    assert details["scan_calls"]["gsi_redis_near"] == 0
+    assert all(count == 0 for count in details["server_errors"].values())
+
+
+@pytest.mark.allow_scan
+def test_moto_speedups_change_no_response(tables: dict[str, str], dynamodb: Any) -> None:
+    """The benchmark's moto patch only makes Query faster: every response stays byte-for-byte the same."""
+    from benchmarks import moto_speedups
+    from benchmarks.dataset import DatasetSpec, generate, seed
+
+    data = generate(DatasetSpec(courses=150, enrollments=400, users=60, instructors=12, categories=5, seed=3))
+    seed(dynamodb, tables, data)
+    courses, enrollments = tables["COURSES_TABLE"], tables["ENROLLMENTS_TABLE"]
+    requests: list[tuple[str, dict[str, Any]]] = []
+    for category in data.categories[:3]:
+        requests.append(("query", {"TableName": courses, "IndexName": "ByCategory", "Limit": 7,
+                                   "KeyConditionExpression": "category = :c", "ScanIndexForward": False,
+                                   "ExpressionAttributeValues": {":c": {"S": category}}}))
+    requests.append(("query", {"TableName": courses, "IndexName": "ByStatus", "Limit": 5,
+                               "KeyConditionExpression": "#s = :p", "FilterExpression": "#l = :l",
+                               "ExpressionAttributeNames": {"#s": "status", "#l": "level"},
+                               "ExpressionAttributeValues": {":p": {"S": "published"}, ":l": {"S": "advanced"}}}))
+    for user in data.enrolled_users[:3]:
+        requests.append(("query", {"TableName": enrollments, "KeyConditionExpression": "user_id = :u",
+                                   "ExpressionAttributeValues": {":u": {"S": user}}}))
+    requests.append(("scan", {"TableName": courses, "Limit": 40}))
+
+    def answers() -> list[Any]:
+        out = []
+        for operation, request in requests:
+            response = getattr(dynamodb, operation)(**request)
+            out.append((response["Items"], response.get("Count"), response.get("ScannedCount"),
+                        response.get("LastEvaluatedKey")))
+            if response.get("LastEvaluatedKey"):  # and the page after it
+                follow = getattr(dynamodb, operation)(**request, ExclusiveStartKey=response["LastEvaluatedKey"])
+                out.append((follow["Items"], follow.get("ScannedCount"), follow.get("LastEvaluatedKey")))
+        return out
+
+    plain = answers()
+    moto_speedups.install()
+    try:
+        accelerated = answers()
+        dynamodb.put_item(TableName=enrollments, Item={
+            "user_id": {"S": data.enrolled_users[0]}, "course_id": {"S": "zz-new"}, "enrolled_at": {"S": "2030"}})
+        after_write = answers()
+    finally:
+        moto_speedups.uninstall()
+    assert accelerated == plain
+    assert after_write != plain  # a write is seen at once: the cache never serves a stale partition
+    assert answers() == after_write

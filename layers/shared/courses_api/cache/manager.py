@@ -3,17 +3,42 @@
 Read path of one key (item or list page):
 
 1. near cache (unless ``skip_near``): a hit costs no network hop;
-2. one Lua round trip that either returns the value or grants this reader a lease, or
-   says another reader holds it (then poll briefly, then load without the cache);
-3. on a lease: call the loader, and store the result with a second script that only
+2. one plain ``GET`` of the value (a page: one ``MGET`` of its generation and itself, one
+   slot), no script: reads never write, and only the guarded fills below ever store a
+   value, so whatever the GET finds is what the lease script would have returned. This
+   is the common case and costs what a bare GET costs;
+3. on a miss, one Lua round trip that either returns a value filled meanwhile, or grants
+   this reader a lease, or says another reader holds it (then poll briefly, then load
+   without the cache);
+4. on a lease: call the loader, and store the result with a second script that only
    writes if the lease (and, for lists, the generation) is still current — an
    invalidation in between wins, so no stale set;
-4. a hit whose remaining TTL is within XFetch's probabilistic window takes a refresh
-   lease and reloads before expiry, so hot keys never expire under load.
+5. a hit whose remaining time (from the expiry the filler stored in the value, see
+   ``codec``) is within XFetch's probabilistic window takes a refresh lease, valid only
+   while the entry is still the one it saw, and reloads before expiry.
 
 Any Redis failure (timeout, refused connection, cluster error) is a BYPASS: the loader
 answers, ``CacheError``/``CacheBypass`` are counted and the circuit breaker decides when
 to try Redis again. Nothing here raises because of Redis.
+
+Push invalidation of the near cache (Redis ``CLIENT TRACKING``) was evaluated and not
+built. It would be sound on a single node: a dedicated RESP3 connection with ``BCAST
+PREFIX <prefix>:v<schema>:`` (every write under our prefix, whoever read it), drained with
+a non-blocking read at the start of each request, mapping ``item``/``gen`` keys to near
+keys/groups, bumping the near epoch so a racing put loses, and flushing the whole near
+cache whenever that connection is new, lost or sees a null (FLUSHALL) message. Measured
+here (loopback): a drain with nothing pending costs ~2 us; a write's invalidation reaches
+the other container in ~0.15 ms p50, against a near-cache staleness of ~0.6 s p50 / up to
+the 1 s TTL without it (``make bench-cache``). But we deploy on ElastiCache Serverless,
+which is cluster-mode only behind a proxy, and there it is not available: it answers
+``CLIENT TRACKING`` with ``ERR unknown subcommand 'tracking'`` (reported in
+redis/rueidis#612 for ElastiCache Redis OSS 7.1, and in another client's design notes
+for Serverless specifically; the AWS list of commands Serverless supports, as far as we
+could read it, does not name it). On a self-managed cluster it would also need one
+tracking connection per primary, re-armed on every failover and resharding, which
+redis-py's ``RedisCluster`` does not do. So the near cache stays TTL-bounded (default
+1 s) and owner/admin reads skip it; if we ever run on a single-node Redis, the design
+above is the one to build behind a setting.
 """
 
 from __future__ import annotations

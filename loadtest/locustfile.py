@@ -71,7 +71,7 @@ class Browser(HttpUser):
     """An anonymous visitor: course pages, category lists, the catalogue."""
 
     weight = 8
-    wait_time = between(0.2, 1.0)
+    wait_time = between(1.0, 3.0)  # reading a page takes a moment
 
     @task(10)
     def course_page(self) -> None:
@@ -108,7 +108,7 @@ class Student(HttpUser):
     """A signed-in student: reads courses, enrolls, checks their enrollments."""
 
     weight = 2
-    wait_time = between(0.5, 2.0)
+    wait_time = between(2.0, 5.0)
 
     def on_start(self) -> None:
         self.user_id = f"load-{uuid.uuid4().hex[:12]}"

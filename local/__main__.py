@@ -39,7 +39,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, value)
     specs = function_specs()
     add_layers_to_path(specs)
-    pools = load_functions(specs, max_containers=1)
+    pools = load_functions(specs, max_containers=1, warm=False)
     document = build_openapi(pools, [route for spec in specs.values() for route in spec.routes])
     output = Path(args.output)
     write_openapi(document, output)

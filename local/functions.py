@@ -8,14 +8,21 @@ state (its ``Container`` of clients and its near cache), as separate Lambda cont
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
+import multiprocessing
+import pickle
+import signal
 import sys
 import threading
 import time
+import traceback
 import uuid
-from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -272,21 +279,73 @@ def load_module(spec: FunctionSpec) -> ModuleType:
     return module
 
 
-class FunctionPool:
-    """Warm "containers" of one function, each a separate import of its module.
+class FunctionError(Exception):
+    """The handler raised (Lambda reports a function error; API Gateway answers 502)."""
 
-    Lambda gives one request at a time to a container and starts another when all are
-    busy; Powertools resolvers keep the current event on the module-level ``app``, so
-    sharing one module between concurrent requests would mix them up. Idle containers are
-    reused newest-first (warm), up to ``max_containers`` run at once, then callers wait.
+
+class FunctionTimeoutError(Exception):
+    """The handler ran past the function's timeout; its container was killed, as Lambda does."""
+
+
+class FunctionCrashedError(Exception):
+    """The container process died mid-invocation."""
+
+
+def _container_main(spec: FunctionSpec, conn: Connection) -> None:
+    """One function container: import the handler once, then serve one event at a time."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server; it stops us
+    try:
+        module = load_module(spec)
+        handler = getattr(module, spec.handler_name)
+    except BaseException as error:  # report the init error to the parent, as Lambda does
+        conn.send(("init-error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the server went away
+        if message is None:
+            return
+        event, request_id = message
+        try:
+            result = handler(event, LambdaContext(spec, request_id))
+        except Exception as error:
+            conn.send(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+            continue
+        try:
+            conn.send(("ok", result))
+        except (TypeError, ValueError, AttributeError, pickle.PicklingError) as error:
+            conn.send(("error", f"response not serialisable: {error}"))
+
+
+@dataclass
+class _Container:
+    process: BaseProcess
+    conn: Connection
+
+
+class FunctionPool:
+    """Warm "containers" of one function, each its own process, like Lambda's execution environments.
+
+    Lambda gives a container one request at a time and starts another when all are busy.
+    Separate processes matter here: Powertools keeps the current event in class attributes
+    shared by every resolver of a process, so concurrent requests in one process would read
+    each other's events. Each container also keeps its own clients and near cache, so
+    cross-container staleness shows locally as it does in AWS. Idle containers are reused
+    newest-first (warm), up to ``max_containers`` run at once, then callers wait; a container
+    that times out is killed and replaced.
     """
 
-    def __init__(self, spec: FunctionSpec, max_containers: int = 8) -> None:
+    def __init__(self, spec: FunctionSpec, max_containers: int = 4) -> None:
         self.spec = spec
         self.max_containers = max(1, max_containers)
-        self._idle: list[tuple[ModuleType, Callable[[dict[str, Any], Any], Any]]] = []
+        self._idle: list[_Container] = []
         self._created = 0
         self._cond = threading.Condition()
+        self._context = multiprocessing.get_context("spawn")
+        self._module: ModuleType | None = None
         self.invocations = 0
         self.cold_starts = 0
 
@@ -294,28 +353,31 @@ class FunctionPool:
     def containers(self) -> int:
         return self._created
 
-    def warm(self) -> ModuleType:
-        """Start one container now (fails fast on import errors); returns its module."""
+    def warm(self) -> None:
+        """Start one container now (fails fast on import errors)."""
         with self._cond:
             self._created += 1
-        container = self._load_reserved()
-        with self._cond:
-            self._idle.append(container)
-            self._cond.notify()
-        return container[0]
+        container = self._start_reserved()
+        self._release(container)
 
     def any_module(self) -> ModuleType:
-        """A module of this function (for reading its resolver, e.g. its OpenAPI schema)."""
-        with self._cond:
-            if self._idle:
-                return self._idle[-1][0]
-        return self.warm()
+        """The function's module imported in this process, to read its resolver (e.g. its OpenAPI schema)."""
+        if self._module is None:
+            self._module = load_module(self.spec)
+        return self._module
 
-    def _load_reserved(self) -> tuple[ModuleType, Callable[[dict[str, Any], Any], Any]]:
-        """Import a new container into a slot already counted in ``_created``."""
+    def _start_reserved(self) -> _Container:
+        """Spawn a container into a slot already counted in ``_created``."""
         try:
-            module = load_module(self.spec)
-            handler: Callable[[dict[str, Any], Any], Any] = getattr(module, self.spec.handler_name)
+            parent, child = self._context.Pipe()
+            process = self._context.Process(target=_container_main, args=(self.spec, child), daemon=True,
+                                            name=f"lambda-{self.spec.logical_id}")
+            process.start()
+            child.close()
+            status, detail = parent.recv()
+            if status != "ready":
+                process.join(5)
+                raise ImportError(f"{self.spec.logical_id} failed to initialise: {detail}")
         except BaseException:
             with self._cond:
                 self._created -= 1
@@ -323,39 +385,72 @@ class FunctionPool:
             raise
         with self._cond:
             self.cold_starts += 1
-        return module, handler
+        return _Container(process=process, conn=parent)
 
-    def _acquire(self) -> tuple[ModuleType, Callable[[dict[str, Any], Any], Any]]:
+    def _acquire(self) -> _Container:
         with self._cond:
             while not self._idle and self._created >= self.max_containers:
                 self._cond.wait()
             if self._idle:
                 return self._idle.pop()
             self._created += 1
-        return self._load_reserved()
+        return self._start_reserved()
 
-    def _release(self, container: tuple[ModuleType, Callable[[dict[str, Any], Any], Any]]) -> None:
+    def _release(self, container: _Container) -> None:
         with self._cond:
             self._idle.append(container)
             self._cond.notify()
 
+    def _discard(self, container: _Container) -> None:
+        container.process.kill()
+        container.process.join(5)
+        container.conn.close()
+        with self._cond:
+            self._created -= 1
+            self._cond.notify()
+
     def invoke(self, event: dict[str, Any], request_id: str | None = None) -> Any:
-        """Call the handler in a free container, as the Lambda runtime would (one event, one context)."""
+        """Call the handler in a free container with one event; raises the ``Function*`` errors."""
         container = self._acquire()
+        healthy = False
         try:
             with self._cond:
                 self.invocations += 1
-            return container[1](event, LambdaContext(self.spec, request_id))
+            container.conn.send((event, request_id))
+            if not container.conn.poll(self.spec.timeout_s):
+                raise FunctionTimeoutError(f"{self.spec.logical_id} timed out after {self.spec.timeout_s} s")
+            status, payload = container.conn.recv()
+            healthy = True
+        except (EOFError, OSError) as error:
+            raise FunctionCrashedError(f"{self.spec.logical_id} container exited") from error
         finally:
-            self._release(container)
+            if healthy:
+                self._release(container)
+            else:
+                self._discard(container)
+        if status == "error":
+            raise FunctionError(payload)
+        return payload
+
+    def close(self) -> None:
+        """Stop every idle container (busy ones are daemons and die with the server)."""
+        with self._cond:
+            idle, self._idle = self._idle, []
+        for container in idle:
+            with contextlib.suppress(OSError):
+                container.conn.send(None)
+            container.process.join(2)
+            if container.process.is_alive():
+                container.process.kill()
+            container.conn.close()
 
 
-def load_functions(specs: dict[str, FunctionSpec], max_containers: int = 8) -> dict[str, FunctionPool]:
-    """A warmed pool per function whose handler file exists (missing ones are left out)."""
-    pools: dict[str, FunctionPool] = {}
-    for logical_id, spec in specs.items():
-        if spec.module_file.is_file():
-            pool = FunctionPool(spec, max_containers)
-            pool.warm()
-            pools[logical_id] = pool
+def load_functions(
+    specs: dict[str, FunctionSpec], max_containers: int = 4, warm: bool = True
+) -> dict[str, FunctionPool]:
+    """A pool per function whose handler file exists, each with one warm container (started in parallel)."""
+    pools = {lid: FunctionPool(spec, max_containers) for lid, spec in specs.items() if spec.module_file.is_file()}
+    if warm:
+        with ThreadPoolExecutor(max_workers=max(1, len(pools))) as executor:
+            list(executor.map(FunctionPool.warm, pools.values()))
     return pools

@@ -11,14 +11,16 @@ import logging
 import os
 import secrets
 import socket
+import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from local.apigw import template_environment
 from local.auth import DEFAULT_LOCAL_AUTH_SECRET, check_secret, mint_token
-from local.aws import MotoEndpoint, create_tables, dynamodb_client, start_moto, use_fake_aws_credentials
+from local.aws import create_tables, dynamodb_client, free_port, use_fake_aws_credentials
 from local.functions import (
     ApiRoute,
     FunctionPool,
@@ -58,7 +60,7 @@ class RunOptions:
     redis_url: str | None = None  # None: not set (start one); "": no Redis tier
     dynamodb_endpoint: str = ""
     auth_secret: str = DEFAULT_LOCAL_AUTH_SECRET
-    max_containers: int = 8
+    max_containers: int = max(2, os.cpu_count() or 2)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> RunOptions:
@@ -70,7 +72,7 @@ class RunOptions:
             redis_url=env.get("REDIS_URL"),
             dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT", ""),
             auth_secret=env.get("LOCAL_AUTH_SECRET") or DEFAULT_LOCAL_AUTH_SECRET,
-            max_containers=int(env.get("LOCAL_MAX_CONTAINERS") or 8),
+            max_containers=int(env.get("LOCAL_MAX_CONTAINERS") or max(2, os.cpu_count() or 2)),
         )
 
 
@@ -105,6 +107,43 @@ def add_layers_to_path(specs: dict[str, FunctionSpec]) -> None:
 
 
 @dataclass
+class MotoProcess:
+    """moto's server in a process of its own, so its CPU work does not hold the gateway's GIL."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_moto_process(timeout_s: float = 30.0) -> MotoProcess:
+    """Start ``python -m moto.server`` on 127.0.0.1 and a free port, and wait until it answers."""
+    use_fake_aws_credentials()
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("moto's server did not start") from None
+            time.sleep(0.1)
+    return MotoProcess(process=process, url=f"http://127.0.0.1:{port}")
+
+
+@dataclass
 class LocalRuntime:
     """The running dependencies of the local API and what the banner says about them."""
 
@@ -112,7 +151,7 @@ class LocalRuntime:
     specs: dict[str, FunctionSpec] = field(default_factory=dict)
     pools: dict[str, FunctionPool] = field(default_factory=dict)
     routes: list[ApiRoute] = field(default_factory=list)
-    moto: MotoEndpoint | None = None
+    moto: MotoProcess | None = None
     redis: LocalRedis | None = None
     redis_note: str = ""
     dynamodb_note: str = ""
@@ -150,9 +189,9 @@ class LocalRuntime:
             endpoint = self.options.dynamodb_endpoint
             self.dynamodb_note = f"{endpoint} (DYNAMODB_ENDPOINT)"
         else:
-            self.moto = start_moto()
+            self.moto = start_moto_process()
             endpoint = self.moto.url
-            self.dynamodb_note = f"moto in this process at {endpoint} (in memory, gone on exit)"
+            self.dynamodb_note = f"moto server at {endpoint} (in memory, gone on exit)"
         self.tables = create_tables(endpoint)
 
     def _start_redis(self) -> None:
@@ -227,6 +266,8 @@ class LocalRuntime:
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()
+        for pool in self.pools.values():
+            pool.close()
         if self.redis is not None:
             self.redis.stop()
             self.redis = None

@@ -43,7 +43,13 @@ from local.events import (
     problem_response,
     proxy_response_to_http,
 )
-from local.functions import ApiRoute, FunctionPool
+from local.functions import (
+    ApiRoute,
+    FunctionCrashedError,
+    FunctionError,
+    FunctionPool,
+    FunctionTimeoutError,
+)
 from local.openapi import swagger_asset, swagger_html
 
 log = logging.getLogger("local.server")
@@ -216,15 +222,15 @@ class LocalGateway:
         return await self._integrate(pool, event, request_id)
 
     async def _integrate(self, pool: FunctionPool, event: dict[str, Any], request_id: str) -> HttpResponse:
-        timeout = min(float(pool.spec.timeout_s), self.config.integration_timeout_s)
         try:
-            result = await asyncio.wait_for(run_in_threadpool(pool.invoke, event, request_id), timeout)
-        except TimeoutError:
-            log.error("%s timed out after %.0f s (request %s)", pool.spec.logical_id, timeout, request_id)
+            result = await asyncio.wait_for(run_in_threadpool(pool.invoke, event, request_id),
+                                            self.config.integration_timeout_s)
+        except (TimeoutError, FunctionTimeoutError):
+            log.error("%s timed out (request %s)", pool.spec.logical_id, request_id)
             return self.gateway_error("INTEGRATION_TIMEOUT", 504, "gateway-timeout", "Gateway timeout",
                                       "Endpoint request timed out.", request_id=request_id)
-        except Exception:
-            log.exception("%s raised (request %s)", pool.spec.logical_id, request_id)
+        except (FunctionError, FunctionCrashedError) as error:
+            log.error("%s failed (request %s): %s", pool.spec.logical_id, request_id, error)
             return self.gateway_error("DEFAULT_5XX", 502, "bad-gateway", "Bad gateway",
                                       "The function failed; see the server log.", request_id=request_id)
         try:

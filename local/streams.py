@@ -104,7 +104,7 @@ class StreamPoller(threading.Thread):
         subscription: StreamSubscription,
         invoke: Callable[[dict[str, Any]], Any],
         *,
-        poll_interval_s: float = 0.1,
+        poll_interval_s: float = 0.25,
         starting_position: str | None = None,
     ) -> None:
         super().__init__(name=f"stream-{table_name}", daemon=True)

@@ -167,15 +167,16 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
 def test_each_container_has_its_own_module_state(tmp_path: Path) -> None:
     folder = tmp_path / "functions" / "counter"
     folder.mkdir(parents=True)
-    (folder / "app.py").write_text("import threading, time\nSEEN = []\n"
+    (folder / "app.py").write_text("import os, time, uuid\nCONTAINER = uuid.uuid4().hex\n"
                                    "def lambda_handler(event, context):\n"
-                                   "    SEEN.append(1); time.sleep(0.2)\n"
-                                   "    return {'statusCode': 200, 'body': str(id(SEEN))}\n")
+                                   "    time.sleep(0.3)\n"
+                                   "    return {'statusCode': 200, 'body': CONTAINER + str(os.getpid())}\n")
     spec = FunctionSpec("CounterFunction", folder, "app.lambda_handler", 3, 128)
     pool = FunctionPool(spec, max_containers=2)
     import concurrent.futures
 
     with concurrent.futures.ThreadPoolExecutor(4) as executor:
         bodies = {r["body"] for r in executor.map(lambda _: pool.invoke({}), range(4))}
+    pool.close()
     assert pool.containers == 2  # concurrent requests scaled out, but not past the limit
     assert len(bodies) == 2  # ...and each container kept its own module globals

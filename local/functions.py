@@ -279,6 +279,31 @@ def load_module(spec: FunctionSpec) -> ModuleType:
     return module
 
 
+# Imported once by the fork server, so a new container starts in milliseconds instead of
+# re-importing boto3, Powertools and pydantic (a cold start of ~1.5 s per process here).
+PRELOAD = [
+    "local.functions",
+    "boto3",
+    "botocore.client",
+    "pydantic",
+    "redis",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.batch",
+    "aws_lambda_powertools.utilities.idempotency",
+    "courses_api.container",
+    "courses_api.http",
+]
+
+
+def _container_context() -> Any:
+    """``forkserver`` where available: clean forks of a preloaded, single-threaded process."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 class FunctionError(Exception):
     """The handler raised (Lambda reports a function error; API Gateway answers 502)."""
 
@@ -344,7 +369,7 @@ class FunctionPool:
         self._idle: list[_Container] = []
         self._created = 0
         self._cond = threading.Condition()
-        self._context = multiprocessing.get_context("spawn")
+        self._context = _container_context()
         self._module: ModuleType | None = None
         self.invocations = 0
         self.cold_starts = 0

@@ -25,6 +25,8 @@ ZIPF_EXPONENT = 1.1
 CATALOGUE_PAGES = 20  # how many catalogue pages to read at start for course ids
 
 SECRET = os.environ.get("LOCAL_AUTH_SECRET") or DEFAULT_LOCAL_AUTH_SECRET
+# 1 = human think times; 0 = back-to-back requests, to find the server's capacity.
+THINK = float(os.environ.get("LOAD_THINK_SCALE", "1"))
 COURSE_IDS: list[str] = []
 _CUMULATIVE: list[float] = []
 _rng = random.Random(7)
@@ -71,7 +73,7 @@ class Browser(HttpUser):
     """An anonymous visitor: course pages, category lists, the catalogue."""
 
     weight = 8
-    wait_time = between(1.0, 3.0)  # reading a page takes a moment
+    wait_time = between(1.0 * THINK, 3.0 * THINK)  # reading a page takes a moment
 
     @task(10)
     def course_page(self) -> None:
@@ -108,7 +110,7 @@ class Student(HttpUser):
     """A signed-in student: reads courses, enrolls, checks their enrollments."""
 
     weight = 2
-    wait_time = between(2.0, 5.0)
+    wait_time = between(2.0 * THINK, 5.0 * THINK)
 
     def on_start(self) -> None:
         self.user_id = f"load-{uuid.uuid4().hex[:12]}"

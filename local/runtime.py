@@ -46,6 +46,9 @@ LOCAL_ENV_DEFAULTS = {
     "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines on stdout are noise locally
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # moto is far slower than DynamoDB (it deep-copies every table on each TransactWriteItems);
+    # under load its answers can pass the layer's 2 s read timeout that suits DynamoDB.
+    "DYNAMODB_READ_TIMEOUT_S": "5",
 }
 TABLE_IDS = {"COURSES_TABLE": "CoursesTable", "ENROLLMENTS_TABLE": "EnrollmentsTable"}
 

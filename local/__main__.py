@@ -47,6 +47,10 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -56,6 +60,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from local.server import GatewayConfig, LocalGateway, create_app
     from local.template import TEMPLATE_PATH, load_template
 
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it unwinds through
+    # the ``finally`` below, so redis-server, moto and the containers are stopped too.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     options = RunOptions.from_env()
     if args.port is not None:
         options.port = args.port

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.functions import SERVERLESS_API
+SERVERLESS_API = "AWS::Serverless::Api"
 
 # Template parameters that the local environment may override (parameter → env var).
 PARAMETER_ENV = {"AllowedOrigins": "ALLOWED_ORIGINS"}
@@ -207,10 +207,15 @@ def api_settings(template: Mapping[str, Any]) -> ApiSettings:
     return ApiSettings()
 
 
-def template_environment(template: Mapping[str, Any]) -> dict[str, str]:
-    """``Globals.Function.Environment`` values that resolve locally (literals and parameter refs)."""
+def template_environment(template: Mapping[str, Any], variables: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Environment values that resolve locally (literals and parameter refs).
+
+    ``variables`` defaults to ``Globals.Function.Environment``; pass a function's own block
+    to resolve that instead.
+    """
     parameters = template.get("Parameters", {})
-    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    if variables is None:
+        variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     environment: dict[str, str] = {}
     for name, value in variables.items():
         try:

@@ -12,6 +12,7 @@ import contextlib
 import importlib.util
 import itertools
 import multiprocessing
+import os
 import pickle
 import signal
 import sys
@@ -27,11 +28,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from local.apigw import SERVERLESS_API, template_environment
 from local.auth import AuthorizerSpec
 from local.template import REPO_ROOT, TEMPLATE_PATH, load_template
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
-SERVERLESS_API = "AWS::Serverless::Api"
 SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
 DEFAULT_TIMEOUT_S = 3
 DEFAULT_MEMORY_MB = 128
@@ -75,6 +76,7 @@ class FunctionSpec:
     layer_dirs: tuple[Path, ...] = ()
     routes: tuple[ApiRoute, ...] = ()
     streams: tuple[StreamSubscription, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()  # the function's own variables (over Globals)
 
     @property
     def module_file(self) -> Path:
@@ -220,6 +222,9 @@ def function_specs(template: dict[str, Any] | None = None, root: Path = REPO_ROO
             timeout_s=_int_or(props.get("Timeout", globals_.get("Timeout")), DEFAULT_TIMEOUT_S),
             memory_mb=_int_or(props.get("MemorySize", globals_.get("MemorySize")), DEFAULT_MEMORY_MB),
             layer_dirs=_layer_dirs(template, layers, root),
+            environment=tuple(template_environment(
+                template, (props.get("Environment") or {}).get("Variables") or {}
+            ).items()),
             routes=tuple(routes),
             streams=tuple(streams),
         )
@@ -319,6 +324,7 @@ class FunctionCrashedError(Exception):
 def _container_main(spec: FunctionSpec, conn: Connection) -> None:
     """One function container: import the handler once, then serve one event at a time."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server; it stops us
+    os.environ.update(dict(spec.environment))  # this function's own variables, as in its Lambda
     try:
         module = load_module(spec)
         handler = getattr(module, spec.handler_name)

@@ -170,8 +170,8 @@ def test_each_container_has_its_own_module_state(tmp_path: Path) -> None:
     (folder / "app.py").write_text("import os, time, uuid\nCONTAINER = uuid.uuid4().hex\n"
                                    "def lambda_handler(event, context):\n"
                                    "    time.sleep(0.3)\n"
-                                   "    return {'statusCode': 200, 'body': CONTAINER + str(os.getpid())}\n")
-    spec = FunctionSpec("CounterFunction", folder, "app.lambda_handler", 3, 128)
+                                   "    return {'statusCode': 200, 'body': CONTAINER + os.environ['GREETING']}\n")
+    spec = FunctionSpec("CounterFunction", folder, "app.lambda_handler", 3, 128, environment=(("GREETING", "hi"),))
     pool = FunctionPool(spec, max_containers=2)
     import concurrent.futures
 
@@ -180,3 +180,4 @@ def test_each_container_has_its_own_module_state(tmp_path: Path) -> None:
     pool.close()
     assert pool.containers == 2  # concurrent requests scaled out, but not past the limit
     assert len(bodies) == 2  # ...and each container kept its own module globals
+    assert all(body.endswith("hi") for body in bodies)  # with the function's own environment

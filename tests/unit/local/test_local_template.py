@@ -84,3 +84,9 @@ def test_template_environment_keeps_only_what_resolves_locally() -> None:
     assert "COURSES_TABLE" not in environment  # a table reference: set by create_tables
     assert "CURSOR_SECRET" not in environment  # a Secrets Manager dynamic reference
     assert environment["CACHE_KEY_PREFIX"] == TEMPLATE["Parameters"]["CacheKeyPrefix"]["Default"]
+
+
+def test_functions_carry_their_own_resolvable_environment() -> None:
+    authorizer = dict(SPECS["OptionalAuthorizerFunction"].environment)
+    assert "USER_POOL_ID" not in authorizer  # a resource reference: only CloudFormation knows it
+    assert SPECS["GetCourseFunction"].environment == ()

@@ -131,3 +131,17 @@ def test_moto_speedups_change_no_response(tables: dict[str, str], dynamodb: Any)
     assert accelerated == plain
     assert after_write != plain  # a write is seen at once: the cache never serves a stale partition
     assert answers() == after_write
+
+
+@pytest.mark.allow_scan
+@pytest.mark.slow
+def test_a_naive_scan_is_billed_for_the_whole_table(quick_run: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    """A filtered Scan reads (and is billed for) every item of its table, whatever it returns."""
+    results, details = quick_run
+    means = list(details["table_mean_item_bytes"].values())  # courses, enrollments
+    whole_courses = results["dataset"]["courses"] * means[0] / 4096 / 2
+    whole_enrollments = results["dataset"]["enrollments"] * means[1] / 4096 / 2
+    by_kind = details["rcu_by_kind_per_request"]["scan_baseline"]
+    assert whole_courses <= by_kind["list"] <= whole_courses * 1.1 + 1
+    # the enrollments Scan, plus at most one 0.5-unit GetItem per enrollment listed (limit 20)
+    assert whole_enrollments <= by_kind["me"] <= whole_enrollments * 1.1 + 1 + 20 * 0.5

@@ -87,18 +87,26 @@ _LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
 
 
 def import_profile(function: str, env_extra: dict[str, str], top: int = 12) -> list[dict[str, Any]]:
-    """``python -X importtime``: the top-level imports by cumulative time, largest first."""
+    """``python -X importtime``: import time by top-level package (sum of self times), largest first.
+
+    Self times add up to the whole import time, so this says what dominates it; a
+    package's share includes the module-level work its imports do (e.g. Powertools
+    building its singletons, pydantic building model schemas).
+    """
     env = _environment(env_extra)
     code = OURS.format(path=str(REPO_ROOT / "functions" / function / "app.py"))
     stderr = _run(code, env, "-X", "importtime").stderr
-    roots: dict[str, int] = {}
+    packages: dict[str, int] = {}
     for line in stderr.splitlines():
         match = _LINE.match(line)
-        if match and len(match.group(3)) == 1:  # depth 0: imported by the probe / app.py itself
-            name = match.group(4)
-            roots[name] = roots.get(name, 0) + int(match.group(2))
-    ranked = sorted(roots.items(), key=lambda kv: -kv[1])[:top]
-    return [{"module": name, "cumulative_ms": round(us / 1000, 1)} for name, us in ranked]
+        if match:
+            package = match.group(4).split(".")[0]
+            packages[package] = packages.get(package, 0) + int(match.group(1))
+    total = sum(packages.values())
+    ranked = sorted(packages.items(), key=lambda kv: -kv[1])[:top]
+    rows = [{"package": name, "ms": round(us / 1000, 1)} for name, us in ranked]
+    rows.append({"package": "(all imports)", "ms": round(total / 1000, 1)})
+    return rows
 
 
 def import_tree(function: str, env_extra: dict[str, str], prefixes: tuple[str, ...], min_ms: float = 5.0) -> list[

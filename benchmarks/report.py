@@ -102,7 +102,7 @@ def charts(results: dict[str, Any], directory: Path = IMG) -> list[Path]:
     figure, axis = plt.subplots(figsize=(8, 4.2), dpi=120)
     bars = axis.barh(labels[::-1], rcu[::-1], color=colors[::-1])
     axis.set_xscale("log")
-    axis.set_xlabel("DynamoDB read units per 1,000 requests (log scale, computed by DynamoDB sizing rules)")
+    axis.set_xlabel("DynamoDB read units per 1,000 requests (log scale)")
     axis.set_title("Read units by tier (lower is cheaper)")
     for bar, value in zip(bars, rcu[::-1], strict=True):
         axis.text(bar.get_width() * 1.1, bar.get_y() + bar.get_height() / 2, _fmt(value), va="center", fontsize=9)
@@ -121,9 +121,12 @@ def charts(results: dict[str, Any], directory: Path = IMG) -> list[Path]:
                  alpha=shade, edgecolor="black", linewidth=0.4)
     axis.set_yscale("log")
     axis.set_xticks(list(positions), [label.replace(" + ", "\n+ ") for label in labels], fontsize=8)
-    axis.set_ylabel("handler time, ms (log scale; local moto, see caveats)")
-    axis.set_title("Handler latency by tier: p50 / p95 / p99")
-    axis.legend()
+    axis.set_ylabel("handler time, ms (log scale)")
+    axis.set_title("Handler latency by tier: p50 / p95 / p99 (local moto, see caveats)")
+    from matplotlib.patches import Patch
+
+    axis.legend(handles=[Patch(facecolor="#555555", alpha=a, edgecolor="black", label=q)
+                         for q, a in (("p50", 1.0), ("p95", 0.7), ("p99", 0.45))])
     figure.tight_layout()
     latency_path = directory / "bench-latency.png"
     figure.savefig(latency_path)
@@ -166,7 +169,7 @@ def markdown(results: dict[str, Any], details: dict[str, Any]) -> str:
         for tier, c in costs.items()
     )
     imports = "\n".join(
-        f"| `{row['module']}` | {row['cumulative_ms']} |" for row in details["cold_start"]["imports"][:8]
+        f"| `{row['package']}` | {row['ms']} |" for row in details["cold_start"]["imports"]
     )
     env = details["environment"]
     return f"""# Benchmarks: how much do indexes and caching save?
@@ -234,9 +237,9 @@ measured pass ({details["baseline_sample"]}); its figures are weighted back to t
   {details["cold_start"]["runs"]}): ours {results["cold_start_ms"]["ours"]:.0f} ms (`{details["cold_start"]["function"]}`),
   naive {results["cold_start_ms"]["naive"]:.0f} ms.
 
-Where the product's cold start goes (`python -X importtime`, cumulative, top level):
+Where the product's import time goes (`python -X importtime`, self time summed per top-level package):
 
-| import | ms |
+| package | ms |
 |---|---:|
 {imports}
 

@@ -55,7 +55,8 @@ COLD_START_FUNCTION = "get_course"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small data set and few requests (< 30 s)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small data set and few requests (< 30 s); writes benchmarks/results/quick/, no docs")
     parser.add_argument("--courses", type=int, default=int(env("BENCH_COURSES", "20000")))
     parser.add_argument("--enrollments", type=int, default=int(env("BENCH_ENROLLMENTS", "100000")))
     parser.add_argument("--users", type=int, default=int(env("BENCH_USERS", "20000")))
@@ -70,18 +71,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cache-samples", type=int, default=int(env("BENCH_CACHE_SAMPLES", "20000")),
                         help="samples per cache-hit latency measurement (cache_bench)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--output", type=Path, default=report.RESULTS_DIR, help="directory for latest.json")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="directory for latest.json (default benchmarks/results, or benchmarks/results/quick)")
     parser.add_argument("--no-docs", action="store_true", help="do not regenerate docs/BENCHMARKS.md and charts")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--moto-as-is", action="store_true",
                         help="do not patch moto's O(table) Query (see benchmarks/moto_speedups.py); very slow at 20k")
     args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = report.RESULTS_DIR / "quick" if args.quick else report.RESULTS_DIR
     if args.quick:
         args.courses, args.enrollments, args.users = 200, 600, 200
         args.measured, args.warmup = 100, 60
         args.baseline_items, args.baseline_lists, args.baseline_me = 10, 1, 1
         args.cold_start_runs = 1
         args.cache_samples = 300
+        args.no_docs = True  # a quick run never replaces the published figures
     return args
 
 

@@ -58,12 +58,10 @@ def create_app() -> APIGatewayRestResolver:
 
 def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
     """OpenAPI ``responses`` entries documenting problem+json bodies for ``statuses``."""
-    schema = {"schema": Problem.model_json_schema(ref_template="#/components/schemas/{model}")}
     documented = {400, 422, *statuses}
-    return {
-        status: {"description": "Problem details (RFC 9457)", "content": {"application/problem+json": schema}}
-        for status in sorted(documented)
-    }
+    # ``model`` (not an inline schema) lets Powertools put Problem and FieldError in components.
+    content = {"application/problem+json": {"model": Problem}}
+    return {status: {"description": "Problem details (RFC 9457)", "content": content} for status in sorted(documented)}
 
 
 def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:

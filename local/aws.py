@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,14 +60,46 @@ class MotoEndpoint:
         self.server.stop()
 
 
-def start_moto() -> MotoEndpoint:
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class SerializedApp:
+    """A WSGI app that runs the wrapped one (response body included) under a lock.
+
+    moto's DynamoDB backend is not thread-safe: a conditional write checks and writes in
+    two steps, and a cancelled TransactWriteItems restores a deep copy of every table,
+    wiping out writes other requests committed meanwhile. Real DynamoDB is linearizable,
+    so one lock around moto gives its guarantee back; clients still run concurrently.
+    """
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+def serialize_requests(endpoint: MotoEndpoint) -> None:
+    """Make a running moto server handle one request at a time (idempotent)."""
+    server = endpoint.server._server  # werkzeug's server: its ``app`` is read per request
+    assert server is not None, "moto has not started"
+    if not isinstance(server.app, SerializedApp):
+        server.app = SerializedApp(server.app)
+
+
+def start_moto(*, port: int | None = None, serialized: bool = False) -> MotoEndpoint:
     """Start moto's threaded server on 127.0.0.1 and a free port (never 0.0.0.0)."""
     use_fake_aws_credentials()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    port = free_port()
+    port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    return MotoEndpoint(server=server, url=f"http://127.0.0.1:{port}")
+    endpoint = MotoEndpoint(server=server, url=f"http://127.0.0.1:{port}")
+    if serialized:
+        serialize_requests(endpoint)
+    return endpoint
 
 
 def dynamodb_client(endpoint_url: str) -> Any:

@@ -30,7 +30,7 @@ from local.functions import (
 )
 from local.redis_server import DEFAULT_LOCAL_URL, LocalRedis, is_reachable, start_redis_server
 from local.streams import StreamPoller
-from local.template import TEMPLATE_PATH, load_template
+from local.template import REPO_ROOT, TEMPLATE_PATH, load_template
 
 log = logging.getLogger("local.runtime")
 
@@ -126,11 +126,12 @@ class MotoProcess:
 
 
 def start_moto_process(timeout_s: float = 30.0) -> MotoProcess:
-    """Start ``python -m moto.server`` on 127.0.0.1 and a free port, and wait until it answers."""
+    """Start moto (serialized: see ``local.aws.SerializedApp``) on 127.0.0.1 and a free port; wait for it."""
     use_fake_aws_credentials()
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "local.moto_server", "-p", str(port)],
+        cwd=str(REPO_ROOT),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + timeout_s

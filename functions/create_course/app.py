@@ -5,25 +5,25 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
+from courses_api import http
 from courses_api.container import Container
-from courses_api.http import api_handler, create_app, current_caller, json_response, problem_responses
 from courses_api.models import Course, CourseCreate
 from courses_api.write_http import limit_body
 
-app = create_app()
+app = http.create_app()
 container = Container()
 
 
 @app.post(
     "/courses",
     summary="Create a course (instructors and admins)",
-    responses={201: {"description": "Created", "content": {"application/json": {"model": Course}}},
-               **problem_responses(401, 403, 413, 415)},
+    responses={201: http.json_body(Course, "Created"), **http.problem_responses(401, 403, 413, 415)},
 )
 def create_course(body: Annotated[CourseCreate, Body()]) -> Response[str]:
-    course = container.course_writes.create(current_caller(app), body)
-    return json_response(course, status=201, etag_version=course.version,
-                         headers={"Location": f"/courses/{course.course_id}"})
+    course = container.course_writes.create(http.current_caller(app), body)
+    return http.json_response(
+        course, status=201, etag_version=course.version, headers={"Location": f"/courses/{course.course_id}"}
+    )
 
 
-lambda_handler = limit_body(api_handler(app))
+lambda_handler = limit_body(http.api_handler(app))

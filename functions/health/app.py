@@ -2,22 +2,21 @@
 
 from aws_lambda_powertools.event_handler import Response
 
+from courses_api import http
 from courses_api.container import Container
-from courses_api.http import api_handler, create_app, json_response, problem_responses
 from courses_api.models import HealthReport
 
-app = create_app()
+app = http.create_app()
 container = Container()
 
 
 @app.get(
     "/health",
     summary="Health of the API and its dependencies",
-    responses={200: {"description": "Healthy or degraded", "content": {"application/json": {"model": HealthReport}}},
-               **problem_responses(503)},
+    responses={200: http.json_body(HealthReport, "Healthy or degraded"), **http.problem_responses(503)},
 )
 def health() -> Response[str]:
-    return json_response(container.health(), headers={"Cache-Control": "no-store"})
+    return http.json_response(container.health(), headers={"Cache-Control": "no-store"})
 
 
-lambda_handler = api_handler(app)
+lambda_handler = http.api_handler(app)

@@ -2,34 +2,24 @@
 
 from aws_lambda_powertools.event_handler import Response
 
+from courses_api import http
 from courses_api.container import Container
-from courses_api.http import (
-    CourseIdPath,
-    CursorQuery,
-    LimitQuery,
-    api_handler,
-    create_app,
-    current_caller,
-    json_response,
-    problem_responses,
-)
 from courses_api.models import RosterPage
 
-app = create_app()
+app = http.create_app()
 container = Container()
 
 
 @app.get(
     "/courses/<course_id>/enrollments",
     summary="List a course's enrollments (its instructor and admins)",
-    responses={200: {"description": "One page", "content": {"application/json": {"model": RosterPage}}},
-               **problem_responses(401, 403, 404)},
+    responses={200: http.json_body(RosterPage, "One page"), **http.problem_responses(401, 403, 404)},
 )
 def list_course_enrollments(
-    course_id: CourseIdPath, limit: LimitQuery = 20, cursor: CursorQuery = None
+    course_id: http.CourseIdPath, limit: http.LimitQuery = 20, cursor: http.CursorQuery = None
 ) -> Response[str]:
-    page = container.enrollments.roster(current_caller(app), course_id, limit=limit, cursor=cursor)
-    return json_response(page, headers={"Cache-Control": "private, no-store"})
+    page = container.enrollments.roster(http.current_caller(app), course_id, limit=limit, cursor=cursor)
+    return http.json_response(page, headers={"Cache-Control": "private, no-store"})
 
 
-lambda_handler = api_handler(app)
+lambda_handler = http.api_handler(app)

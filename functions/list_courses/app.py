@@ -5,28 +5,27 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from courses_api import http
 from courses_api.container import Container
-from courses_api.http import CursorQuery, LimitQuery, api_handler, create_app, json_response, problem_responses
 from courses_api.models import CoursePage
 
-app = create_app()
+app = http.create_app()
 container = Container()
 
 
 @app.get(
     "/courses",
     summary="List published courses",
-    responses={200: {"description": "One page", "content": {"application/json": {"model": CoursePage}}},
-               **problem_responses()},
+    responses={200: http.json_body(CoursePage, "One page"), **http.problem_responses()},
 )
 def list_courses(
     category: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,50}$")] = None,
     level: Annotated[Literal["beginner", "intermediate", "advanced"] | None, Query()] = None,
-    limit: LimitQuery = 20,
-    cursor: CursorQuery = None,
+    limit: http.LimitQuery = 20,
+    cursor: http.CursorQuery = None,
 ) -> Response[str]:
     cached = container.course_reads.list_published(category=category, level=level, limit=limit, cursor=cursor)
-    return json_response(cached.value, cached=cached)
+    return http.json_response(cached.value, cached=cached)
 
 
-lambda_handler = api_handler(app)
+lambda_handler = http.api_handler(app)

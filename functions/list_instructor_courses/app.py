@@ -2,38 +2,28 @@
 
 from aws_lambda_powertools.event_handler import Response
 
+from courses_api import http
 from courses_api.container import Container
-from courses_api.http import (
-    CursorQuery,
-    LimitQuery,
-    UserIdPath,
-    api_handler,
-    create_app,
-    current_caller,
-    json_response,
-    problem_responses,
-)
 from courses_api.models import CoursePage
 
-app = create_app()
+app = http.create_app()
 container = Container()
 
 
 @app.get(
     "/instructors/<instructor_id>/courses",
     summary="List an instructor's courses (drafts only for the owner and admins)",
-    responses={200: {"description": "One page", "content": {"application/json": {"model": CoursePage}}},
-               **problem_responses()},
+    responses={200: http.json_body(CoursePage, "One page"), **http.problem_responses()},
 )
 def list_instructor_courses(
-    instructor_id: UserIdPath,
-    limit: LimitQuery = 20,
-    cursor: CursorQuery = None,
+    instructor_id: http.UserIdPath,
+    limit: http.LimitQuery = 20,
+    cursor: http.CursorQuery = None,
 ) -> Response[str]:
     cached = container.course_reads.list_by_instructor(
-        instructor_id, current_caller(app), limit=limit, cursor=cursor
+        instructor_id, http.current_caller(app), limit=limit, cursor=cursor
     )
-    return json_response(cached.value, cached=cached)
+    return http.json_response(cached.value, cached=cached)
 
 
-lambda_handler = api_handler(app)
+lambda_handler = http.api_handler(app)

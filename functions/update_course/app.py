@@ -5,38 +5,32 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
+from courses_api import http
 from courses_api.container import Container
-from courses_api.http import (
-    CourseIdPath,
-    IfMatchHeader,
-    api_handler,
-    create_app,
-    current_caller,
-    json_response,
-    problem_responses,
-)
 from courses_api.models import Course, CoursePatch
 from courses_api.write_http import limit_body, required_version
 
-app = create_app()
+app = http.create_app()
 container = Container()
 
 
 @app.patch(
     "/courses/<course_id>",
     summary="Change a course (owner or admin; If-Match required)",
-    responses={200: {"description": "The changed course", "content": {"application/json": {"model": Course}}},
-               **problem_responses(401, 403, 404, 412, 413, 415, 428)},
+    responses={
+        200: http.json_body(Course, "The changed course"),
+        **http.problem_responses(401, 403, 404, 412, 413, 415, 428),
+    },
 )
 def update_course(
-    course_id: CourseIdPath,
+    course_id: http.CourseIdPath,
     body: Annotated[CoursePatch, Body()],
-    if_match: IfMatchHeader = None,
+    if_match: http.IfMatchHeader = None,
 ) -> Response[str]:
-    caller = current_caller(app)
+    caller = http.current_caller(app)
     caller.require_user()
     course = container.course_writes.update(caller, course_id, body, expected_version=required_version(if_match))
-    return json_response(course, etag_version=course.version)
+    return http.json_response(course, etag_version=course.version)
 
 
-lambda_handler = limit_body(api_handler(app))
+lambda_handler = limit_body(http.api_handler(app))

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from courses_api.auth import Caller, caller_from_event
 from courses_api.cache.api import Cached
 from courses_api.capacity import CapacityMeter
-from courses_api.errors import BadRequest, PreconditionRequired, register_problem_handlers
+from courses_api.errors import BadRequest, register_problem_handlers
 from courses_api.models import Problem
 from courses_api.observability import logger, metrics, tracer
 
@@ -54,6 +54,11 @@ def create_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True, cors=_cors())
     register_problem_handlers(app)
     return app
+
+
+def json_body(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """An OpenAPI response entry for a JSON body of ``model``."""
+    return {"description": description, "content": {"application/json": {"model": model}}}
 
 
 def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
@@ -102,14 +107,6 @@ def parse_version_header(value: str | None, header: str) -> int | None:
     if not text.isdigit() or len(text) > 12:
         raise BadRequest(f"{header} must be an ETag returned by this API, such as \"3\".")
     return int(text)
-
-
-def require_if_match(app: APIGatewayRestResolver) -> int:
-    """The version a write is conditional on; 428 without ``If-Match``."""
-    version = parse_version_header(app.current_event.headers.get("if-match"), "If-Match")
-    if version is None:
-        raise PreconditionRequired("Send If-Match with the ETag of the version you are changing.")
-    return version
 
 
 def json_response(

@@ -6,10 +6,13 @@ template that is deployed, so their schemas cannot drift.
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -70,15 +73,52 @@ class SerializedApp:
     two steps, and a cancelled TransactWriteItems restores a deep copy of every table,
     wiping out writes other requests committed meanwhile. Real DynamoDB is linearizable,
     so one lock around moto gives its guarantee back; clients still run concurrently.
+
+    It also gives back what moto leaves out of TransactWriteItems: a ``ClientRequestToken``
+    seen before (within DynamoDB's 10 minutes) is answered with the first success, so an SDK
+    retry of a committed transaction is a success, as on DynamoDB, not a condition failure.
     """
+
+    TRANSACT_WRITE = "DynamoDB_20120810.TransactWriteItems"
+    TOKEN_TTL_S = 600.0
 
     def __init__(self, app: WsgiApp) -> None:
         self.app = app
         self.lock = threading.Lock()
+        self._committed: dict[str, tuple[float, str, list[tuple[str, str]], list[bytes]]] = {}
+
+    def _token(self, environ: dict[str, Any]) -> str | None:
+        """The ClientRequestToken of a TransactWriteItems request (the body is put back)."""
+        if environ.get("HTTP_X_AMZ_TARGET") != self.TRANSACT_WRITE:
+            return None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            token = json.loads(body or b"{}").get("ClientRequestToken")
+        except ValueError:
+            return None
+        return token if isinstance(token, str) else None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with self.lock:
-            return list(self.app(environ, start_response))
+            token = self._token(environ)
+            now = time.monotonic()
+            self._committed = {k: v for k, v in self._committed.items() if now - v[0] < self.TOKEN_TTL_S}
+            if token is not None and token in self._committed:
+                _, status, headers, body = self._committed[token]
+                start_response(status, headers)
+                return body
+            seen: dict[str, Any] = {}
+
+            def recording_start_response(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+                seen.update(status=status, headers=headers)
+                return start_response(status, headers, *args)
+
+            body = list(self.app(environ, recording_start_response))
+            if token is not None and str(seen.get("status", "")).startswith("200"):
+                self._committed[token] = (now, seen["status"], seen["headers"], body)
+            return body
 
 
 def serialize_requests(endpoint: MotoEndpoint) -> None:

@@ -120,7 +120,7 @@ def new_course(api: httpx.Client, local_api: LocalApi) -> Callable[..., dict[str
         created: dict[str, Any] = response.json()
         # The create's stream record invalidates asynchronously; let it land so reads that
         # follow see a settled cache (as they would a moment later in AWS).
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # generous: a loaded CI machine runs moto slowly
         while stream_delivered(api) <= before:
             assert time.monotonic() < deadline, "the stream invalidator did not process the create"
             time.sleep(0.05)

@@ -2,8 +2,9 @@
 
 Each function module holds one :class:`Container`, so clients and the near cache live
 as long as the Lambda container (and, locally, each function keeps its own, as separate
-containers would). Nothing is built at import time: tests and SnapStart restore hooks
-can replace or reset a container before the first request.
+containers would). Outside Lambda nothing is built at import time, so tests can replace
+or reset a container before the first request; inside Lambda the clients are built during
+init (see :mod:`courses_api.lifecycle`), where SnapStart captures them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from courses_api.dynamo import build_dynamodb_client, guarded
 from courses_api.enrollments import EnrollmentRepository, EnrollmentService
 from courses_api.errors import DependencyUnavailable
 from courses_api.invalidation import Invalidator
+from courses_api.lifecycle import prime
 from courses_api.models import HealthReport
 from courses_api.observability import metrics
 from courses_api.pagination import CursorCodec
@@ -40,6 +42,11 @@ class Container:
     def __init__(self, settings: Settings | None = None) -> None:
         self._explicit_settings = settings
         self._lock = threading.RLock()
+        prime(self.build_clients)
+
+    def build_clients(self) -> None:
+        """Build settings, the DynamoDB client and the cache now (no network I/O happens)."""
+        _ = (self.settings, self.dynamodb, self.cache, self.cursors)
 
     @cached_property
     def settings(self) -> Settings:

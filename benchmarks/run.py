@@ -75,6 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="directory for latest.json (default benchmarks/results, or benchmarks/results/quick)")
     parser.add_argument("--no-docs", action="store_true", help="do not regenerate docs/BENCHMARKS.md and charts")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--render-only", action="store_true",
+                        help="regenerate docs/BENCHMARKS.md and the charts from the saved results, measure nothing")
     parser.add_argument("--moto-as-is", action="store_true",
                         help="do not patch moto's O(table) Query (see benchmarks/moto_speedups.py); very slow at 20k")
     args = parser.parse_args(argv)
@@ -122,6 +124,10 @@ class Progress:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    if args.render_only:
+        path = report.render(args.output)
+        print(f"wrote {path}")
+        return {}
     started = time.perf_counter()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
 

@@ -109,14 +109,15 @@ def test_moto_speedups_change_no_response(tables: dict[str, str], dynamodb: Any)
     requests.append(("scan", {"TableName": courses, "Limit": 40}))
 
     def answers() -> list[Any]:
-        out = []
+        out: list[Any] = []
         for operation, request in requests:
             response = getattr(dynamodb, operation)(**request)
             out.append((response["Items"], response.get("Count"), response.get("ScannedCount"),
                         response.get("LastEvaluatedKey")))
             if response.get("LastEvaluatedKey"):  # and the page after it
                 follow = getattr(dynamodb, operation)(**request, ExclusiveStartKey=response["LastEvaluatedKey"])
-                out.append((follow["Items"], follow.get("ScannedCount"), follow.get("LastEvaluatedKey")))
+                out.append((follow["Items"], follow.get("Count"), follow.get("ScannedCount"),
+                            follow.get("LastEvaluatedKey")))
         return out
 
     plain = answers()

@@ -55,3 +55,17 @@ def test_meter_charges_queries_for_filtered_out_items_and_batches_per_item() -> 
     assert cost.computed_rcu == 3.0
     assert cost.calls == {"Query": 1, "BatchGetItem": 1}
     assert meter.total.computed_rcu == 3.0
+
+
+def test_filtered_out_items_are_sized_by_their_own_table() -> None:
+    meter = CapacityMeter()
+    cost = meter.begin_request()
+    big = {"course_id": {"S": "x" * 4000}}
+    # Given a table whose items are ~4 KB
+    meter._after_call(None, {"Items": [big], "ScannedCount": 1}, FakeModel("Query"),
+                      context={"courses_params": {"TableName": "Courses"}})
+    # When another table's Scan filters out 100 items and returns none
+    meter._after_call(None, {"Items": [], "ScannedCount": 100}, FakeModel("Scan"),
+                      context={"courses_params": {"TableName": "Enrollments"}})
+    # Then they are billed at the default size (600 B), not at the other table's 4 KB
+    assert cost.computed_rcu == 0.5 + 15 / 2

@@ -50,7 +50,7 @@ class Container:
 
     @cached_property
     def settings(self) -> Settings:
-        return self._explicit_settings or Settings()  # fields come from the environment
+        return self._explicit_settings or Settings.from_environment()
 
     @cached_property
     def meter(self) -> CapacityMeter:

@@ -113,15 +113,19 @@ def batch_get(
     keys: Sequence[dict[str, Any]],
     *,
     projection: Sequence[str] | None = None,
+    consistent: bool = False,
 ) -> list[Item]:
     """BatchGetItem in chunks of 100, retrying ``UnprocessedKeys`` with bounded jittered backoff.
 
     ``keys`` are Python dicts; the result holds the items found, in no particular order.
+    ``consistent`` asks for strongly consistent reads (twice the read units).
     """
     found: list[Item] = []
     unique = list({tuple(sorted(k.items())): k for k in keys}.values())
     for chunk in chunked(unique, BATCH_GET_LIMIT):
         request: dict[str, Any] = {"Keys": [to_attributes(k) for k in chunk]}
+        if consistent:
+            request["ConsistentRead"] = True
         if projection:
             names = {f"#p{i}": name for i, name in enumerate(projection)}
             request["ProjectionExpression"] = ", ".join(names)

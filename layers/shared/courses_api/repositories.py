@@ -95,6 +95,18 @@ class CourseRepository:
         items, next_key = query_page(self._client, limit=limit, start_key=start_key, **query)
         return [CourseSummary.model_validate(item) for item in items], next_key
 
+    def get_many(self, course_ids: Sequence[str], *, consistent: bool) -> dict[str, Course]:
+        """Whole courses in BatchGetItem calls of 100; absent ids are left out.
+
+        ``consistent``: strongly consistent, for rows that go into the item cache (which
+        must not hold a row older than a committed write, as ``get`` guarantees).
+        """
+        items = batch_get(
+            self._client, self.table_name, [{"course_id": course_id} for course_id in course_ids], consistent=consistent
+        )
+        courses = (Course.model_validate(item) for item in items)
+        return {course.course_id: course for course in courses}
+
     def get_summaries(self, course_ids: Sequence[str]) -> dict[str, CourseSummary]:
         """Summaries of many courses in BatchGetItem calls of 100 (never one GetItem each)."""
         items = batch_get(

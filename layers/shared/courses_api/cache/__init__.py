@@ -4,6 +4,7 @@ Services depend only on :mod:`courses_api.cache.api`; containers call :func:`bui
 """
 
 from courses_api.cache.api import (
+    BatchLoader,
     Cached,
     CacheOutcome,
     DependencyStatus,
@@ -25,6 +26,7 @@ from courses_api.cache.metrics import MetricsSink, NullMetrics
 from courses_api.cache.near import NearCache
 
 __all__ = [
+    "BatchLoader",
     "BreakerState",
     "CacheConfigurationError",
     "CacheOutcome",

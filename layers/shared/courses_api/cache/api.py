@@ -6,7 +6,7 @@ Services only see this protocol, so a function without Redis (or a test) can run
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
@@ -14,6 +14,7 @@ from typing import Generic, Protocol, TypeVar
 from pydantic import TypeAdapter
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 class CacheOutcome(StrEnum):
@@ -53,6 +54,18 @@ class DependencyStatus:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+class BatchLoader(Protocol[T_co]):
+    """Loads many items at once (one BatchGetItem per 100 ids); absent ids are left out.
+
+    ``consistent`` is True when the rows will be stored in the cache: then they must be
+    read strongly consistently, so a stored row never predates a committed write. Rows
+    that are only served (no cache, Redis down) may be read eventually consistently, at
+    half the read units.
+    """
+
+    def __call__(self, item_ids: Sequence[str], /, *, consistent: bool) -> Mapping[str, T_co]: ...
+
+
 class ReadThroughCache(Protocol):
     """Cache-aside reads and the invalidations that keep them correct."""
 
@@ -65,6 +78,20 @@ class ReadThroughCache(Protocol):
         skip_near: bool = False,
     ) -> Cached[T | None]:
         """Return the item from near cache, Redis or ``load`` (``None`` is cached negatively)."""
+        ...
+
+    def fetch_items(
+        self,
+        item_ids: Sequence[str],
+        load_many: BatchLoader[T],
+        adapter: TypeAdapter[T],
+        *,
+        skip_near: bool = False,
+    ) -> dict[str, Cached[T | None]]:
+        """Many items (same entries as ``fetch_item``): the misses are read with one ``load_many``.
+
+        Every id of ``item_ids`` is in the result; ``None`` means no such item.
+        """
         ...
 
     def fetch_list(
@@ -100,6 +127,18 @@ class NullCache:
         skip_near: bool = False,
     ) -> Cached[T | None]:
         return Cached(load(), CacheOutcome.BYPASS)
+
+    def fetch_items(
+        self,
+        item_ids: Sequence[str],
+        load_many: BatchLoader[T],
+        adapter: TypeAdapter[T],
+        *,
+        skip_near: bool = False,
+    ) -> dict[str, Cached[T | None]]:
+        ids = list(dict.fromkeys(item_ids))
+        loaded = load_many(ids, consistent=False) if ids else {}
+        return {item_id: Cached(loaded.get(item_id), CacheOutcome.BYPASS) for item_id in ids}
 
     def fetch_list(
         self,

@@ -725,11 +725,13 @@ class RedisCacheManager:
 
         EVAL, not EVALSHA: redis-py refuses EVALSHA in a cluster pipeline, and a NOSCRIPT
         reply in the middle of a pipeline would need a second round trip; the scripts are a
-        few hundred bytes, and Redis compiles each body once and caches it.
+        few hundred bytes, and Redis compiles each body once and caches it. Sent with
+        ``execute_command`` because ``ClusterPipeline.eval`` is not the EVAL command; the
+        cluster client routes EVAL by its keys (one hash tag per call).
         """
         pipe = client.pipeline(transaction=False)
         for keys, args in calls:
-            pipe.eval(script.source, len(keys), *keys, *args)
+            pipe.execute_command("EVAL", script.source, len(keys), *keys, *args)
         return list(pipe.execute())
 
     def _eval(self, client: RedisClient, script: _Script, keys: list[str], args: list[Any]) -> Any:

@@ -8,52 +8,22 @@ that request, its cache outcome the ``X-Cache`` header of the response.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import itertools
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from benchmarks.stats import RedisUsage, Sample, TierStats
 from benchmarks.workload import Request, fresh
 from courses_api.capacity import CapacityMeter
+from local.invoke import FakeLambdaContext, load_function
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 PRODUCT_FUNCTIONS = ("get_course", "list_courses", "list_instructor_courses", "list_my_enrollments")
 _counter = itertools.count()
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-@dataclass
-class LambdaContext:
-    """The attributes of a Lambda context that Powertools reads."""
-
-    function_name: str = "courses-bench"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:courses-bench"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = "/aws/lambda/courses-bench"
-    log_stream_name: str = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
-def load_function(name: str) -> ModuleType:
-    """Import ``functions/<name>/app.py`` as a fresh module, i.e. a new Lambda container."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}_{next(_counter)}", FUNCTIONS_DIR / name / "app.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @contextlib.contextmanager
@@ -81,7 +51,7 @@ class _Discard(io.TextIOBase):
 def invoke(handler: Handler, request: Request) -> Sample:
     """Call one handler with a private copy of the event; time it and read its cost."""
     event = fresh(request.event)
-    context = LambdaContext()
+    context = FakeLambdaContext()
     CapacityMeter.begin_request()
     started = time.perf_counter()
     response = handler(event, context)

@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
-import itertools
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from local.invoke import FakeLambdaContext, load_function
+
+__all__ = ["FakeLambdaContext", "call", "claims_for", "course_item", "load_event", "load_function"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "events"
-FUNCTIONS_DIR = REPO_ROOT / "functions"
-_module_counter = itertools.count()
-
-
-@dataclass
-class FakeLambdaContext:
-    """The attributes of ``LambdaContext`` that Powertools reads."""
-
-    function_name: str = "courses-test"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:courses-test"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = "/aws/lambda/courses-test"
-    log_stream_name: str = "2026/11/27/[$LATEST]test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
 
 
 @cache
@@ -90,17 +74,6 @@ def claims_for(sub: str, *groups: str) -> dict[str, Any]:
     if groups:
         claims["cognito:groups"] = ",".join(groups)
     return claims
-
-
-def load_function(name: str) -> ModuleType:
-    """Import ``functions/<name>/app.py`` as a fresh module: a new Lambda container."""
-    path = FUNCTIONS_DIR / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"function_{name}_{next(_module_counter)}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass

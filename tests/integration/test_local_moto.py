@@ -8,7 +8,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.aws import MotoEndpoint, serialize_requests
-from tests.helpers import course_item
 
 
 def test_transaction_retried_with_its_token_succeeds_once(

@@ -163,6 +163,8 @@ class _Batch(Generic[T]):
     leases: dict[str, str] = field(default_factory=dict)  # id -> lease token: load and fill
     waiting: list[str] = field(default_factory=list)  # another reader holds the lease: load only
     bypassed: list[str] = field(default_factory=list)  # Redis failed or undecodable: load only
+    hits: int = 0  # counted here and sent as one metric value per batch
+    near_hits: int = 0
 
 
 class RedisCacheManager:
@@ -260,7 +262,17 @@ class RedisCacheManager:
         most of the traffic, refreshes the same entries). Redis failures are BYPASSes.
         """
         batch = _Batch[T](adapter, self.near.epoch)
-        remaining = list(dict.fromkeys(item_ids))
+        try:
+            return self._fetch_batch(batch, list(dict.fromkeys(item_ids)), load_many, skip_near)
+        finally:
+            if batch.hits:
+                self.metrics.add_metric(CACHE_HIT, COUNT, batch.hits)
+            if batch.near_hits:
+                self.metrics.add_metric(CACHE_NEAR_HIT, COUNT, batch.near_hits)
+
+    def _fetch_batch(
+        self, batch: _Batch[T], remaining: list[str], load_many: BatchLoader[T], skip_near: bool
+    ) -> dict[str, Cached[T | None]]:
         if not skip_near:
             remaining = [i for i in remaining if not self._near_hit(batch, i)]
         if not remaining:
@@ -284,8 +296,8 @@ class RedisCacheManager:
     def _near_hit(self, batch: _Batch[T], item_id: str) -> bool:
         hit, value = self.near.get(self.keys.item(item_id).value)
         if hit:
-            self.metrics.add_metric(CACHE_HIT, COUNT, 1)
-            self.metrics.add_metric(CACHE_NEAR_HIT, COUNT, 1)
+            batch.hits += 1
+            batch.near_hits += 1
             batch.found[item_id] = Cached(cast("T | None", value), CacheOutcome.HIT)
         return hit
 
@@ -299,7 +311,7 @@ class RedisCacheManager:
             batch.bypassed.append(item_id)
             return False
         self.near.put(target.value_key, decoded.value, decoded.raw_size + NEAR_ENTRY_OVERHEAD, epoch=batch.epoch)
-        self.metrics.add_metric(CACHE_HIT, COUNT, 1)
+        batch.hits += 1
         batch.found[item_id] = Cached(decoded.value, CacheOutcome.HIT)
         return True
 

@@ -123,7 +123,7 @@ load: $(STAMP) redis-binary ## Load test: locust, 200 users for 60 s, headless, 
 
 BENCH_ARGS ?=
 .PHONY: bench
-bench: $(STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~10 min; BENCH_ARGS=--quick for a small run)
+bench: $(STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~15 min; BENCH_ARGS=--quick for a small run)
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 .PHONY: bench-cache

@@ -69,3 +69,15 @@ def test_filtered_out_items_are_sized_by_their_own_table() -> None:
                       context={"courses_params": {"TableName": "Enrollments"}})
     # Then they are billed at the default size (600 B), not at the other table's 4 KB
     assert cost.computed_rcu == 0.5 + 15 / 2
+
+
+def test_consistent_batch_reads_are_billed_in_full() -> None:
+    from courses_api.capacity import remember_params
+
+    meter = CapacityMeter()
+    cost = meter.begin_request()
+    context: dict[str, Any] = {}
+    remember_params({"RequestItems": {"Courses": {"Keys": [], "ConsistentRead": True}}}, context)
+    meter._after_call(None, {"Responses": {"Courses": [{"course_id": {"S": "x"}}]}}, FakeModel("BatchGetItem"),
+                      context=context)
+    assert cost.computed_rcu == 1.0

@@ -162,8 +162,13 @@ class CapacityMeter:
 
 def remember_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
     """``before-parameter-build`` hook: keep the request parameters so ``after-call`` knows ConsistentRead."""
+    # BatchGetItem carries the flag per table, inside RequestItems.
+    per_table = (params.get("RequestItems") or {}).values()
+    consistent = bool(params.get("ConsistentRead")) or any(
+        isinstance(request, dict) and request.get("ConsistentRead") for request in per_table
+    )
     context["courses_params"] = {
-        "ConsistentRead": params.get("ConsistentRead", False),
+        "ConsistentRead": consistent,
         "TableName": params.get("TableName", ""),
         "IndexName": params.get("IndexName", ""),
     }

@@ -30,14 +30,9 @@ for _path in (str(LAYER), str(REPO_ROOT)):
 
 # Powertools reads its environment when its singletons are built (at import): set it first
 # (without overriding what a caller, e.g. the test suite, has already set).
-BASE_ENVIRONMENT = {
-    "POWERTOOLS_SERVICE_NAME": "courses-api",
-    "POWERTOOLS_METRICS_NAMESPACE": "CoursesApi",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "POWERTOOLS_DEV": "false",
-    "CURSOR_SECRET": "benchmark-cursor-secret",
-}
+from local.invoke import IN_PROCESS_ENVIRONMENT  # noqa: E402 - only yaml, no layer import
+
+BASE_ENVIRONMENT = {**IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": "benchmark-cursor-secret"}
 for _key, _value in BASE_ENVIRONMENT.items():
     os.environ.setdefault(_key, _value)
 

@@ -16,6 +16,16 @@ FUNCTIONS_DIR = REPO_ROOT / "functions"
 LAYER_DIR = REPO_ROOT / "layers" / "shared"
 _module_counter = itertools.count()
 
+# What in-process callers (tests, benchmarks) set before the layer is imported: Powertools
+# reads its environment when its singletons are built, at import.
+IN_PROCESS_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "courses-api",
+    "POWERTOOLS_METRICS_NAMESPACE": "CoursesApi",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_DEV": "false",
+}
+
 
 @dataclass
 class FakeLambdaContext:

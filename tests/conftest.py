@@ -15,15 +15,9 @@ from typing import Any
 
 # Powertools reads POWERTOOLS_* when its singletons are built (at import), so the
 # environment is set before anything from the layer is imported.
-BASE_ENVIRONMENT = {
-    "POWERTOOLS_SERVICE_NAME": "courses-api",
-    "POWERTOOLS_METRICS_NAMESPACE": "CoursesApi",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "POWERTOOLS_DEV": "false",
-    "CURSOR_SECRET": "test-cursor-secret",
-    "CACHE_KEY_PREFIX": "courses-test",
-}
+from local.invoke import IN_PROCESS_ENVIRONMENT  # only yaml: imports nothing of the layer
+
+BASE_ENVIRONMENT = {**IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": "test-cursor-secret", "CACHE_KEY_PREFIX": "courses-test"}
 os.environ.update(BASE_ENVIRONMENT)
 
 import botocore.client  # noqa: E402

@@ -148,17 +148,7 @@ class CourseRepository:
         :class:`ConditionFailed` with the current row when the condition is false.
         """
         request = patch_update_request(changes, expected_version=expected_version, now=now, owner_id=owner_id)
-        try:
-            response = guarded(lambda: self._client.update_item(
-                TableName=self.table_name,
-                Key={"course_id": {"S": course_id}},
-                ReturnValues="ALL_OLD",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **request,
-            ))
-        except ClientError as error:
-            raise ConditionFailed(current_of(error)) from error
-        return Course.model_validate(from_attributes(response["Attributes"]))
+        return self._conditional_write(self._client.update_item, course_id, request)
 
     def delete_if(self, course_id: str, *, expected_version: int | None, owner_id: str | None) -> Course:
         """Delete the course if it exists (at ``expected_version``, owned by ``owner_id`` when given).
@@ -180,8 +170,15 @@ class CourseRepository:
             request["ExpressionAttributeNames"] = names
         if values:
             request["ExpressionAttributeValues"] = values
+        return self._conditional_write(self._client.delete_item, course_id, request)
+
+    def _conditional_write(self, operation: Any, course_id: str, request: dict[str, Any]) -> Course:
+        """Run a conditional UpdateItem/DeleteItem; the old row, or ConditionFailed with the current one.
+
+        ``ALL_OLD`` is atomic with the write, so invalidation sees exactly what was replaced.
+        """
         try:
-            response = guarded(lambda: self._client.delete_item(
+            response = guarded(lambda: operation(
                 TableName=self.table_name,
                 Key={"course_id": {"S": course_id}},
                 ReturnValues="ALL_OLD",

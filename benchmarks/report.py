@@ -175,7 +175,11 @@ def markdown(results: dict[str, Any], details: dict[str, Any]) -> str:
     best = min(TIERS[1:], key=lambda t: results["tiers"][t]["rcu_per_1000_requests"])
     mix = work["mix"]
     per_kind = details["rcu_by_kind_per_request"][best]
-    kind_names = {"item": "`GET /courses/{id}`", "list": "list reads", "me": "`GET /me/enrollments` (1 Query; summaries from the item cache)"}
+    kind_names = {
+        "item": "`GET /courses/{id}`",
+        "list": "list reads",
+        "me": "`GET /me/enrollments` (1 Query; summaries from the item cache)",
+    }
     remaining = "\n".join(
         f"| {kind_names.get(kind, kind)} | {100 * mix[kind]:.0f} % | {units:.3f} | {1000 * mix[kind] * units:.1f} |"
         for kind, units in per_kind.items()

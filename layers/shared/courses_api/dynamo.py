@@ -96,7 +96,7 @@ def is_condition_failure(error: ClientError) -> bool:
     return code == "ConditionalCheckFailedException"
 
 
-def _backoff(attempt: int, base_s: float = 0.025, cap_s: float = 1.0) -> None:
+def jittered_backoff(attempt: int, base_s: float = 0.025, cap_s: float = 1.0) -> None:
     """Full-jitter exponential backoff (AWS architecture blog), bounded by ``cap_s``."""
     time.sleep(random.uniform(0, min(cap_s, base_s * 2**attempt)))  # noqa: S311 - jitter, not crypto
 
@@ -105,6 +105,30 @@ def chunked(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """Consecutive slices of at most ``size`` values."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _until_processed(
+    send: Callable[[dict[str, Any]], dict[str, Any]],
+    pending: dict[str, Any],
+    unprocessed_key: str,
+    what: str,
+) -> Iterator[dict[str, Any]]:
+    """Send a batch request, then its unprocessed part, with bounded jittered backoff.
+
+    Yields each response; raises a 503 domain error when DynamoDB keeps refusing part of it.
+    """
+    for attempt in range(MAX_BATCH_RETRIES + 1):
+        try:
+            response = send(pending)
+        except (ClientError, BotoCoreError) as error:
+            raise unavailable(error) from error
+        yield response
+        pending = response.get(unprocessed_key) or {}
+        if not pending:
+            return
+        if attempt == MAX_BATCH_RETRIES:
+            raise DependencyUnavailable(f"The database is throttling {what}; retry shortly.")
+        jittered_backoff(attempt)
 
 
 def batch_get(
@@ -130,19 +154,12 @@ def batch_get(
             names = {f"#p{i}": name for i, name in enumerate(projection)}
             request["ProjectionExpression"] = ", ".join(names)
             request["ExpressionAttributeNames"] = names
-        pending: dict[str, Any] = {table: request}
-        for attempt in range(MAX_BATCH_RETRIES + 1):
-            try:
-                response = client.batch_get_item(RequestItems=pending, ReturnConsumedCapacity="TOTAL")
-            except (ClientError, BotoCoreError) as error:
-                raise unavailable(error) from error
+        responses = _until_processed(
+            lambda pending: client.batch_get_item(RequestItems=pending, ReturnConsumedCapacity="TOTAL"),
+            {table: request}, "UnprocessedKeys", "reads",
+        )
+        for response in responses:
             found.extend(from_attributes(item) for item in response.get("Responses", {}).get(table, []))
-            pending = response.get("UnprocessedKeys") or {}
-            if not pending:
-                break
-            if attempt == MAX_BATCH_RETRIES:
-                raise DependencyUnavailable("The database is throttling reads; retry shortly.")
-            _backoff(attempt)
     return found
 
 
@@ -151,18 +168,10 @@ def batch_write(client: Any, table: str, items: Iterable[Item]) -> int:
     written = 0
     buffered = list(items)
     for chunk in chunked(buffered, BATCH_WRITE_LIMIT):
-        pending: dict[str, Any] = {table: [{"PutRequest": {"Item": to_attributes(item)}} for item in chunk]}
-        for attempt in range(MAX_BATCH_RETRIES + 1):
-            try:
-                response = client.batch_write_item(RequestItems=pending)
-            except (ClientError, BotoCoreError) as error:
-                raise unavailable(error) from error
-            pending = response.get("UnprocessedItems") or {}
-            if not pending:
-                break
-            if attempt == MAX_BATCH_RETRIES:
-                raise DependencyUnavailable("The database is throttling writes; retry shortly.")
-            _backoff(attempt)
+        puts = {table: [{"PutRequest": {"Item": to_attributes(item)}} for item in chunk]}
+        for _ in _until_processed(lambda pending: client.batch_write_item(RequestItems=pending),
+                                  puts, "UnprocessedItems", "writes"):
+            pass
         written += len(chunk)
     return written
 

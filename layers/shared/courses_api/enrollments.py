@@ -11,8 +11,6 @@ transaction on the same items) is retried with jittered backoff.
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +20,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from courses_api.auth import Caller
 from courses_api.course_reads import CourseReads
-from courses_api.dynamo import BY_COURSE, from_attributes, guarded, query_page, to_attributes, unavailable, values_of
+from courses_api.dynamo import (
+    BY_COURSE,
+    from_attributes,
+    guarded,
+    jittered_backoff,
+    query_page,
+    to_attributes,
+    unavailable,
+    values_of,
+)
 from courses_api.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
 from courses_api.invalidation import Invalidation, Invalidator
 from courses_api.models import (
@@ -101,10 +108,6 @@ class CourseNotOpen(Exception):
         self.course = course
 
 
-def _backoff(attempt: int, base_s: float = 0.02, cap_s: float = 0.5) -> None:
-    time.sleep(random.uniform(0, min(cap_s, base_s * 2**attempt)))  # noqa: S311 - jitter, not crypto
-
-
 class EnrollmentRepository:
     """The Enrollments table (key ``user_id`` + ``course_id``, index ``ByCourse``)."""
 
@@ -152,7 +155,7 @@ class EnrollmentRepository:
                 raise CourseNotOpen(cancellation.course)
             if not cancellation.retryable or attempt == TRANSACTION_ATTEMPTS - 1:
                 break
-            _backoff(attempt)
+            jittered_backoff(attempt, base_s=0.02, cap_s=0.5)
         raise DependencyUnavailable("The enrollment could not be written because of contention; retry shortly.")
 
     def get(self, user_id: str, course_id: str) -> Enrollment | None:

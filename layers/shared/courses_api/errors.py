@@ -84,14 +84,19 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[str]:
-    """A problem+json response; the single place error bodies are shaped."""
-    problem = Problem(type=PROBLEM_BASE + slug, title=title, status=status, detail=detail, errors=errors)
+    """A problem+json response for the resolver."""
     return Response(
         status_code=status,
         content_type=PROBLEM_CONTENT_TYPE,
-        body=problem.model_dump_json(exclude_none=True),
+        body=problem_json(status, slug, title, detail, errors=errors),
         headers=headers or {},
     )
+
+
+def problem_json(status: int, slug: str, title: str, detail: str, *, errors: list[FieldError] | None = None) -> str:
+    """The problem+json body; the single place error bodies are shaped."""
+    problem = Problem(type=PROBLEM_BASE + slug, title=title, status=status, detail=detail, errors=errors)
+    return problem.model_dump_json(exclude_none=True)
 
 
 def _field_errors(raw_errors: Any) -> list[FieldError]:

@@ -113,8 +113,8 @@ class Course(CourseSummary):
     updated_at: str
 
     def summary(self) -> CourseSummary:
-        """The list view of this course."""
-        return CourseSummary.model_validate(self.model_dump())
+        """The list view of this course (its fields are validated already: no second pass)."""
+        return CourseSummary.model_construct(**{name: getattr(self, name) for name in CourseSummary.model_fields})
 
 
 class CoursePage(BaseModel):

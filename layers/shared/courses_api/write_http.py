@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import functools
-import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from courses_api.errors import PROBLEM_BASE, PROBLEM_CONTENT_TYPE, PreconditionRequired
+from courses_api.errors import PROBLEM_CONTENT_TYPE, PayloadTooLarge, PreconditionRequired, problem_json
 from courses_api.http import LambdaHandler, parse_version_header
 from courses_api.idempotency import IDEMPOTENCY_KEY_PATTERN
-from courses_api.models import Problem
 from courses_api.observability import logger
 
 # Far above any valid course (title 200 + description 5,000 + 10 tags), far below API
@@ -38,16 +36,12 @@ def body_size(event: dict[str, Any]) -> int:
 
 def too_large_response(size: int, limit: int) -> dict[str, Any]:
     """The 413 proxy response, shaped like every other problem."""
-    problem = Problem(
-        type=PROBLEM_BASE + "payload-too-large",
-        title="Payload too large",
-        status=413,
-        detail=f"The body has {size} bytes; the limit is {limit}.",
-    )
+    too_large = PayloadTooLarge
     return {
-        "statusCode": 413,
+        "statusCode": too_large.status,
         "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
-        "body": json.dumps(problem.model_dump(mode="json", exclude_none=True)),
+        "body": problem_json(too_large.status, too_large.slug, too_large.title,
+                             f"The body has {size} bytes; the limit is {limit}."),
         "isBase64Encoded": False,
     }
 

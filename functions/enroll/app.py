@@ -4,9 +4,9 @@ from aws_lambda_powertools.event_handler import Response
 
 from courses_api import http
 from courses_api.container import Container
-from courses_api.errors import DependencyUnavailable
-from courses_api.models import Enrollment
-from courses_api.write_http import IdempotencyKeyHeader, limit_body
+from courses_api.domain.errors import DependencyUnavailable
+from courses_api.domain.models import Enrollment
+from courses_api.http.writes import IdempotencyKeyHeader, limit_body
 
 app = http.create_app()
 container = Container()

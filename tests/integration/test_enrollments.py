@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import redis
 
-from courses_api.auth import Caller
-from courses_api.capacity import CapacityMeter
-from courses_api.dynamo import batch_write, from_attributes
-from courses_api.idempotency import KEY_PREFIX
+from courses_api.data.capacity import CapacityMeter
+from courses_api.data.dynamo import batch_write, from_attributes
+from courses_api.domain.auth import Caller
+from courses_api.domain.idempotency import KEY_PREFIX
 from local.aws import MotoEndpoint
 from tests.helpers import HttpResult, call, claims_for, course_item, load_event, load_function
 from tests.integration.linearizable import serialize

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from courses_api.auth import ANONYMOUS, Caller, caller_from_event, parse_groups
-from courses_api.errors import Forbidden, Unauthorized
+from courses_api.domain.auth import ANONYMOUS, Caller, caller_from_event, parse_groups
+from courses_api.domain.errors import Forbidden, Unauthorized
 
 
 @pytest.mark.parametrize(

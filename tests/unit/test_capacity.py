@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from courses_api.capacity import CapacityMeter, attribute_value_size, item_size, read_units
+from courses_api.data.capacity import CapacityMeter, attribute_value_size, item_size, read_units
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_filtered_out_items_are_sized_by_their_own_table() -> None:
 
 
 def test_consistent_batch_reads_are_billed_in_full() -> None:
-    from courses_api.capacity import remember_params
+    from courses_api.data.capacity import remember_params
 
     meter = CapacityMeter()
     cost = meter.begin_request()

@@ -15,23 +15,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from courses_api.cache import build_cache
 from courses_api.cache.api import ReadThroughCache
-from courses_api.capacity import CapacityMeter
-from courses_api.course_reads import CourseReads
-from courses_api.course_writes import CourseWrites
-from courses_api.dynamo import build_dynamodb_client, guarded
-from courses_api.enrollments import EnrollmentRepository, EnrollmentService
-from courses_api.errors import DependencyUnavailable
-from courses_api.invalidation import Invalidator
+from courses_api.data.capacity import CapacityMeter
+from courses_api.data.courses import CourseRepository
+from courses_api.data.cursors import CursorCodec
+from courses_api.data.dynamo import build_dynamodb_client, guarded
+from courses_api.domain.course_reads import CourseReads
+from courses_api.domain.course_writes import CourseWrites
+from courses_api.domain.enrollments import EnrollmentRepository, EnrollmentService
+from courses_api.domain.errors import DependencyUnavailable
+from courses_api.domain.invalidation import Invalidator
+from courses_api.domain.models import HealthReport
 from courses_api.lifecycle import prime
-from courses_api.models import HealthReport
 from courses_api.observability import metrics
-from courses_api.pagination import CursorCodec
-from courses_api.repositories import CourseRepository
 from courses_api.settings import Settings
 
 if TYPE_CHECKING:
-    from courses_api.idempotency import IdempotentEnrollments
-    from courses_api.stream_invalidation import StreamInvalidator
+    from courses_api.domain.idempotency import IdempotentEnrollments
+    from courses_api.domain.stream_invalidation import StreamInvalidator
 
 HEALTH_PROBE_KEY = "__health__"
 
@@ -107,7 +107,7 @@ class Container:
         """
         if not self.settings.idempotency_table:
             return None
-        from courses_api.idempotency import IdempotentEnrollments  # Powertools idempotency: load on use
+        from courses_api.domain.idempotency import IdempotentEnrollments  # Powertools idempotency: load on use
 
         with self._lock:
             return IdempotentEnrollments(
@@ -118,7 +118,7 @@ class Container:
 
     @cached_property
     def stream_invalidator(self) -> StreamInvalidator:
-        from courses_api.stream_invalidation import StreamInvalidator  # only the stream function needs it
+        from courses_api.domain.stream_invalidation import StreamInvalidator  # only the stream function needs it
 
         return StreamInvalidator(self.cache)
 

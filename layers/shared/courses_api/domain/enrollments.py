@@ -18,9 +18,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from courses_api.auth import Caller
-from courses_api.course_reads import CourseReads
-from courses_api.dynamo import (
+from courses_api.data.courses import CourseRepository
+from courses_api.data.cursors import CursorCodec
+from courses_api.data.dynamo import (
     BY_COURSE,
     from_attributes,
     guarded,
@@ -30,9 +30,11 @@ from courses_api.dynamo import (
     unavailable,
     values_of,
 )
-from courses_api.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
-from courses_api.invalidation import Invalidation, Invalidator
-from courses_api.models import (
+from courses_api.domain.auth import Caller
+from courses_api.domain.course_reads import CourseReads
+from courses_api.domain.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
+from courses_api.domain.invalidation import Invalidation, Invalidator
+from courses_api.domain.models import (
     Course,
     Enrollment,
     EnrollmentPage,
@@ -41,8 +43,6 @@ from courses_api.models import (
     RosterPage,
     utc_now,
 )
-from courses_api.pagination import CursorCodec
-from courses_api.repositories import CourseRepository
 
 TRANSACTION_ATTEMPTS = 4
 # Positions of the two actions in the transaction, hence of their cancellation reasons.

@@ -28,10 +28,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from courses_api.auth import Caller
-from courses_api.enrollments import EnrollmentService, EnrollOutcome
-from courses_api.errors import Conflict, DependencyUnavailable, DomainError
-from courses_api.models import Enrollment
+from courses_api.domain.auth import Caller
+from courses_api.domain.enrollments import EnrollmentService, EnrollOutcome
+from courses_api.domain.errors import Conflict, DependencyUnavailable, DomainError
+from courses_api.domain.models import Enrollment
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,128}$"
 RECORD_TTL_S = 24 * 60 * 60

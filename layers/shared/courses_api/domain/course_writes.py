@@ -13,12 +13,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from courses_api.auth import ADMINS, INSTRUCTORS, Caller
-from courses_api.errors import Conflict, Forbidden, NotFound, PreconditionFailed
-from courses_api.http import etag_of
-from courses_api.invalidation import Invalidator
-from courses_api.models import Course, CourseCreate, CoursePatch, utc_now
-from courses_api.repositories import ConditionFailed, CourseRepository
+from courses_api.data.courses import ConditionFailed, CourseRepository
+from courses_api.domain.auth import ADMINS, INSTRUCTORS, Caller
+from courses_api.domain.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from courses_api.domain.invalidation import Invalidator
+from courses_api.domain.models import Course, CourseCreate, CoursePatch, utc_now
+from courses_api.http.resolver import etag_of
 
 AUTHOR_ROLES = (INSTRUCTORS, ADMINS)
 

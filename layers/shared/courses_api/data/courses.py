@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from courses_api.dynamo import (
+from courses_api.data.dynamo import (
     BY_CATEGORY,
     BY_INSTRUCTOR,
     BY_STATUS,
@@ -18,7 +18,7 @@ from courses_api.dynamo import (
     to_attributes,
     values_of,
 )
-from courses_api.models import Course, CourseSummary
+from courses_api.domain.models import Course, CourseSummary
 
 # What a list shows: exactly the non-key attributes the list indexes project (INCLUDE).
 SUMMARY_ATTRIBUTES: tuple[str, ...] = tuple(CourseSummary.model_fields)

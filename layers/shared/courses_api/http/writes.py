@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from courses_api.errors import PROBLEM_CONTENT_TYPE, PayloadTooLarge, PreconditionRequired, problem_json
-from courses_api.http import LambdaHandler, parse_version_header
-from courses_api.idempotency import IDEMPOTENCY_KEY_PATTERN
+from courses_api.domain.errors import PROBLEM_CONTENT_TYPE, PayloadTooLarge, PreconditionRequired, problem_json
+from courses_api.domain.idempotency import IDEMPOTENCY_KEY_PATTERN
+from courses_api.http.resolver import LambdaHandler, parse_version_header
 from courses_api.observability import logger
 
 # Far above any valid course (title 200 + description 5,000 + 10 tags), far below API

@@ -13,11 +13,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from courses_api.auth import Caller, caller_from_event
 from courses_api.cache.api import Cached
-from courses_api.capacity import CapacityMeter
-from courses_api.errors import BadRequest, register_problem_handlers
-from courses_api.models import Problem
+from courses_api.data.capacity import CapacityMeter
+from courses_api.domain.auth import Caller, caller_from_event
+from courses_api.domain.errors import BadRequest, register_problem_handlers
+from courses_api.domain.models import Problem
 from courses_api.observability import logger, metrics, tracer
 
 JSON = "application/json"

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from courses_api.models import FieldError, Problem
+from courses_api.domain.models import FieldError, Problem
 from courses_api.observability import logger
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"

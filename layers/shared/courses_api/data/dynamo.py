@@ -17,8 +17,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from courses_api.capacity import CapacityMeter
-from courses_api.errors import DependencyUnavailable
+from courses_api.data.capacity import CapacityMeter
+from courses_api.domain.errors import DependencyUnavailable
 from courses_api.settings import Settings
 
 BATCH_GET_LIMIT = 100

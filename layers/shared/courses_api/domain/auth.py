@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from courses_api.errors import Forbidden, Unauthorized
+from courses_api.domain.errors import Forbidden, Unauthorized
 
 INSTRUCTORS = "instructors"
 ADMINS = "admins"

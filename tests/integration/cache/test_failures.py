@@ -151,14 +151,19 @@ def test_invalidate_never_raises_and_is_replayed_when_redis_returns(
     try:
         # When a write commits v2 and invalidates while Redis is frozen
         started = time.perf_counter()
-        manager.invalidate(["c1"], [])
-        manager.invalidate(["c1"], [])  # breaker open now: no wait at all
+        assert manager.invalidate(["c1"], []) is False, "Redis did not take it, and says so"
+        assert manager.invalidate(["c1"], []) is False  # breaker open now: no wait at all
         assert time.perf_counter() - started < 3 * TIMEOUT_MS / 1000
     finally:
         _thaw(dedicated_redis)
     time.sleep(0.25)
 
-    # Then once Redis is back, the deferred invalidation runs before the first read
+    # Then a plain read sends no invalidation (reads never write): it stays queued
+    manager.fetch_item("c2", CountingLoader(Thing(id="c2", version=1)), THING)
+    assert len(manager.pending) == 1
+    # And the explicit flush (run by the next invalidation and by the health check) delivers it
+    assert manager.flush_pending() is True
+    assert len(manager.pending) == 0
     result = manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=2)), THING)
     assert (result.value, result.outcome) == (Thing(id="c1", version=2), CacheOutcome.MISS)
 

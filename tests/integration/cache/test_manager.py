@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import redis
@@ -128,7 +129,7 @@ def test_one_generation_bump_invalidates_every_page(manager_factory: ManagerFact
     commands_before = int(redis_client.info("stats")["total_commands_processed"])
     b.invalidate([], [web])
     commands = int(redis_client.info("stats")["total_commands_processed"]) - commands_before
-    assert commands <= 5, "invalidating a list namespace is O(1), not a scan"
+    assert commands <= 6, "invalidating a list namespace is O(1), not a scan (one script: fence, seed, INCR, PEXPIRE)"
 
     for page in ("limit=20", "limit=20&cursor=x", "limit=5"):
         fresh = a.fetch_list(web, page, CountingLoader([Thing(id="c1", version=2)]), THINGS)
@@ -417,24 +418,29 @@ def test_miss_is_a_get_then_the_lease_script(manager: RedisCacheManager, redis_c
     before = _commands(redis_client)
     manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
     commands = _delta(before, _commands(redis_client))
-    # A plain GET (miss), then the read script (GET value, SET lease) and the fill script
-    # (GET lease, SET value, DEL lease); commandstats counts the commands scripts run too
-    assert commands == {"get": 3, "evalsha": 2, "set": 2, "del": 1}
+    # A plain GET (miss), then the read script (GET value, SET lease, GET fence) and the fill
+    # script (GET lease, SET value, DEL lease); commandstats counts the commands scripts run too
+    assert commands == {"get": 4, "evalsha": 2, "set": 2, "del": 1}
 
 
 def test_value_filled_between_the_get_and_the_lease_script_is_a_hit(
-    manager_factory: ManagerFactory, metrics: RecordingMetrics
+    manager_factory: ManagerFactory, metrics: RecordingMetrics, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a reader whose GET missed just before another container filled the key
-    reader, filler = manager_factory(near_ttl_s=0), manager_factory(near_ttl_s=0)
-    real_peek = reader._peek
+    from courses_api.cache.entries import ItemEntry
 
-    def peek_then_fill(client: object, target: object) -> object:
-        result = real_peek(client, target)  # type: ignore[arg-type]
-        filler.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    reader, filler = manager_factory(near_ttl_s=0), manager_factory(near_ttl_s=0)
+    real_peek = ItemEntry.peek
+    filled: list[bool] = []
+
+    def peek_then_fill(entry: ItemEntry, client: Any) -> Any:
+        result = real_peek(entry, client)
+        if not filled:
+            filled.append(True)
+            filler.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
         return result
 
-    reader._peek = peek_then_fill  # type: ignore[method-assign]
+    monkeypatch.setattr(ItemEntry, "peek", peek_then_fill)
     own = CountingLoader(Thing(id="c1", version=9))
 
     # When the reader runs the lease script
@@ -506,9 +512,9 @@ def test_refresh_lease_is_refused_once_the_entry_was_refilled(
     codec = Codec()
     seen = codec.encode(Thing(id="c1", version=1), THING, 50, expires_at_ms=1_000)
     redis_client.set(key.value, codec.encode(Thing(id="c1", version=1), THING, 50, expires_at_ms=2_000).data)
-    target = manager._target_for_item("c1")
+    entry = manager._tier.item_entry("c1")
     # Then its refresh lease is refused (someone already refreshed), and granted for the current entry
-    assert manager._take_refresh_lease(target, codec.decode(seen.data, THING), "") == ""
+    assert manager._take_refresh_lease(entry, codec.decode(seen.data, THING), "") is None
     current = codec.decode(redis_client.get(key.value) or b"", THING)
-    assert manager._take_refresh_lease(target, current, "") != ""
+    assert manager._take_refresh_lease(entry, current, "") is not None
     assert redis_client.exists(key.lease)

@@ -4,13 +4,17 @@ Services depend only on :mod:`courses_api.cache.api`; containers call :func:`bui
 """
 
 from courses_api.cache.api import (
+    FENCE_GONE,
+    FENCE_UNKNOWN,
     BatchLoader,
     Cached,
     CacheOutcome,
     DependencyStatus,
+    Fenced,
     ListNamespace,
     NullCache,
     ReadThroughCache,
+    version_fence,
 )
 from courses_api.cache.breaker import BreakerState, CircuitBreaker
 from courses_api.cache.client import (
@@ -19,6 +23,7 @@ from courses_api.cache.client import (
     create_redis_client,
     get_redis_client,
 )
+from courses_api.cache.config import CacheConfig, Clock, SystemClock
 from courses_api.cache.factory import build_cache, build_manager
 from courses_api.cache.keys import KeySpace
 from courses_api.cache.manager import RedisCacheManager
@@ -26,14 +31,19 @@ from courses_api.cache.metrics import MetricsSink, NullMetrics
 from courses_api.cache.near import NearCache
 
 __all__ = [
+    "FENCE_GONE",
+    "FENCE_UNKNOWN",
     "BatchLoader",
     "BreakerState",
+    "CacheConfig",
     "CacheConfigurationError",
     "CacheOutcome",
     "Cached",
     "CircuitBreaker",
+    "Clock",
     "DependencyStatus",
     "ElastiCacheIAMProvider",
+    "Fenced",
     "KeySpace",
     "ListNamespace",
     "MetricsSink",
@@ -42,8 +52,10 @@ __all__ = [
     "NullMetrics",
     "ReadThroughCache",
     "RedisCacheManager",
+    "SystemClock",
     "build_cache",
     "build_manager",
     "create_redis_client",
     "get_redis_client",
+    "version_fence",
 ]

@@ -45,6 +45,39 @@ class ListNamespace:
     partition: str = ""
 
 
+# What an invalidation leaves in an item's version fence (see ``ReadThroughCache.invalidate``).
+FENCE_GONE = "gone"  # the row was deleted: only an absent row may be stored
+FENCE_UNKNOWN = "*"  # the committed version is not known: no eventually consistent fill is stored
+
+
+def version_fence(version: int) -> str:
+    """The fence of a committed row at ``version``: a fill must carry this version or a newer one."""
+    return str(int(version))
+
+
+def fence_admits(fence: str | None, value: T | None, version_of: Callable[[T], int]) -> bool:
+    """Whether a row read eventually consistently may be stored under ``fence`` (None: no fence)."""
+    if fence is None:
+        return True
+    if fence == FENCE_GONE:
+        return value is None
+    if fence == FENCE_UNKNOWN or value is None or not fence.isdigit():
+        return False
+    return version_of(value) >= int(fence)
+
+
+@dataclass(frozen=True, slots=True)
+class Fenced(Generic[T]):
+    """An eventually consistent read of an item (half the read units) and how to read its version.
+
+    Given to ``fetch_item``, a fill reads with ``load`` first; a row older than the fence
+    the last invalidation left is not stored: the item is read again strongly consistently.
+    """
+
+    load: Callable[[], T | None]
+    version: Callable[[T], int]
+
+
 @dataclass(frozen=True, slots=True)
 class DependencyStatus:
     """Health of one dependency, as reported by ``GET /health``."""
@@ -76,8 +109,13 @@ class ReadThroughCache(Protocol):
         adapter: TypeAdapter[T],
         *,
         skip_near: bool = False,
+        fenced: Fenced[T] | None = None,
     ) -> Cached[T | None]:
-        """Return the item from near cache, Redis or ``load`` (``None`` is cached negatively)."""
+        """Return the item from near cache, Redis or ``load`` (``None`` is cached negatively).
+
+        ``load`` reads strongly consistently; with ``fenced``, misses are read eventually
+        consistently and checked against the item's version fence.
+        """
         ...
 
     def fetch_items(
@@ -87,10 +125,13 @@ class ReadThroughCache(Protocol):
         adapter: TypeAdapter[T],
         *,
         skip_near: bool = False,
+        version: Callable[[T], int] | None = None,
     ) -> dict[str, Cached[T | None]]:
         """Many items (same entries as ``fetch_item``): the misses are read with one ``load_many``.
 
-        Every id of ``item_ids`` is in the result; ``None`` means no such item.
+        Every id of ``item_ids`` is in the result; ``None`` means no such item. With
+        ``version``, the misses are read eventually consistently and each row is checked
+        against its fence; the refused ones are read again, strongly consistently.
         """
         ...
 
@@ -102,12 +143,28 @@ class ReadThroughCache(Protocol):
         adapter: TypeAdapter[T],
         *,
         skip_near: bool = False,
+        consistent_load: bool = False,
     ) -> Cached[T]:
-        """Return one page of a list; ``page_key`` encodes filters, limit and cursor."""
+        """Return one page of a list; ``page_key`` encodes filters, limit and cursor.
+
+        ``load`` reads an index, eventually consistently, unless ``consistent_load``: then
+        a page is stored even right after its namespace was invalidated.
+        """
         ...
 
-    def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace]) -> None:
-        """Drop the items and bump the generation of each list namespace; never raises."""
+    def invalidate(
+        self,
+        item_ids: Iterable[str],
+        namespaces: Iterable[ListNamespace],
+        *,
+        fences: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Drop the items and bump the generation of each list namespace; never raises.
+
+        Each item keeps a version fence for a few seconds: ``fences[item_id]`` (from
+        :func:`version_fence` or ``FENCE_GONE``), ``FENCE_UNKNOWN`` for the others.
+        Returns whether the change reached Redis (``True`` too when there is no Redis tier).
+        """
         ...
 
     def health(self) -> DependencyStatus:
@@ -125,6 +182,7 @@ class NullCache:
         adapter: TypeAdapter[T],
         *,
         skip_near: bool = False,
+        fenced: Fenced[T] | None = None,
     ) -> Cached[T | None]:
         return Cached(load(), CacheOutcome.BYPASS)
 
@@ -135,6 +193,7 @@ class NullCache:
         adapter: TypeAdapter[T],
         *,
         skip_near: bool = False,
+        version: Callable[[T], int] | None = None,
     ) -> dict[str, Cached[T | None]]:
         ids = list(dict.fromkeys(item_ids))
         loaded = load_many(ids, consistent=False) if ids else {}
@@ -148,11 +207,18 @@ class NullCache:
         adapter: TypeAdapter[T],
         *,
         skip_near: bool = False,
+        consistent_load: bool = False,
     ) -> Cached[T]:
         return Cached(load(), CacheOutcome.BYPASS)
 
-    def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace]) -> None:
-        return None
+    def invalidate(
+        self,
+        item_ids: Iterable[str],
+        namespaces: Iterable[ListNamespace],
+        *,
+        fences: Mapping[str, str] | None = None,
+    ) -> bool:
+        return True
 
     def health(self) -> DependencyStatus:
         return DependencyStatus(status="disabled", detail="REDIS_URL is not set")

@@ -7,8 +7,10 @@ from functools import partial
 from courses_api.cache.api import NullCache, ReadThroughCache
 from courses_api.cache.breaker import CircuitBreaker
 from courses_api.cache.client import RedisClient, get_redis_client
+from courses_api.cache.config import CacheConfig
 from courses_api.cache.keys import KeySpace
-from courses_api.cache.manager import RedisCacheManager, WarningLogger
+from courses_api.cache.link import WarningLogger
+from courses_api.cache.manager import RedisCacheManager
 from courses_api.cache.metrics import MetricsSink
 from courses_api.cache.near import NearCache
 from courses_api.settings import Settings
@@ -26,9 +28,7 @@ def build_manager(
         client if client is not None else partial(get_redis_client, settings),
         metrics,
         keys=KeySpace(settings.cache_key_prefix, settings.cache_schema_version),
-        item_ttl_s=settings.cache_item_ttl_s,
-        list_ttl_s=settings.cache_list_ttl_s,
-        negative_ttl_s=settings.cache_negative_ttl_s,
+        config=CacheConfig.from_settings(settings),
         near=NearCache(
             ttl_s=settings.near_cache_ttl_s,
             max_entries=settings.near_cache_max_entries,

@@ -21,19 +21,21 @@ def _tag(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ItemKeys:
-    """The value key of one item and its lease key (same slot)."""
+    """The value key of one item, its lease key and its version fence (same slot)."""
 
     value: str
     lease: str
+    fence: str
 
 
 @dataclass(frozen=True, slots=True)
 class PageKeys:
-    """Generation counter, page value and page lease of one list page (same slot)."""
+    """Generation counter, page value, page lease and namespace fence of one list page (same slot)."""
 
     generation: str
     value: str
     lease: str
+    fence: str  # present while the namespace's last invalidation is younger than replica lag
     group: str  # near-cache group of the namespace
 
 
@@ -50,13 +52,16 @@ class KeySpace:
 
     def item(self, item_id: str) -> ItemKeys:
         base = f"{self.root}:item:{{{_tag(item_id)}}}"
-        return ItemKeys(value=base, lease=f"{base}:lease")
+        return ItemKeys(value=base, lease=f"{base}:lease", fence=f"{base}:fence")
 
     def namespace_tag(self, namespace: ListNamespace) -> str:
         return _tag(f"{namespace.kind}:{namespace.partition}")
 
     def generation(self, namespace: ListNamespace) -> str:
         return f"{self.root}:gen:{{{self.namespace_tag(namespace)}}}"
+
+    def namespace_fence(self, namespace: ListNamespace) -> str:
+        return f"{self.generation(namespace)}:fence"
 
     def page(self, namespace: ListNamespace, page_key: str) -> PageKeys:
         """Page keys; ``page_key`` (filters, limit, cursor) is hashed to bound key length."""
@@ -67,5 +72,6 @@ class KeySpace:
             generation=f"{self.root}:gen:{{{tag}}}",
             value=base,
             lease=f"{base}:lease",
+            fence=f"{self.root}:gen:{{{tag}}}:fence",
             group=f"{self.root}:list:{{{tag}}}",
         )

@@ -13,6 +13,13 @@ page): a page is stored as ``<generation>:<value>`` and is a hit only under the 
 generation; a fill is stored only if the generation it read is still current and it
 still holds the page's lease. A missing generation is seeded from the client's clock
 (``ARGV``) rather than 0, so an evicted counter cannot make old pages current again.
+
+Version fences make fills from eventually consistent reads safe. An invalidation leaves
+the committed version behind in the item's fence key (``FENCE``, a few seconds, longer
+than replica lag); the lease script returns it, and a fill whose row is older than the
+fence is refused by the manager (then read again, strongly consistently). A namespace's
+fence key marks a generation bump younger than replica lag: pages loaded from an index
+(always eventually consistent) under a lease taken then are served but not stored.
 """
 
 from __future__ import annotations
@@ -22,12 +29,12 @@ HIT = 1
 LEASE = 2  # miss: the caller holds the lease and must load and fill
 WAIT = 3  # miss: someone else holds the lease
 
-# KEYS: value, lease. ARGV: token, lease_ms. -> {HIT, value} | {LEASE} | {WAIT}
-# (a value filled since the caller's GET missed is a hit)
+# KEYS: value, lease, fence. ARGV: token, lease_ms. -> {HIT, value} | {LEASE, fence} | {WAIT}
+# (a value filled since the caller's GET missed is a hit; fence is nil when none is left)
 READ_ITEM = """
 local v = redis.call('GET', KEYS[1])
 if v then return {1, v} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, redis.call('GET', KEYS[3])} end
 return {3}
 """
 
@@ -39,8 +46,8 @@ redis.call('DEL', KEYS[2])
 return 1
 """
 
-# KEYS: generation, page, lease. ARGV: token, lease_ms, seed, generation_ttl_ms.
-# -> {HIT, value, gen} | {LEASE, gen} | {WAIT, gen}
+# KEYS: generation, page, lease, namespace fence. ARGV: token, lease_ms, seed, generation_ttl_ms.
+# -> {HIT, value, gen} | {LEASE, gen, fenced (0|1)} | {WAIT, gen}
 READ_PAGE = """
 local g = redis.call('GET', KEYS[1])
 if not g then
@@ -55,7 +62,7 @@ end
 local l = redis.call('GET', KEYS[3])
 if l and string.sub(l, 1, #prefix) == prefix then return {3, g} end
 redis.call('SET', KEYS[3], prefix .. ARGV[1], 'PX', ARGV[2])
-return {2, g}
+return {2, g, redis.call('EXISTS', KEYS[4])}
 """
 
 # KEYS: generation, page, lease. ARGV: token, gen, value, ttl_ms, generation_ttl_ms.
@@ -85,4 +92,31 @@ return 0
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+
+# KEYS: fence, lease, value. ARGV: fence value (a version number, "gone" or "*"), fence_ms. -> 1
+# The fence first: a lease taken before this script is deleted by it, and one taken after
+# it sees the fence. The newest version is kept when invalidations arrive out of order;
+# two different kinds (a version and a deletion, say) merge into "*": no eventually
+# consistent fill is trusted until the fence expires.
+INVALIDATE_ITEM = """
+local new = ARGV[1]
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= new then
+  local a, b = tonumber(cur), tonumber(new)
+  if a and b then new = string.format('%d', math.max(a, b)) else new = '*' end
+end
+redis.call('SET', KEYS[1], new, 'PX', ARGV[2])
+redis.call('DEL', KEYS[2], KEYS[3])
+return 1
+"""
+
+# KEYS: generation, namespace fence. ARGV: seed, generation_ttl_ms, fence_ms. -> new generation
+# The fence before the bump, so a lease taken under the new generation always sees it.
+INVALIDATE_NAMESPACE = """
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+local g = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return g
 """

@@ -100,10 +100,11 @@ class Invalidator:
         self.apply(plan)
         return plan
 
-    def apply(self, plan: Invalidation) -> None:
-        """Drop the items and bump the namespaces of ``plan``."""
-        self._cache.invalidate(plan.item_ids, plan.namespaces)
+    def apply(self, plan: Invalidation) -> bool:
+        """Drop the items and bump the namespaces of ``plan``; whether the cache took it."""
+        delivered = self._cache.invalidate(plan.item_ids, plan.namespaces)
         logger.debug(
             "invalidated",
             extra={"items": list(plan.item_ids), "namespaces": [f"{n.kind}:{n.partition}" for n in plan.namespaces]},
         )
+        return delivered

@@ -1,0 +1,81 @@
+"""What the cache manager is configured with: one frozen config object and a clock.
+
+``CacheConfig`` is built once per container from :class:`~courses_api.settings.Settings`
+(:meth:`CacheConfig.from_settings`); tests build it directly with test-sized values.
+Everything time-dependent reads a :class:`Clock`, so tests can drive time.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from courses_api.settings import Settings
+
+GENERATION_TTL_MS = 24 * 3600 * 1000  # > any page TTL; refreshed by fills and invalidations
+
+
+class Clock(Protocol):
+    """The time sources of the cache.
+
+    ``monotonic`` measures durations (lease waits, recompute times); ``time`` is the wall
+    clock (seconds since the epoch) in which entry expiries are stored, since they are
+    read by other containers; ``sleep`` waits between lease polls.
+    """
+
+    def monotonic(self) -> float: ...
+
+    def time(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The process's clocks."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheConfig:
+    """TTLs, lease timing, early refresh and version fences of one manager.
+
+    ``fence_ttl_ms`` is how long an invalidation's version fence outlives it: longer than
+    DynamoDB's replica lag (eventually consistent reads and GSIs usually converge within
+    a second), so a fill read from a replica that has not seen the write yet is refused.
+    """
+
+    item_ttl_s: float = 300
+    list_ttl_s: float = 60
+    negative_ttl_s: float = 15
+    ttl_jitter: float = 0.1
+    lease_ttl_ms: int = 2000
+    lease_wait_s: float = 0.25
+    lease_poll_s: float = 0.002
+    early_refresh_beta: float = 1.0
+    fence_ttl_ms: int = 3000
+    generation_ttl_ms: int = GENERATION_TTL_MS
+    rng: Callable[[], float] = field(default=random.random, compare=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CacheConfig:
+        return cls(
+            item_ttl_s=settings.cache_item_ttl_s,
+            list_ttl_s=settings.cache_list_ttl_s,
+            negative_ttl_s=settings.cache_negative_ttl_s,
+            fence_ttl_ms=settings.cache_fence_ttl_ms,
+        )
+
+    def jittered_ms(self, ttl_s: float) -> int:
+        """``ttl_s`` shortened by up to ``ttl_jitter`` so entries filled together expire apart."""
+        return max(1, int(ttl_s * 1000 * (1 - self.ttl_jitter * self.rng())))

@@ -1,4 +1,7 @@
-"""GET /me/enrollments through the item cache: summaries from Redis, misses in one BatchGetItem."""
+"""GET /me/enrollments through the cache: the user's list and the course summaries from Redis.
+
+Warm, the route reads no DynamoDB at all; a miss is one Query and one BatchGetItem per 100.
+"""
 
 from __future__ import annotations
 
@@ -71,16 +74,16 @@ def test_cold_reads_one_batch_and_warm_reads_none(
     cold, cold_cost = mine(module, claims_for(STUDENT), limit="100")
     assert cold.status == 200
     assert cold_cost.calls == {"Query": 1, "BatchGetItem": 1}
-    # the rows go into the item cache, so they are read strongly consistently, whole
+    # the rows go into the item cache whole, read eventually consistently behind version fences
     (request,) = batches[0].values()
-    assert request["ConsistentRead"] is True
+    assert "ConsistentRead" not in request
     assert "ProjectionExpression" not in request
     # every course is now cached, the deleted one as a negative entry
     for course_id in catalogue:
         assert redis_client.exists(module.container.cache.keys.item(course_id).value), course_id
 
     warm, warm_cost = mine(module, claims_for(STUDENT), limit="100")
-    assert warm_cost.calls == {"Query": 1}
+    assert warm_cost.calls == {}, "warm: the enrollment list and the summaries come from Redis"
     assert len(batches) == 1
     # the same JSON, cold, warm and without a cache; no X-Cache on this private route
     assert cold.body == warm.body == reference.body
@@ -123,8 +126,32 @@ def test_a_write_invalidates_the_embedded_summary(
     assert call(update, event).status == 200
     result, cost = mine(module, claims_for(STUDENT))
     assert {i["course_id"]: i["course"] for i in result.body["items"]}["pub0005"]["title"] == "Renamed"
-    assert cost.calls == {"Query": 1, "BatchGetItem": 1}
-    assert cost.items_read == 14 + 1, "the Query's 14 rows and only the one changed course"
+    assert cost.calls == {"BatchGetItem": 1}, "the enrollment list is still cached: a course edit is not an enrollment"
+    assert cost.items_read == 1, "only the one changed course"
+
+
+def test_enrolling_shows_at_once_in_the_warm_list(
+    catalogue: list[str], with_redis: redis.Redis, tables: dict[str, str], dynamodb: Any,
+    function: Callable[[str], ModuleType],
+) -> None:
+    # Given a student's list cached (the list function and the enroll function are two containers)
+    batch_write(dynamodb, tables["COURSES_TABLE"], [course_item("new00001", title="New")])
+    module, enroll = function("list_my_enrollments"), function("enroll")
+    before, _ = mine(module, claims_for(STUDENT), limit="100")
+    assert "new00001" not in {i["course_id"] for i in before.body["items"]}
+    _, warm = mine(module, claims_for(STUDENT), limit="100")
+    assert warm.calls == {}
+
+    # When they enroll in another course
+    event = load_event("enroll", path_parameters={"course_id": "new00001"}, claims=claims_for(STUDENT))
+    assert call(enroll, event).status == 201
+
+    # Then their next read shows it (one Query refills the list), and the one after is warm again
+    after, cost = mine(module, claims_for(STUDENT), limit="100")
+    assert {i["course_id"]: i["course"] for i in after.body["items"]}["new00001"]["title"] == "New"
+    assert cost.calls.get("Query") == 1
+    _, again = mine(module, claims_for(STUDENT), limit="100")
+    assert again.calls == {}
 
 
 def test_redis_down_serves_the_same_data_as_a_bypass(

@@ -86,6 +86,8 @@ def test_records_of_each_write_plan_the_same_invalidation_as_the_write(
     assert set(plans[1].namespaces) == {instructor, catalogue, web, data}  # left one category, joined another
     assert plans[2].namespaces == ()  # the enrollment count alone: the item only
     assert set(plans[3].namespaces) == {instructor, catalogue, data}
+    # and each leaves the version fence a fill from a lagging replica is checked against
+    assert [dict(p.fences)[course_id] for p in plans] == ["1", "2", "*", "gone"]
 
 
 def test_backstop_invalidates_a_write_made_elsewhere(
@@ -149,3 +151,25 @@ def test_the_sample_event_is_processed(
     event = load_event("stream_invalidator")
     assert len(event["Records"]) == 5
     assert invoke(function("stream_invalidator"), event) == {"batchItemFailures": []}
+
+
+def test_enrollments_stream_bumps_the_users_list_made_elsewhere(
+    tables: dict[str, str], dynamodb: Any, with_redis: redis.Redis, function: Callable[[str], ModuleType],
+    moto_endpoint: MotoEndpoint,
+) -> None:
+    # Given a student's enrollment list cached
+    batch_write(dynamodb, tables["COURSES_TABLE"], [course_item("c0001"), course_item("c0002")])
+    batch_write(dynamodb, tables["ENROLLMENTS_TABLE"], [
+        {"user_id": "student-0001", "course_id": "c0001", "enrolled_at": "2026-11-01T10:00:00.000000Z"}])
+    mine = function("list_my_enrollments")
+    event = load_event("list_my_enrollments", claims=claims_for("student-0001"))
+    assert [i["course_id"] for i in call(mine, event).body["items"]] == ["c0001"]
+    # When an enrollment is written by something other than the API
+    batch_write(dynamodb, tables["ENROLLMENTS_TABLE"], [
+        {"user_id": "student-0001", "course_id": "c0002", "enrolled_at": "2026-11-01T11:00:00.000000Z"}])
+    assert [i["course_id"] for i in call(mine, event).body["items"]] == ["c0001"], "served from the cache"
+    # Then the Enrollments stream's records bump that user's list
+    records = stream_event(moto_endpoint, dynamodb, tables["ENROLLMENTS_TABLE"])
+    assert plan_for_record(DynamoDBRecord(records["Records"][-1])).namespaces == (ListNamespace("me", "student-0001"),)
+    assert invoke(function("stream_invalidator"), records) == {"batchItemFailures": []}
+    assert [i["course_id"] for i in call(mine, event).body["items"]] == ["c0001", "c0002"]

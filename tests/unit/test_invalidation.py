@@ -5,8 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from courses_api.cache.api import ListNamespace, NullCache
-from courses_api.domain.invalidation import Invalidation, Invalidator, changed_attributes, plan_invalidation
+from courses_api.cache.api import FENCE_GONE, FENCE_UNKNOWN, ListNamespace, NullCache, fence_admits
+from courses_api.domain.invalidation import (
+    Invalidation,
+    Invalidator,
+    changed_attributes,
+    fence_of,
+    plan_invalidation,
+)
 
 INSTRUCTOR = ListNamespace("instructor", "i1")
 CATALOGUE = ListNamespace("catalogue")
@@ -23,7 +29,7 @@ def row(**overrides: Any) -> dict[str, Any]:
 
 def test_create_of_a_draft_touches_item_and_instructor_list() -> None:
     plan = plan_invalidation("c1", None, row(status="draft", published_at=None))
-    assert plan == Invalidation(item_ids=("c1",), namespaces=(INSTRUCTOR,))
+    assert plan == Invalidation(item_ids=("c1",), namespaces=(INSTRUCTOR,), fences=(("c1", "1"),))
 
 
 def test_create_published_touches_catalogue_and_category() -> None:
@@ -52,7 +58,7 @@ def test_delete_touches_the_lists_it_was_in() -> None:
 
 def test_counter_only_change_drops_just_the_item() -> None:
     plan = plan_invalidation("c1", row(enrollment_count=Decimal(3)), row(enrollment_count=Decimal(4)))
-    assert plan == Invalidation(item_ids=("c1",), namespaces=())
+    assert plan == Invalidation(item_ids=("c1",), namespaces=(), fences=(("c1", FENCE_UNKNOWN),))
 
 
 def test_counter_and_another_change_is_a_full_invalidation() -> None:
@@ -77,3 +83,37 @@ def test_merge_deduplicates() -> None:
 
 def test_invalidator_returns_the_plan_it_applied() -> None:
     assert Invalidator(NullCache()).after_write("c1", None, row()).item_ids == ("c1",)
+
+
+# ---------------------------------------------------------------- version fences
+
+
+def test_fence_is_the_committed_version_when_it_moved() -> None:
+    assert fence_of(None, row(version=1)) == "1"
+    assert fence_of(row(version=Decimal(4)), row(version=Decimal(5))) == "5", "stream images carry Decimals"
+    assert fence_of(row(), None) == FENCE_GONE
+    assert fence_of(row(version=3), row(version=3, enrollment_count=9)) == FENCE_UNKNOWN, "a counter update"
+    assert fence_of(row(), {"course_id": "c1"}) == FENCE_UNKNOWN, "no version in the new image"
+
+
+def test_fence_admits_only_rows_at_least_as_new() -> None:
+    def version(value: dict[str, int]) -> int:
+        return value["version"]
+
+    assert fence_admits(None, {"version": 1}, version), "no fence left: replica lag is over"
+    assert fence_admits("5", {"version": 5}, version)
+    assert fence_admits("5", {"version": 6}, version)
+    assert not fence_admits("5", {"version": 4}, version), "a replica behind the write"
+    assert not fence_admits("5", None, version), "a replica that has not seen the create"
+    assert fence_admits(FENCE_GONE, None, version)
+    assert not fence_admits(FENCE_GONE, {"version": 9}, version), "a replica that has not seen the delete"
+    assert not fence_admits(FENCE_UNKNOWN, {"version": 9}, version)
+
+
+def test_merged_plans_keep_the_newest_fence() -> None:
+    merged = plan_invalidation("c1", row(version=1), row(version=2, title="U")).merge(
+        plan_invalidation("c1", row(version=2, title="U"), row(version=3, title="V"))
+    )
+    assert merged.fences == (("c1", "3"),)
+    deleted = merged.merge(plan_invalidation("c1", row(version=3), None))
+    assert deleted.fences == (("c1", FENCE_UNKNOWN),), "two kinds of fence: trust no eventual read"

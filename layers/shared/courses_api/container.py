@@ -21,6 +21,7 @@ from courses_api.data.cursors import CursorCodec
 from courses_api.data.dynamo import build_dynamodb_client, guarded
 from courses_api.domain.course_reads import CourseReads
 from courses_api.domain.course_writes import CourseWrites
+from courses_api.domain.enrollment_lists import EnrollmentLists
 from courses_api.domain.enrollments import EnrollmentRepository, EnrollmentService
 from courses_api.domain.errors import DependencyUnavailable
 from courses_api.domain.invalidation import Invalidator
@@ -95,7 +96,8 @@ class Container:
     @cached_property
     def enrollments(self) -> EnrollmentService:
         return EnrollmentService(
-            self.enrollment_repository, self.courses, self.course_reads, self.invalidator, self.cursors
+            self.enrollment_repository, self.courses, self.course_reads, self.invalidator, self.cursors,
+            lists=EnrollmentLists(self.enrollment_repository, self.cache),
         )
 
     @cached_property

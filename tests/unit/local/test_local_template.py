@@ -45,10 +45,10 @@ def test_handlers_live_in_the_function_folders() -> None:
     assert any(path.name == "shared" for path in spec.layer_dirs)
 
 
-def test_the_stream_invalidator_subscribes_to_the_courses_stream() -> None:
+def test_the_stream_invalidator_subscribes_to_the_courses_and_enrollments_streams() -> None:
     streams = [s for spec in SPECS.values() for s in spec.streams]
-    assert [s.table_id for s in streams] == ["CoursesTable"]
-    assert streams[0].report_batch_item_failures
+    assert sorted(s.table_id for s in streams) == ["CoursesTable", "EnrollmentsTable"]
+    assert all(s.report_batch_item_failures for s in streams)
 
 
 def test_write_bodies_are_validated_against_the_api_models() -> None:

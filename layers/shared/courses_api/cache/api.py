@@ -55,6 +55,15 @@ def version_fence(version: int) -> str:
     return str(int(version))
 
 
+def merge_fences(old: str, new: str) -> str:
+    """One fence covering two invalidations: the newer version, or ``FENCE_UNKNOWN`` for two kinds."""
+    if old == new:
+        return new
+    if old.isdigit() and new.isdigit():
+        return str(max(int(old), int(new)))
+    return FENCE_UNKNOWN
+
+
 def fence_admits(fence: str | None, value: T | None, version_of: Callable[[T], int]) -> bool:
     """Whether a row read eventually consistently may be stored under ``fence`` (None: no fence)."""
     if fence is None:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 
 from courses_api.cache import scripts
-from courses_api.cache.api import FENCE_UNKNOWN, ListNamespace
+from courses_api.cache.api import ListNamespace, merge_fences
 from courses_api.cache.client import RedisClient
 from courses_api.cache.config import CacheConfig
 from courses_api.cache.keys import KeySpace
@@ -23,15 +23,6 @@ from courses_api.cache.link import Script
 INVALIDATE_ITEM = Script.of(scripts.INVALIDATE_ITEM)
 INVALIDATE_NAMESPACE = Script.of(scripts.INVALIDATE_NAMESPACE)
 MAX_PENDING = 10_000
-
-
-def merge_fences(old: str, new: str) -> str:
-    """The fence covering both invalidations (as the ``INVALIDATE_ITEM`` script merges them)."""
-    if old == new:
-        return new
-    if old.isdigit() and new.isdigit():
-        return str(max(int(old), int(new)))
-    return FENCE_UNKNOWN
 
 
 class PendingInvalidations:

@@ -31,12 +31,15 @@ class CourseRepository:
         self._client = client
         self.table_name = table_name
 
-    def get(self, course_id: str) -> Course | None:
-        """One course, strongly consistent: what is cached must not predate a committed write."""
+    def get(self, course_id: str, *, consistent: bool = True) -> Course | None:
+        """One course, strongly consistent unless asked otherwise (half the read units).
+
+        The cache fills from an eventually consistent read only behind a version fence.
+        """
         response = guarded(lambda: self._client.get_item(
             TableName=self.table_name,
             Key={"course_id": {"S": course_id}},
-            ConsistentRead=True,
+            ConsistentRead=consistent,
             ReturnConsumedCapacity="TOTAL",
         ))
         item = response.get("Item")

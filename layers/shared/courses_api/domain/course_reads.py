@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from pydantic import TypeAdapter
 
-from courses_api.cache.api import Cached, ListNamespace, ReadThroughCache
+from courses_api.cache.api import Cached, Fenced, ListNamespace, ReadThroughCache
 from courses_api.data.courses import CourseRepository
 from courses_api.data.cursors import CursorCodec
 from courses_api.domain.auth import Caller
@@ -29,6 +29,11 @@ def instructor_namespace(instructor_id: str) -> ListNamespace:
     return ListNamespace("instructor", instructor_id)
 
 
+def course_version(course: Course) -> int:
+    """What a course's version fence is compared with."""
+    return course.version
+
+
 def namespaces_of(course: Course) -> list[ListNamespace]:
     """Every list a course appears in as stored (used to invalidate around a write)."""
     found = [instructor_namespace(course.instructor_id)]
@@ -49,10 +54,12 @@ class CourseReads:
         """One course; drafts and archived courses are 404 to all but their owner and admins.
 
         Signed-in authors and admins skip the near cache so they always read their own writes.
+        A miss reads eventually consistently (half the read units) behind the version fence.
         """
         skip_near = caller.is_admin or caller.is_instructor
+        fenced = Fenced(lambda: self._repository.get(course_id, consistent=False), course_version)
         cached = self._cache.fetch_item(
-            course_id, lambda: self._repository.get(course_id), COURSE_ADAPTER, skip_near=skip_near
+            course_id, lambda: self._repository.get(course_id), COURSE_ADAPTER, skip_near=skip_near, fenced=fenced
         )
         course = cached.value
         if course is None or (course.status != "published" and not caller.may_manage(course.instructor_id)):
@@ -66,7 +73,9 @@ class CourseReads:
         Authors and admins skip the near cache, as in ``get_course``.
         """
         skip_near = caller.is_admin or caller.is_instructor
-        return self._cache.fetch_items(course_ids, self._repository.get_many, COURSE_ADAPTER, skip_near=skip_near)
+        return self._cache.fetch_items(
+            course_ids, self._repository.get_many, COURSE_ADAPTER, skip_near=skip_near, version=course_version
+        )
 
     def list_published(
         self, *, category: str | None, level: str | None, limit: int, cursor: str | None

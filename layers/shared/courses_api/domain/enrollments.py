@@ -32,6 +32,7 @@ from courses_api.data.dynamo import (
 )
 from courses_api.domain.auth import Caller
 from courses_api.domain.course_reads import CourseReads
+from courses_api.domain.enrollment_lists import EnrollmentLists, my_enrollments_namespace
 from courses_api.domain.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
 from courses_api.domain.invalidation import Invalidation, Invalidator
 from courses_api.domain.models import (
@@ -215,8 +216,11 @@ class EnrollmentService:
         course_reads: CourseReads,
         invalidator: Invalidator,
         cursors: CursorCodec,
+        *,
+        lists: EnrollmentLists | None = None,
     ) -> None:
         self._enrollments = enrollments
+        self._lists = lists
         self._courses = courses
         self._course_reads = course_reads
         self._invalidator = invalidator
@@ -235,22 +239,27 @@ class EnrollmentService:
             if course is None or (course.status != "published" and not caller.may_manage(course.instructor_id)):
                 raise NotFound(f"No course with id {course_id!r}.") from closed
             raise Conflict(f"The course is {course.status}; only published courses take enrollments.") from closed
-        # The count changed: drop the course's item (the lists' counts age out with their TTL).
-        self._invalidator.apply(Invalidation(item_ids=(course_id,), namespaces=()))
+        # The count changed: drop the course's item (the lists' counts age out with their TTL);
+        # the caller's enrollment list changed: bump its generation.
+        self._invalidator.apply(Invalidation(item_ids=(course_id,), namespaces=(my_enrollments_namespace(user_id),)))
         return EnrollOutcome(enrollment, created=True)
 
     def my_enrollments(self, caller: Caller, *, limit: int, cursor: str | None) -> EnrollmentPage:
         """The caller's enrollments, each with its course summary.
 
-        One Query, then the summaries from the item cache (the whole course is cached; the
-        summary is derived from it); only the courses not cached are read, with one
-        BatchGetItem per 100. Without Redis that is one BatchGetItem of every course.
+        The enrollment rows from the user's cached list (one Query on a miss), then the
+        summaries from the item cache (the whole course is cached; the summary is derived
+        from it); only the courses not cached are read, with one BatchGetItem per 100.
+        Warm, no database read at all; without Redis, one Query and one BatchGetItem.
         """
         user_id = caller.require_user()
         scope = f"me:{user_id}"
-        enrollments, next_key = self._enrollments.list_by_user(
-            user_id, limit=limit, start_key=self._cursors.decode(scope, cursor)
-        )
+        start_key = self._cursors.decode(scope, cursor)
+        if self._lists is not None:
+            rows = self._lists.page(user_id, limit=limit, start_key=start_key)
+            enrollments, next_key = rows.items, rows.next_key
+        else:
+            enrollments, next_key = self._enrollments.list_by_user(user_id, limit=limit, start_key=start_key)
         courses = self._course_reads.get_courses([e.course_id for e in enrollments], caller) if enrollments else {}
         items = []
         for enrollment in enrollments:

@@ -8,6 +8,10 @@ backstop for writes made elsewhere and for invalidations lost while Redis was do
 The rule: the item key always; plus every list the row was in *or* is now in (instructor,
 and while published the catalogue and its category), so a course that changes category,
 is unpublished or deleted disappears from the old lists and appears in the new ones.
+Each dropped item keeps a version fence for a few seconds (see ``cache.api``): the committed
+version when the new image carries a newer one, ``gone`` after a delete, and "unknown"
+when the version did not move (a counter update), so a fill read eventually consistently
+from a replica that has not seen the write yet is never stored.
 A change of ``enrollment_count`` alone only drops the item: bumping the catalogue's
 generation on every enrollment would empty the list cache of a busy site, and list pages
 showing a count up to ``CACHE_LIST_TTL_S`` old is the documented trade-off.
@@ -17,9 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from courses_api.cache.api import ListNamespace, ReadThroughCache
+from courses_api.cache.api import (
+    FENCE_GONE,
+    FENCE_UNKNOWN,
+    ListNamespace,
+    ReadThroughCache,
+    merge_fences,
+    version_fence,
+)
 from courses_api.domain.course_reads import CATALOGUE, category_namespace, instructor_namespace
 from courses_api.observability import logger
 
@@ -35,12 +47,17 @@ class Invalidation:
 
     item_ids: tuple[str, ...]
     namespaces: tuple[ListNamespace, ...]
+    fences: tuple[tuple[str, str], ...] = ()  # (item id, fence); items without one get "unknown"
 
     def merge(self, other: Invalidation) -> Invalidation:
         """Both invalidations, without duplicates (order kept, for readable logs)."""
+        fences = dict(self.fences)
+        for item_id, fence in other.fences:
+            fences[item_id] = merge_fences(fences[item_id], fence) if item_id in fences else fence
         return Invalidation(
             item_ids=_unique((*self.item_ids, *other.item_ids)),
             namespaces=_unique((*self.namespaces, *other.namespaces)),
+            fences=tuple(fences.items()),
         )
 
 
@@ -75,13 +92,31 @@ def changed_attributes(old: Image | None, new: Image | None) -> frozenset[str]:
     return frozenset(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
 
 
+def _version(image: Image | None) -> int | None:
+    value = (image or {}).get("version")
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return None
+    return int(value)
+
+
+def fence_of(old: Image | None, new: Image | None) -> str:
+    """The version fence a write from ``old`` to ``new`` leaves on its item."""
+    if new is None:
+        return FENCE_GONE
+    committed, previous = _version(new), _version(old)
+    if committed is not None and (old is None or previous is None or committed > previous):
+        return version_fence(committed)
+    return FENCE_UNKNOWN  # the version did not move: a fill cannot be told apart by it
+
+
 def plan_invalidation(course_id: str, old: Image | None, new: Image | None) -> Invalidation:
     """What to invalidate after ``old`` became ``new`` (``None`` = absent: created or deleted)."""
     items = (course_id,)
+    fences = ((course_id, fence_of(old, new)),)
     if old is not None and new is not None and changed_attributes(old, new) <= COUNTER_ATTRIBUTES:
-        return Invalidation(item_ids=items, namespaces=())
+        return Invalidation(item_ids=items, namespaces=(), fences=fences)
     namespaces = _unique((*list_namespaces_of(old), *list_namespaces_of(new)))
-    return Invalidation(item_ids=items, namespaces=namespaces)
+    return Invalidation(item_ids=items, namespaces=namespaces, fences=fences)
 
 
 class Invalidator:
@@ -102,7 +137,7 @@ class Invalidator:
 
     def apply(self, plan: Invalidation) -> bool:
         """Drop the items and bump the namespaces of ``plan``; whether the cache took it."""
-        delivered = self._cache.invalidate(plan.item_ids, plan.namespaces)
+        delivered = self._cache.invalidate(plan.item_ids, plan.namespaces, fences=dict(plan.fences))
         logger.debug(
             "invalidated",
             extra={"items": list(plan.item_ids), "namespaces": [f"{n.kind}:{n.partition}" for n in plan.namespaces]},

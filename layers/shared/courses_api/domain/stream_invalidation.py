@@ -1,10 +1,13 @@
-"""The backstop: invalidate the cache from the Courses table's DynamoDB stream.
+"""The backstop: invalidate the cache from the DynamoDB streams of Courses and Enrollments.
 
-Each record's old and new images go through the same :func:`plan_invalidation` the write
-services use. ``ReadThroughCache.invalidate`` never raises and says whether Redis took
-the change; if not, the record is reported as a batch item failure and Lambda retries it (bisecting the batch; the template sends what keeps failing to a
-dead-letter queue); when every record fails, Powertools fails the whole invocation. With
-no Redis tier configured there is nothing to invalidate.
+Each Courses record's old and new images go through the same :func:`plan_invalidation`
+the write services use; an Enrollments record (keyed by ``user_id`` and ``course_id``)
+bumps that user's enrollment list, as the enroll service does.
+``ReadThroughCache.invalidate`` never raises and says whether Redis took the change; if
+not, the record is reported as a batch item failure and Lambda retries it (bisecting the
+batch; the template sends what keeps failing to a dead-letter queue); when every record
+fails, Powertools fails the whole invocation. With no Redis tier configured there is
+nothing to invalidate.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from courses_api.cache.api import ReadThroughCache
+from courses_api.domain.enrollment_lists import my_enrollments_namespace
 from courses_api.domain.invalidation import Image, Invalidation, Invalidator, plan_invalidation
 from courses_api.observability import logger, metrics
+
 
 class MalformedStreamRecord(ValueError):
     """A record without the key or images this function needs (reported as a failure)."""
@@ -36,13 +41,18 @@ def plan_for_record(record: DynamoDBRecord) -> Invalidation:
     course_id = stream.keys.get("course_id")
     if not isinstance(course_id, str) or not course_id:
         raise MalformedStreamRecord("record has no course_id key")
+    user_id = stream.keys.get("user_id")
+    if user_id is not None:  # an Enrollments record
+        if not isinstance(user_id, str) or not user_id:
+            raise MalformedStreamRecord("enrollment record has an empty user_id key")
+        return Invalidation(item_ids=(), namespaces=(my_enrollments_namespace(user_id),))
     old: Image | None = stream.old_image or None
     new: Image | None = stream.new_image or None
     return plan_invalidation(course_id, old, new)
 
 
 class StreamInvalidator:
-    """Handles a batch of Courses stream records with partial batch failure reporting."""
+    """Handles a batch of stream records with partial batch failure reporting."""
 
     def __init__(self, cache: ReadThroughCache) -> None:
         self._cache = cache

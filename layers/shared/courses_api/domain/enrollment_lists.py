@@ -1,0 +1,62 @@
+"""Each user's enrollment list, cached: a warm ``GET /me/enrollments`` reads Redis only.
+
+One list namespace per user (``me``/<user id>) holds the pages of their enrollments (the
+rows of the table ``Query``, not the courses: course summaries come from the item cache,
+so a course edit never touches these pages). An enrollment bumps the user's generation
+right after it commits, and the Enrollments stream does it again as the backstop. The
+``Query`` is strongly consistent, so a page filled under the new generation always holds
+the new enrollment, and the near cache is skipped: the user reads their own enrollment at
+once, whichever container serves them next.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from pydantic import BaseModel, TypeAdapter
+
+from courses_api.cache.api import ListNamespace, ReadThroughCache
+from courses_api.domain.models import Enrollment
+
+
+class EnrollmentRows(BaseModel):
+    """One page of a user's enrollments as stored: the rows and the key to resume after."""
+
+    items: list[Enrollment]
+    next_key: dict[str, Any] | None = None
+
+
+ROWS_ADAPTER: TypeAdapter[EnrollmentRows] = TypeAdapter(EnrollmentRows)
+
+
+def my_enrollments_namespace(user_id: str) -> ListNamespace:
+    """The pages of one user's enrollment list."""
+    return ListNamespace("me", user_id)
+
+
+class UserEnrollmentSource(Protocol):
+    """The table read behind the list (``EnrollmentRepository.list_by_user``)."""
+
+    def list_by_user(
+        self, user_id: str, *, limit: int, start_key: dict[str, Any] | None
+    ) -> tuple[list[Enrollment], dict[str, Any] | None]: ...
+
+
+class EnrollmentLists:
+    """Pages of a user's enrollments through the cache (one strongly consistent Query per miss)."""
+
+    def __init__(self, source: UserEnrollmentSource, cache: ReadThroughCache) -> None:
+        self._source = source
+        self._cache = cache
+
+    def page(self, user_id: str, *, limit: int, start_key: dict[str, Any] | None) -> EnrollmentRows:
+        def load() -> EnrollmentRows:
+            items, next_key = self._source.list_by_user(user_id, limit=limit, start_key=start_key)
+            return EnrollmentRows(items=items, next_key=next_key)
+
+        page_key = f"limit={limit}|after={json.dumps(start_key, sort_keys=True) if start_key else ''}"
+        cached = self._cache.fetch_list(
+            my_enrollments_namespace(user_id), page_key, load, ROWS_ADAPTER, skip_near=True, consistent_load=True
+        )
+        return cached.value

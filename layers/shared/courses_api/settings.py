@@ -52,7 +52,7 @@ class Settings(BaseModel):
     cache_list_ttl_s: int = Field(default=60, ge=1)
     cache_negative_ttl_s: int = Field(default=15, ge=1)
     # How long an invalidation's version fence outlives it: above DynamoDB's replica lag.
-    cache_fence_ttl_ms: int = Field(default=3000, ge=100, le=60_000)
+    cache_fence_ttl_ms: int = Field(default=2000, ge=100, le=60_000)
     near_cache_ttl_s: float = Field(default=1.0, ge=0, le=60)
     near_cache_max_entries: int = Field(default=1024, ge=1)
     near_cache_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)

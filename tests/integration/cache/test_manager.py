@@ -518,3 +518,68 @@ def test_refresh_lease_is_refused_once_the_entry_was_refilled(
     current = codec.decode(redis_client.get(key.value) or b"", THING)
     assert manager._take_refresh_lease(entry, current, "") is not None
     assert redis_client.exists(key.lease)
+
+
+# ---------------------------------------------------------------- version fences
+
+
+def test_invalidation_leaves_the_committed_version_as_a_fence(
+    manager_factory: ManagerFactory, redis_client: redis.Redis
+) -> None:
+    manager = manager_factory(near_ttl_s=0, fence_ttl_ms=5000)
+    fence_key = manager.keys.item("c1").fence
+    assert manager.invalidate(["c1"], [], fences={"c1": "3"}) is True
+    assert redis_client.get(fence_key) == b"3"
+    assert 0 < redis_client.pttl(fence_key) <= 5000
+    manager.invalidate(["c1"], [], fences={"c1": "2"})  # an older write's invalidation, arriving late
+    assert redis_client.get(fence_key) == b"3", "the newest version wins"
+    manager.invalidate(["c1"], [])  # no version known (a counter update)
+    assert redis_client.get(fence_key) == b"*"
+
+
+def test_fill_older_than_the_fence_is_read_again_consistently(manager_factory: ManagerFactory) -> None:
+    # Given v2 committed and invalidated, and a replica still answering v1
+    from courses_api.cache import Fenced
+
+    manager = manager_factory(near_ttl_s=0)
+    manager.invalidate(["c1"], [], fences={"c1": "2"})
+    eventual = CountingLoader(Thing(id="c1", version=1))
+    consistent = CountingLoader(Thing(id="c1", version=2))
+    fenced = Fenced(eventual, lambda thing: thing.version)
+
+    # When a reader misses
+    first = manager.fetch_item("c1", consistent, THING, fenced=fenced)
+
+    # Then the replica's v1 is refused, v2 is read strongly consistently, served and stored
+    assert (first.value, eventual.calls, consistent.calls) == (Thing(id="c1", version=2), 1, 1)
+    assert manager.fetch_item("c1", CountingLoader(None), THING).value == Thing(id="c1", version=2)
+
+
+def test_fill_at_the_fenced_version_costs_one_eventual_read(manager_factory: ManagerFactory) -> None:
+    from courses_api.cache import Fenced
+
+    manager = manager_factory(near_ttl_s=0)
+    manager.invalidate(["c1"], [], fences={"c1": "2"})
+    eventual, consistent = CountingLoader(Thing(id="c1", version=2)), CountingLoader(Thing(id="c1", version=2))
+    result = manager.fetch_item("c1", consistent, THING, fenced=Fenced(eventual, lambda thing: thing.version))
+    assert (result.outcome, eventual.calls, consistent.calls) == (CacheOutcome.MISS, 1, 0)
+    assert manager.fetch_item("c1", CountingLoader(None), THING).outcome is CacheOutcome.HIT
+
+
+def test_index_page_is_not_stored_while_its_namespace_fence_stands(
+    manager_factory: ManagerFactory, redis_client: redis.Redis
+) -> None:
+    manager = manager_factory(near_ttl_s=0, fence_ttl_ms=300)
+    web = ListNamespace("category", "web")
+    manager.invalidate([], [web])
+    # Within the fence: an index read may predate the write, so it is served, not stored
+    first = manager.fetch_list(web, "p1", CountingLoader([Thing(id="a", version=1)]), THINGS)
+    assert first.outcome is CacheOutcome.MISS
+    assert not redis_client.exists(manager.keys.page(web, "p1").value)
+    # A strongly consistent page load is stored at once
+    manager.fetch_list(web, "p2", CountingLoader([Thing(id="a", version=2)]), THINGS, consistent_load=True)
+    assert redis_client.exists(manager.keys.page(web, "p2").value)
+    # Once the fence is gone (longer than replica lag), index pages are stored again
+    redis_client.delete(manager.keys.namespace_fence(web))
+    manager.fetch_list(web, "p1", CountingLoader([Thing(id="a", version=2)]), THINGS)
+    assert manager.fetch_list(web, "p1", CountingLoader(None), THINGS).outcome is CacheOutcome.HIT

@@ -51,8 +51,11 @@ class CacheConfig:
     """TTLs, lease timing, early refresh and version fences of one manager.
 
     ``fence_ttl_ms`` is how long an invalidation's version fence outlives it: longer than
-    DynamoDB's replica lag (eventually consistent reads and GSIs usually converge within
-    a second), so a fill read from a replica that has not seen the write yet is refused.
+    DynamoDB's replica lag (DynamoDB documents no bound, only that a repeated read returns
+    the recent item "after a short time"; sub-second is what is observed), so a fill read
+    from a replica that has not seen the write yet is refused. Longer is safer and costs
+    this much: item misses within the window may take a second, strongly consistent read,
+    and list pages loaded within it are served but not stored.
     """
 
     item_ttl_s: float = 300
@@ -63,7 +66,7 @@ class CacheConfig:
     lease_wait_s: float = 0.25
     lease_poll_s: float = 0.002
     early_refresh_beta: float = 1.0
-    fence_ttl_ms: int = 3000
+    fence_ttl_ms: int = 2000
     generation_ttl_ms: int = GENERATION_TTL_MS
     rng: Callable[[], float] = field(default=random.random, compare=False)
 

@@ -22,6 +22,7 @@ class Sample:
     cache: str  # X-Cache header value, "" when the response has none
     status: int
     scans: int = 0  # DynamoDB Scan calls the request made (only the naive reference may)
+    started: float = 0.0  # perf_counter() when the request started (the trace's clock)
 
 
 def percentile(values: list[float], weights: list[float], q: float) -> float:
@@ -57,6 +58,7 @@ class TierStats:
     kind_weights: dict[str, float]  # weight of one sample of each kind
     redis: RedisUsage = field(default_factory=RedisUsage)
     wall_s: float = 0.0
+    warmup_samples: list[Sample] = field(default_factory=list)  # the same trace's warm-up pass
 
     def _weights(self) -> list[float]:
         return [self.kind_weights.get(s.kind, 1.0) for s in self.samples]

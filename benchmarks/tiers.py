@@ -41,7 +41,7 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-class _Discard(io.TextIOBase):
+class Discard(io.TextIOBase):
     """stdout sink: Powertools still formats its EMF lines (a real cost), nobody reads them."""
 
     def write(self, text: str) -> int:
@@ -66,6 +66,7 @@ def invoke(handler: Handler, request: Request) -> Sample:
         cache or "",
         response["statusCode"],
         cost.calls.get("Scan", 0) if cost else 0,
+        started,
     )
 
 
@@ -75,7 +76,7 @@ def run_requests(
     """Serve ``requests`` one after another; returns the samples and the wall time."""
     samples: list[Sample] = []
     started = time.perf_counter()
-    with contextlib.redirect_stdout(_Discard()):
+    with contextlib.redirect_stdout(Discard()):
         for request in requests:
             samples.append(invoke(handlers[request.function], request))
             if progress is not None:
@@ -107,7 +108,7 @@ def run_product_tier(
     with environment(env):
         modules = {fn: load_function(fn) for fn in PRODUCT_FUNCTIONS}
         handlers: dict[str, Handler] = {fn: module.lambda_handler for fn, module in modules.items()}
-        run_requests(handlers, warmup, progress)
+        warm_samples, _ = run_requests(handlers, warmup, progress)
         before = redis_counters(redis_client) if redis_client is not None else None
         samples, wall_s = run_requests(handlers, measured, progress)
         usage = RedisUsage()
@@ -118,7 +119,7 @@ def run_product_tier(
                 bytes_transferred=after.bytes_transferred - before.bytes_transferred,
                 used_memory_bytes=after.used_memory_bytes,
             )
-    return TierStats(name, samples, {}, usage, wall_s)
+    return TierStats(name, samples, {}, usage, wall_s, warm_samples)
 
 
 def stratified(measured: Sequence[Request], per_kind: dict[str, int]) -> tuple[list[Request], dict[str, float]]:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 TIERS = {"scan_baseline", "gsi", "gsi_redis", "gsi_redis_near"}
-TOP_LEVEL = {"dataset", "workload", "tiers", "hit_latency_ms", "stampede", "redis_outage", "cold_start_ms"}
+TOP_LEVEL = {"dataset", "workload", "tiers", "hit_latency_ms", "stampede", "redis_outage", "cold_start_ms",
+             "read_floor", "staleness_after_write_s"}
 
 
 def _number(value: Any) -> bool:
@@ -63,8 +64,32 @@ def test_quick_benchmark_writes_the_documented_shape(quick_run: tuple[dict[str, 
     assert results["stampede"]["db_reads"] >= 1
     assert set(results["redis_outage"]) == {"p99_ms", "db_only_p99_ms"}
     assert all(_number(v) for v in results["redis_outage"].values())
-    assert set(results["cold_start_ms"]) == {"ours", "naive"}
-    assert all(_number(v) and v > 0 for v in results["cold_start_ms"].values())
+    assert set(results["cold_start_ms"]) == {"ours", "naive", "python"}
+    assert all(_number(results["cold_start_ms"][k]) and results["cold_start_ms"][k] > 0 for k in ("ours", "naive"))
+    assert isinstance(results["cold_start_ms"]["python"], str)
+    floor = results["read_floor"]
+    assert set(floor) == {"rcu_per_item_miss", "me_enrollments_warm_db_reads", "hit_ratio_vs_ideal",
+                          "stale_values_stored_lagging_replica"}
+    assert all(_number(v) for v in floor.values())
+    assert set(results["staleness_after_write_s"]) == {"item", "list", "item_no_near", "list_no_near"}
+    for figures in results["staleness_after_write_s"].values():
+        assert set(figures) == {"p50", "p99", "max"}
+        assert 0 <= figures["p50"] <= figures["p99"] <= figures["max"]
+
+
+@pytest.mark.allow_scan
+@pytest.mark.slow
+def test_read_floor_figures_of_the_quick_run(quick_run: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    results, details = quick_run
+    floor = results["read_floor"]
+    # Warm, GET /me/enrollments reads Redis only; fenced fills stored nothing stale
+    assert floor["me_enrollments_warm_db_reads"] == 0
+    assert details["read_floor"]["me_enrollments"]["cold_calls"] == {"Query": 1, "BatchGetItem": 1}
+    assert floor["stale_values_stored_lagging_replica"] == 0
+    # An item miss of a small course is one eventually consistent GetItem: half a read unit
+    assert floor["rcu_per_item_miss"] == 0.5
+    # No cache beats the ideal of its own trace
+    assert 0 < floor["hit_ratio_vs_ideal"] <= 1.0
 
 
 @pytest.mark.allow_scan

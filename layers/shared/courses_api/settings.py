@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -76,12 +75,15 @@ class Settings(BaseModel):
         return bool(self.redis_url)
 
     @property
-    def origins(self) -> list[str]:
-        """``allowed_origins`` as a list."""
+    def cors_origins(self) -> list[str]:
+        """``allowed_origins`` as a list (empty: no CORS headers at all)."""
         return [origin.strip() for origin in self.allowed_origins.split(",") if origin.strip()]
 
+    @property
+    def estimate_read_units(self) -> bool:
+        """Whether the read-unit figure is computed from the items read instead of DynamoDB's own.
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The container's settings, validated on first use and cached for its lifetime."""
-    return Settings.from_environment()
+        True with an endpoint override (moto, in tests and benchmarks), whose
+        ``ConsumedCapacity`` is a fixed fake; in AWS DynamoDB's reported figure is the truth.
+        """
+        return bool(self.dynamodb_endpoint)

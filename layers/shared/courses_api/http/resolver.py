@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -15,10 +14,12 @@ from pydantic import BaseModel
 
 from courses_api.cache.api import Cached
 from courses_api.data.capacity import CapacityMeter
-from courses_api.domain.auth import Caller, caller_from_event
-from courses_api.domain.errors import BadRequest, register_problem_handlers
-from courses_api.domain.models import Problem
+from courses_api.domain.auth import Caller
+from courses_api.errors import BadRequest
+from courses_api.http.caller import caller_from_event
+from courses_api.http.problems import Problem, etag_of, register_problem_handlers
 from courses_api.observability import logger, metrics, tracer
+from courses_api.settings import Settings
 
 JSON = "application/json"
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -35,9 +36,9 @@ IfMatchHeader = Annotated[str | None, Header(alias="If-Match", max_length=64)]
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def _cors() -> CORSConfig | None:
+def cors_config(settings: Settings) -> CORSConfig | None:
     """CORS only for the configured origins (never ``*`` on an authenticated API)."""
-    origins = [o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    origins = settings.cors_origins
     if not origins:
         return None
     return CORSConfig(
@@ -49,9 +50,13 @@ def _cors() -> CORSConfig | None:
     )
 
 
-def create_app() -> APIGatewayRestResolver:
-    """A REST resolver with request validation and problem+json errors for every failure."""
-    app = APIGatewayRestResolver(enable_validation=True, cors=_cors())
+def create_app(settings: Settings | None = None) -> APIGatewayRestResolver:
+    """A REST resolver with request validation and problem+json errors for every failure.
+
+    CORS comes from ``settings`` (``ALLOWED_ORIGINS``); without them they are read from the
+    environment, as the function's container will read them.
+    """
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(settings or Settings.from_environment()))
     register_problem_handlers(app)
     return app
 
@@ -78,10 +83,10 @@ def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         cost = CapacityMeter.begin_request()
         response = app.resolve(event, context)
-        metrics.add_metric(name="ReadCapacityUnits", unit=MetricUnit.Count, value=cost.computed_rcu)
+        metrics.add_metric(name="ReadCapacityUnits", unit=MetricUnit.Count, value=cost.rcu)
         logger.info(
             "request served",
-            extra={"status": response.get("statusCode"), "read_units": cost.computed_rcu,
+            extra={"status": response.get("statusCode"), "read_units": cost.rcu,
                    "dynamodb_calls": cost.total_calls},
         )
         return response
@@ -92,11 +97,6 @@ def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
 def current_caller(app: APIGatewayRestResolver) -> Caller:
     """The caller of the request being resolved."""
     return caller_from_event(app.current_event.raw_event)
-
-
-def etag_of(version: int) -> str:
-    """The strong ETag of a course version."""
-    return f'"{version}"'
 
 
 def parse_version_header(value: str | None, header: str) -> int | None:

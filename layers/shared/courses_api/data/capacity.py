@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,29 +27,36 @@ READ_UNIT_BYTES = 4096
 _DEFAULT_ITEM_BYTES = 600
 
 
+def _number_size(number: Any) -> int:
+    digits = str(Decimal(str(number)).normalize()).lstrip("-").replace(".", "").lstrip("0") or "0"
+    return math.ceil(len(digits) / 2) + 1
+
+
+def _text_size(text: Any) -> int:
+    return len(str(text).encode())
+
+
+# Bytes of each AttributeValue type, given its wire-form content. Lists and maps add 3
+# bytes, plus 1 per element (and a map its keys); sets are the sum of their members.
+_SIZE_OF_TYPE: dict[str, Callable[[Any], int]] = {
+    "S": _text_size,
+    "N": _number_size,
+    "B": len,
+    "BOOL": lambda _: 1,
+    "NULL": lambda _: 1,
+    "SS": lambda members: sum(_text_size(m) for m in members),
+    "NS": lambda members: sum(_number_size(m) for m in members),
+    "BS": lambda members: sum(len(m) for m in members),
+    "L": lambda values: 3 + sum(1 + attribute_value_size(v) for v in values),
+    "M": lambda values: 3 + sum(1 + _text_size(k) + attribute_value_size(v) for k, v in values.items()),
+}
+
+
 def attribute_value_size(value: dict[str, Any]) -> int:
     """Bytes one AttributeValue (wire form) counts for, per DynamoDB's item-size rules."""
     (kind, inner), = value.items()
-    if kind == "S":
-        return len(str(inner).encode())
-    if kind == "N":
-        digits = str(Decimal(str(inner)).normalize()).lstrip("-").replace(".", "").lstrip("0") or "0"
-        return math.ceil(len(digits) / 2) + 1
-    if kind == "B":
-        return len(inner)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(s.encode()) for s in inner)
-    if kind == "NS":
-        return sum(attribute_value_size({"N": n}) for n in inner)
-    if kind == "BS":
-        return sum(len(b) for b in inner)
-    if kind == "L":
-        return 3 + sum(1 + attribute_value_size(v) for v in inner)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode()) + attribute_value_size(v) for k, v in inner.items())
-    return 0
+    size_of = _SIZE_OF_TYPE.get(kind)
+    return size_of(inner) if size_of is not None else 0
 
 
 def item_size(item: dict[str, Any]) -> int:

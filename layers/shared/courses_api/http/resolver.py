@@ -23,6 +23,7 @@ from courses_api.settings import Settings
 
 JSON = "application/json"
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+MAX_VERSION_DIGITS = 12  # an ETag's version; far beyond any course's number of edits
 
 # Parameters shared by several routes, declared once so their validation cannot diverge.
 CourseIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Course id")]
@@ -104,7 +105,7 @@ def parse_version_header(value: str | None, header: str) -> int | None:
     if value is None or value.strip() in ("", "*"):
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 12:
+    if not text.isdigit() or len(text) > MAX_VERSION_DIGITS:
         raise BadRequest(f"{header} must be an ETag returned by this API, such as \"3\".")
     return int(text)
 

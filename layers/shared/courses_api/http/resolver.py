@@ -19,7 +19,7 @@ from courses_api.errors import BadRequest
 from courses_api.http.caller import caller_from_event
 from courses_api.http.problems import Problem, etag_of, register_problem_handlers
 from courses_api.observability import logger, metrics, tracer
-from courses_api.settings import Settings
+from courses_api.settings import HttpSettings
 
 JSON = "application/json"
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -37,7 +37,7 @@ IfMatchHeader = Annotated[str | None, Header(alias="If-Match", max_length=64)]
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def cors_config(settings: Settings) -> CORSConfig | None:
+def cors_config(settings: HttpSettings) -> CORSConfig | None:
     """CORS only for the configured origins (never ``*`` on an authenticated API)."""
     origins = settings.cors_origins
     if not origins:
@@ -51,13 +51,14 @@ def cors_config(settings: Settings) -> CORSConfig | None:
     )
 
 
-def create_app(settings: Settings | None = None) -> APIGatewayRestResolver:
+def create_app(settings: HttpSettings | None = None) -> APIGatewayRestResolver:
     """A REST resolver with request validation and problem+json errors for every failure.
 
-    CORS comes from ``settings`` (``ALLOWED_ORIGINS``); without them they are read from the
-    environment, as the function's container will read them.
+    CORS comes from ``settings`` (``ALLOWED_ORIGINS``), read from the environment when not
+    given: only the HTTP part, so importing a function needs no table names.
     """
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(settings or Settings.from_environment()))
+    app = APIGatewayRestResolver(enable_validation=True,
+                                 cors=cors_config(settings or HttpSettings.from_environment()))
     register_problem_handlers(app)
     return app
 

@@ -35,7 +35,7 @@ JWKS_TIMEOUT_S = 2
 JWKS_LIFESPAN_S = 3600
 LEEWAY_S = 5
 ANONYMOUS = "anonymous"
-ACCEPTED_TOKEN_USE = "id"  # what API Gateway's Cognito authorizer accepts without OAuth scopes
+ID_TOKEN_USE = "id"  # noqa: S105 - not a secret: the token_use of the only tokens API Gateway's Cognito authorizer accepts without OAuth scopes
 
 
 class Unauthorized(Exception):
@@ -91,7 +91,7 @@ def verify(token: str, signing_key: Any, issuer: str, client_id: str) -> dict[st
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized from exc
-    if claims.get("token_use") != ACCEPTED_TOKEN_USE:
+    if claims.get("token_use") != ID_TOKEN_USE:
         raise Unauthorized
     return claims
 

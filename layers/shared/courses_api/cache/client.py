@@ -50,6 +50,10 @@ class ElastiCacheIAMProvider(CredentialProvider):
     (plus ``ResourceType=ServerlessCache`` for Serverless) signed locally with botocore;
     no AWS call is made. It is valid 15 minutes for new connections, so it is cached and
     re-signed after ``refresh_s``. redis-py asks for credentials on every new connection.
+
+    The token's age is measured on the wall clock, the one its SigV4 date is checked
+    against: a monotonic clock stands still while Lambda freezes an idle environment, so
+    a thawed container would keep presenting an expired token.
     """
 
     def __init__(
@@ -58,7 +62,7 @@ class ElastiCacheIAMProvider(CredentialProvider):
         *,
         credentials: Any = None,
         refresh_s: float = IAM_TOKEN_REFRESH_S,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if not target.user or not target.cache_name:
             raise CacheConfigurationError("IAM auth needs REDIS_USERNAME and REDIS_CACHE_NAME")
@@ -67,7 +71,7 @@ class ElastiCacheIAMProvider(CredentialProvider):
         self.region = target.region
         self.serverless = target.serverless
         self.refresh_s = min(refresh_s, IAM_TOKEN_LIFETIME_S - 60)
-        self._clock = clock
+        self._clock = clock or time.time
         self._credentials = credentials
         self._lock = threading.Lock()
         self._token = ""

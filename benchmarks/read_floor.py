@@ -182,7 +182,7 @@ def _staleness_variant(
 ) -> dict[str, list[float]]:
     from courses_api.container import Container
     from courses_api.domain.auth import Caller
-    from courses_api.domain.models import CourseCreate, CoursePatch
+    from courses_api.models import CourseCreate, CoursePatch
 
     writer, reader = Container(settings), Container(settings)
     admin, anonymous = Caller(user_id=f"stale-admin{suffix}", groups=ADMIN_GROUPS), Caller()

@@ -30,7 +30,7 @@ from typing import Any
 
 import redis
 
-from courses_api.cache import CacheConfig, CircuitBreaker, Fenced, KeySpace, NearCache, NullMetrics, RedisCacheManager
+from courses_api.cache import CacheConfig, Fenced, KeySpace, NullMetrics, RedisCacheManager
 from courses_api.cache.api import ReadThroughCache
 from courses_api.cache.codec import Codec
 from courses_api.data.courses import CourseRepository
@@ -39,9 +39,9 @@ from courses_api.data.dynamo import batch_write
 from courses_api.domain.auth import ADMINS, Caller
 from courses_api.domain.course_reads import COURSE_ADAPTER, CourseReads
 from courses_api.domain.course_writes import CourseWrites
-from courses_api.domain.errors import PreconditionFailed
 from courses_api.domain.invalidation import Invalidator
-from courses_api.domain.models import Course, CoursePatch
+from courses_api.errors import PreconditionFailed
+from courses_api.models import Course, CoursePatch
 
 _UNTRACKED = object()
 ALWAYS_NEWEST = 2**62  # the control's "version" of every row: the fence admits anything
@@ -231,15 +231,15 @@ def run_race(
     ids = seed_courses(client, table, courses, prefix)
     replica = LaggingReplica(client, lag_s)
     keys = KeySpace(prefix, 1)
-    config = CacheConfig(fence_ttl_ms=fence_ttl_ms, lease_wait_s=0.05)
+    # Near cache off: every read goes to Redis, where a stale fill would show.
+    config = CacheConfig(keys=keys, fence_ttl_ms=fence_ttl_ms, lease_wait_s=0.05, near_ttl_s=0,
+                         breaker_failure_threshold=1000, breaker_cooldown_s=0.1)
     clients: list[redis.Redis] = []
 
     def manager() -> RedisCacheManager:
         redis_client = redis.Redis.from_url(redis_url, socket_timeout=2)
         clients.append(redis_client)
-        near = NearCache(ttl_s=0, max_entries=1, max_bytes=1024)
-        return RedisCacheManager(redis_client, NullMetrics(), config=config, keys=keys, near=near,
-                                 breaker=CircuitBreaker(1000, 0.1))
+        return RedisCacheManager(redis_client, NullMetrics(), config=config)
 
     result = RaceResult(guarded=guarded, lag_ms=lag_s * 1000)
     invalidated: dict[str, int] = dict.fromkeys(ids, 1)  # newest version whose invalidation finished

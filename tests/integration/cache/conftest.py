@@ -19,7 +19,7 @@ import redis
 from pydantic import BaseModel, TypeAdapter
 from redis.cluster import RedisCluster
 
-from courses_api.cache import CacheConfig, CircuitBreaker, KeySpace, NearCache, RedisCacheManager
+from courses_api.cache import CacheConfig, KeySpace, RedisCacheManager
 from local.aws import free_port
 from local.redis_server import LocalRedis, start_redis_server
 
@@ -77,19 +77,19 @@ CONFIG_FIELDS = frozenset(CacheConfig.__dataclass_fields__)
 def make_manager(client: Any, metrics: RecordingMetrics, **overrides: Any) -> RedisCacheManager:
     """A manager with test-sized bounds (give managers of one test the same ``keys``).
 
-    ``CacheConfig`` fields (``item_ttl_s``, ``lease_wait_s``, ``rng``...) may be given
-    as keyword arguments, as may ``near_ttl_s``, ``failure_threshold`` and ``cooldown_s``.
+    ``CacheConfig`` fields (``keys``, ``item_ttl_s``, ``near_ttl_s``, ``lease_wait_s``,
+    ``rng``...) may be given as keyword arguments, and ``failure_threshold`` and
+    ``cooldown_s`` for the breaker's.
     """
-    near_ttl = overrides.pop("near_ttl_s", 1.0)
-    config = CacheConfig(**{name: overrides.pop(name) for name in list(overrides) if name in CONFIG_FIELDS})
-    options: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "keys": KeySpace(f"ct{os.getpid()}-{next(_prefixes)}", 1),
-        "near": NearCache(ttl_s=near_ttl, max_entries=128, max_bytes=1 << 20),
-        "breaker": CircuitBreaker(overrides.pop("failure_threshold", 3), overrides.pop("cooldown_s", 5.0)),
-        "config": config,
+        "near_max_entries": 128,
+        "near_max_bytes": 1 << 20,
+        "breaker_failure_threshold": overrides.pop("failure_threshold", 3),
+        "breaker_cooldown_s": overrides.pop("cooldown_s", 5.0),
     }
-    options.update(overrides)
-    return RedisCacheManager(client, metrics, **options)
+    fields.update({name: overrides.pop(name) for name in list(overrides) if name in CONFIG_FIELDS})
+    return RedisCacheManager(client, metrics, config=CacheConfig(**fields), **overrides)
 
 
 def fast_client(url: str, timeout_ms: int = 50) -> redis.Redis:

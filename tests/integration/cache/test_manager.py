@@ -576,9 +576,11 @@ def test_index_page_is_not_stored_while_its_namespace_fence_stands(
     first = manager.fetch_list(web, "p1", CountingLoader([Thing(id="a", version=1)]), THINGS)
     assert first.outcome is CacheOutcome.MISS
     assert not redis_client.exists(manager.keys.page(web, "p1").value)
-    # A strongly consistent page load is stored at once
-    manager.fetch_list(web, "p2", CountingLoader([Thing(id="a", version=2)]), THINGS, consistent_load=True)
-    assert redis_client.exists(manager.keys.page(web, "p2").value)
+    # A list whose pages are read strongly consistently is stored at once
+    mine = ListNamespace("me", "u1", consistent_reads=True)
+    manager.invalidate([], [mine])
+    manager.fetch_list(mine, "p2", CountingLoader([Thing(id="a", version=2)]), THINGS)
+    assert redis_client.exists(manager.keys.page(mine, "p2").value)
     # Once the fence is gone (longer than replica lag), index pages are stored again
     redis_client.delete(manager.keys.namespace_fence(web))
     manager.fetch_list(web, "p1", CountingLoader([Thing(id="a", version=2)]), THINGS)

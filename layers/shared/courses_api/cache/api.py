@@ -37,12 +37,16 @@ class Cached(Generic[T]):
 class ListNamespace:
     """A family of list pages invalidated together by one generation counter.
 
-    ``kind`` is ``catalogue``, ``category``, ``instructor`` or ``course-enrollments``;
-    ``partition`` is the index partition value (empty for the catalogue).
+    ``kind`` is ``catalogue``, ``category``, ``instructor`` or ``me`` (a user's enrollments);
+    ``partition`` is the index partition value (empty for the catalogue). ``consistent_reads``
+    says the pages are loaded by a strongly consistent read (a table ``Query``), so a page
+    may be stored even right after an invalidation; index pages (the default) cannot be
+    read that way. It is a property of the list, not part of its identity.
     """
 
     kind: str
     partition: str = ""
+    consistent_reads: bool = field(default=False, compare=False)
 
 
 # What an invalidation leaves in an item's version fence (see ``ReadThroughCache.invalidate``).
@@ -152,12 +156,11 @@ class ReadThroughCache(Protocol):
         adapter: TypeAdapter[T],
         *,
         skip_near: bool = False,
-        consistent_load: bool = False,
     ) -> Cached[T]:
         """Return one page of a list; ``page_key`` encodes filters, limit and cursor.
 
-        ``load`` reads an index, eventually consistently, unless ``consistent_load``: then
-        a page is stored even right after its namespace was invalidated.
+        Right after the namespace was invalidated (its fence stands), a page loaded from an
+        index is served but not stored, unless the namespace has ``consistent_reads``.
         """
         ...
 
@@ -216,7 +219,6 @@ class NullCache:
         adapter: TypeAdapter[T],
         *,
         skip_near: bool = False,
-        consistent_load: bool = False,
     ) -> Cached[T]:
         return Cached(load(), CacheOutcome.BYPASS)
 

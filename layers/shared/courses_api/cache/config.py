@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from courses_api.cache.keys import KeySpace
 from courses_api.settings import Settings
 
 GENERATION_TTL_MS = 24 * 3600 * 1000  # > any page TTL; refreshed by fills and invalidations
@@ -48,7 +49,7 @@ class SystemClock:
 
 @dataclass(frozen=True, slots=True)
 class CacheConfig:
-    """TTLs, lease timing, early refresh and version fences of one manager.
+    """Keys, TTLs, near-cache bounds, breaker, lease timing, early refresh and fences of one manager.
 
     ``fence_ttl_ms`` is how long an invalidation's version fence outlives it: longer than
     DynamoDB's replica lag (DynamoDB documents no bound, only that a repeated read returns
@@ -58,6 +59,7 @@ class CacheConfig:
     and list pages loaded within it are served but not stored.
     """
 
+    keys: KeySpace = field(default_factory=KeySpace)
     item_ttl_s: float = 300
     list_ttl_s: float = 60
     negative_ttl_s: float = 15
@@ -68,15 +70,26 @@ class CacheConfig:
     early_refresh_beta: float = 1.0
     fence_ttl_ms: int = 2000
     generation_ttl_ms: int = GENERATION_TTL_MS
+    near_ttl_s: float = 1.0  # 0 turns the near cache off
+    near_max_entries: int = 1024
+    near_max_bytes: int = 8 * 1024 * 1024
+    breaker_failure_threshold: int = 3
+    breaker_cooldown_s: float = 5.0
     rng: Callable[[], float] = field(default=random.random, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CacheConfig:
         return cls(
+            keys=KeySpace(settings.cache_key_prefix, settings.cache_schema_version),
             item_ttl_s=settings.cache_item_ttl_s,
             list_ttl_s=settings.cache_list_ttl_s,
             negative_ttl_s=settings.cache_negative_ttl_s,
             fence_ttl_ms=settings.cache_fence_ttl_ms,
+            near_ttl_s=settings.near_cache_ttl_s,
+            near_max_entries=settings.near_cache_max_entries,
+            near_max_bytes=settings.near_cache_max_bytes,
+            breaker_failure_threshold=settings.breaker_failure_threshold,
+            breaker_cooldown_s=settings.breaker_cooldown_s,
         )
 
     def jittered_ms(self, ttl_s: float) -> int:

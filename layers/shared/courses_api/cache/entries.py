@@ -26,6 +26,7 @@ READ_ITEM = Script.of(scripts.READ_ITEM)
 FILL_ITEM = Script.of(scripts.FILL_ITEM)
 READ_PAGE = Script.of(scripts.READ_PAGE)
 FILL_PAGE = Script.of(scripts.FILL_PAGE)
+_FENCED_AT = 2  # position of the namespace-fence flag in READ_PAGE's lease reply
 RELEASE = Script.of(scripts.RELEASE)
 REFRESH = Script.of(scripts.REFRESH)
 
@@ -167,7 +168,7 @@ class PageEntry:
             return ReadResult(status, reply[1], _text(reply[2]))
         generation = _text(reply[1])
         if status == scripts.LEASE:
-            fenced = len(reply) > 2 and int(reply[2]) == 1
+            fenced = len(reply) > _FENCED_AT and int(reply[_FENCED_AT]) == 1
             return ReadResult(status, generation=generation, lease=Lease(token, generation, fenced=fenced))
         return ReadResult(status, generation=generation)
 

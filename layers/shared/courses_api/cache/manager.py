@@ -79,22 +79,24 @@ class RedisCacheManager:
         metrics: MetricsSink,
         *,
         config: CacheConfig | None = None,
-        keys: KeySpace | None = None,
-        near: NearCache | None = None,
-        breaker: CircuitBreaker | None = None,
-        codec: Codec | None = None,
         clock: Clock | None = None,
         logger: WarningLogger | None = None,
     ) -> None:
-        """``client`` may be a factory, called lazily (and under the breaker) on first use."""
+        """``client`` may be a factory, called lazily (and under the breaker) on first use.
+
+        The near cache, the breaker and the codec are this manager's own, built from
+        ``config`` and driven by ``clock``.
+        """
         self.metrics = metrics
-        self.config = config or CacheConfig()
-        self.keys = keys or KeySpace()
-        self.near = near or NearCache(ttl_s=1.0, max_entries=1024, max_bytes=8 * 1024 * 1024)
-        self.logger: WarningLogger = logger or default_logger()
-        self.breaker = breaker or CircuitBreaker()
-        self.codec = codec or Codec()
+        self.config = config = config or CacheConfig()
         self.clock: Clock = clock or SystemClock()
+        self.keys: KeySpace = config.keys
+        self.near = NearCache(config.near_ttl_s, config.near_max_entries, config.near_max_bytes, self.clock.monotonic)
+        self.breaker = CircuitBreaker(
+            config.breaker_failure_threshold, config.breaker_cooldown_s, clock=self.clock.monotonic
+        )
+        self.codec = Codec()
+        self.logger: WarningLogger = logger or default_logger()
         self._link = RedisLink(client, self.breaker, metrics, self.logger)
         self._tier = Tier(self._link, self.near, self.codec, self.keys, self.config, self.clock, metrics)
         self.pending = PendingInvalidations(self.keys, self.config, self._tier.now_us)
@@ -133,11 +135,11 @@ class RedisCacheManager:
         adapter: TypeAdapter[T],
         *,
         skip_near: bool = False,
-        consistent_load: bool = False,
     ) -> Cached[T]:
         """One page of a list under its namespace's generation counter."""
         entry = self._tier.page_entry(namespace, page_key)
-        return cast(Cached[T], self._fetch(entry, PageSource(load, consistent_load), adapter, skip_near))
+        source = PageSource(load, namespace.consistent_reads)
+        return cast(Cached[T], self._fetch(entry, source, adapter, skip_near))
 
     def invalidate(
         self,

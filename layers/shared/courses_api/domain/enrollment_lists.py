@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, TypeAdapter
 
 from courses_api.cache.api import ListNamespace, ReadThroughCache
-from courses_api.domain.models import Enrollment
+from courses_api.models import Enrollment
 
 
 class EnrollmentRows(BaseModel):
@@ -31,8 +31,8 @@ ROWS_ADAPTER: TypeAdapter[EnrollmentRows] = TypeAdapter(EnrollmentRows)
 
 
 def my_enrollments_namespace(user_id: str) -> ListNamespace:
-    """The pages of one user's enrollment list."""
-    return ListNamespace("me", user_id)
+    """The pages of one user's enrollment list (loaded by a strongly consistent Query)."""
+    return ListNamespace("me", user_id, consistent_reads=True)
 
 
 class UserEnrollmentSource(Protocol):
@@ -57,6 +57,6 @@ class EnrollmentLists:
 
         page_key = f"limit={limit}|after={json.dumps(start_key, sort_keys=True) if start_key else ''}"
         cached = self._cache.fetch_list(
-            my_enrollments_namespace(user_id), page_key, load, ROWS_ADAPTER, skip_near=True, consistent_load=True
+            my_enrollments_namespace(user_id), page_key, load, ROWS_ADAPTER, skip_near=True
         )
         return cached.value

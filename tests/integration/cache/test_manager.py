@@ -585,3 +585,54 @@ def test_index_page_is_not_stored_while_its_namespace_fence_stands(
     redis_client.delete(manager.keys.namespace_fence(web))
     manager.fetch_list(web, "p1", CountingLoader([Thing(id="a", version=2)]), THINGS)
     assert manager.fetch_list(web, "p1", CountingLoader(None), THINGS).outcome is CacheOutcome.HIT
+
+
+# ---------------------------------------------------------------- config and clock
+
+
+class FakeClock:
+    """A clock the test drives: sleeping advances monotonic time instead of waiting."""
+
+    def __init__(self, wall: float = 1_767_225_600.0) -> None:
+        self.now = 100.0
+        self.wall = wall
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.wall
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_lease_wait_runs_on_the_injected_clock(manager_factory: ManagerFactory, redis_client: redis.Redis) -> None:
+    # Given another reader holding the lease of c1 (and never filling it)
+    clock = FakeClock()
+    waiter = manager_factory(near_ttl_s=0, lease_wait_s=0.25, clock=clock)
+    redis_client.set(waiter.keys.item("c1").lease, "someone-else", px=60_000)
+    loader = CountingLoader(Thing(id="c1", version=1))
+    # When this reader misses, it polls on its clock until the wait is over, then loads without storing
+    started = time.perf_counter()
+    result = waiter.fetch_item("c1", loader, THING)
+    # Then it waited 0.25 s of the injected clock, not of the wall
+    assert (result.outcome, loader.calls) == (CacheOutcome.MISS, 1)
+    assert abs(sum(clock.slept) - 0.25) < 1e-9
+    assert time.perf_counter() - started < 0.2
+    assert not redis_client.exists(waiter.keys.item("c1").value)
+
+
+def test_entry_expiry_is_stamped_from_the_injected_wall_clock(
+    manager_factory: ManagerFactory, redis_client: redis.Redis
+) -> None:
+    from courses_api.cache.codec import Codec
+
+    clock = FakeClock(wall=2_000_000_000.0)
+    manager = manager_factory(near_ttl_s=0, item_ttl_s=100, ttl_jitter=0, clock=clock)
+    manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
+    stored = Codec().decode(redis_client.get(manager.keys.item("c1").value) or b"", THING)
+    assert stored.expires_at_ms == 2_000_000_000_000 + 100_000
+

@@ -1,4 +1,4 @@
-"""DynamoDB stream of the Courses table → cache invalidation (the backstop), partial batch failures."""
+"""Streams of the Courses and Enrollments tables → cache invalidation (the backstop), partial batch failures."""
 
 from typing import Any
 

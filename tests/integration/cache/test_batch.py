@@ -221,3 +221,36 @@ def test_batch_over_a_cluster(cluster_client: RedisCluster) -> None:
     assert {i for i, c in after.items() if c.outcome is CacheOutcome.MISS} == set(ids[:5])
     assert all(after[i].value == Thing(id=i, version=2) for i in ids[:5])
     assert reader.breaker.consecutive_failures == 0
+
+
+class LaggingBatchLoader(BatchLoader):
+    """Eventually consistent reads answer from ``replica`` (behind the leader), consistent ones from the leader."""
+
+    def __init__(self, leader: Mapping[str, Thing], replica: Mapping[str, Thing]) -> None:
+        super().__init__(leader)
+        self.replica = replica
+
+    def __call__(self, item_ids: Sequence[str], /, *, consistent: bool) -> dict[str, Thing]:
+        self.calls.append((list(item_ids), consistent))
+        source = self.database if consistent else self.replica
+        return {i: source[i] for i in item_ids if i in source}
+
+
+def test_fenced_batch_reads_eventually_and_rereads_only_what_its_fence_refuses(
+    manager_factory: ManagerFactory, redis_client: redis.Redis
+) -> None:
+    # Given: "a" rewritten to v2 (the replica still has v1), "b" untouched, "c" with a counter update (fence "*")
+    manager = manager_factory(near_ttl_s=0)
+    manager.invalidate(["a", "c"], [], fences={"a": "2"})
+    leader = {**things("a", version=2), **things("b", "c")}
+    loader = LaggingBatchLoader(leader, things("a", "b", "c"))
+
+    # When the three miss together
+    result = manager.fetch_items(["a", "b", "c"], loader, THING, version=lambda thing: thing.version)
+
+    # Then one eventually consistent load of what a fence can vouch for, one strongly consistent load of the rest
+    assert loader.calls == [(["a", "b"], False), (["a", "c"], True)]
+    assert {i: c.value for i, c in result.items()} == leader
+    # And what was stored is the leader's rows
+    again = manager.fetch_items(["a", "b", "c"], BatchLoader({}), THING, version=lambda thing: thing.version)
+    assert {i: (c.outcome, c.value) for i, c in again.items()} == {i: (CacheOutcome.HIT, v) for i, v in leader.items()}

@@ -26,7 +26,7 @@ from typing import Generic, TypeVar, cast
 from pydantic import TypeAdapter
 
 from courses_api.cache import scripts
-from courses_api.cache.api import BatchLoader, Cached, CacheOutcome, fence_admits
+from courses_api.cache.api import FENCE_UNKNOWN, BatchLoader, Cached, CacheOutcome, fence_admits
 from courses_api.cache.codec import CodecError
 from courses_api.cache.entries import ItemEntry, Lease
 from courses_api.cache.link import Bypassed, get_many
@@ -170,15 +170,19 @@ class BatchFetch(Generic[T]):
     def _read(self, to_load: list[str]) -> dict[str, T]:
         """Without ``version``: strongly consistent if any row is to be stored (see BatchLoader).
 
-        With it: eventually consistent, then the leased rows older than their fence again,
-        strongly consistently (an absent row is refused under a version fence too).
+        With it: eventually consistent, then strongly consistently (in one more load) the
+        leased rows older than their fence, and those whose fence trusts no eventual read
+        (an absent row is refused under a version fence too).
         """
         leases = self._batch.leases
         if self._version is None:
             return dict(self._load_many(to_load, consistent=bool(leases)))
-        loaded = dict(self._load_many(to_load, consistent=False))
+        untrusted = {i for i, lease in leases.items() if lease.fence == FENCE_UNKNOWN}
+        eventual = [i for i in to_load if i not in untrusted]
+        loaded = dict(self._load_many(eventual, consistent=False)) if eventual else {}
         version = self._version
-        refused = [i for i, lease in leases.items() if not fence_admits(lease.fence, loaded.get(i), version)]
+        refused = [i for i, lease in leases.items()
+                   if i in untrusted or not fence_admits(lease.fence, loaded.get(i), version)]
         if refused:
             again = self._load_many(refused, consistent=True)
             for item_id in refused:

@@ -248,7 +248,7 @@ def me_enrollments_warm_db_reads(settings: Any, user_id: str) -> dict[str, Any]:
     calls: list[dict[str, int]] = []
     for _ in range(2):
         CapacityMeter.begin_request()
-        page = container.enrollments.my_enrollments(caller, limit=20, cursor=None)
+        page = container.enrollment_service.my_enrollments(caller, limit=20, cursor=None)
         cost = CapacityMeter.current()
         calls.append(dict(cost.calls) if cost is not None else {})
     return {"user_enrollments_on_page": len(page.items), "cold_calls": calls[0], "warm_calls": calls[1],

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from local.functions import LOCAL_ACCOUNT_ID
+from local.specs import LOCAL_ACCOUNT_ID
 
 LOCAL_API_ID = "local"
 PROBLEM_JSON = "application/problem+json"

@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local.aws import FAKE_CREDENTIALS, LOCAL_REGION
-from local.functions import StreamSubscription
+from local.specs import StreamSubscription
 
 log = logging.getLogger("local.streams")
 

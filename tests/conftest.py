@@ -15,7 +15,7 @@ from typing import Any
 
 # Powertools reads POWERTOOLS_* when its singletons are built (at import), so the
 # environment is set before anything from the layer is imported.
-from local.invoke import IN_PROCESS_ENVIRONMENT  # only yaml: imports nothing of the layer
+from tests.support.functions import IN_PROCESS_ENVIRONMENT  # imports nothing of the layer
 
 BASE_ENVIRONMENT = {**IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": "test-cursor-secret", "CACHE_KEY_PREFIX": "courses-test"}
 os.environ.update(BASE_ENVIRONMENT)
@@ -24,10 +24,19 @@ import botocore.client  # noqa: E402
 import pytest  # noqa: E402
 import redis  # noqa: E402
 
-from local.aws import MotoEndpoint, create_tables, delete_tables, dynamodb_client, start_moto, use_fake_aws_credentials  # noqa: E402
-from local.redis_server import LocalRedis, ensure_redis, start_redis_server  # noqa: E402
-from tests.helpers import load_event as _load_event  # noqa: E402
-from tests.helpers import load_function  # noqa: E402
+from tests.support.events import load_event as _load_event  # noqa: E402
+from tests.support.functions import load_function  # noqa: E402
+from tests.support.services import (  # noqa: E402  # noqa: E402
+    LocalRedis,
+    MotoEndpoint,
+    create_tables,
+    delete_tables,
+    dynamodb_client,
+    ensure_redis,
+    start_moto,
+    start_redis_server,
+    use_fake_aws_credentials,
+)
 
 TEST_REDIS_DB = 15
 _table_counter = itertools.count()

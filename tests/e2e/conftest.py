@@ -19,8 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from local.auth import mint_token
-from local.aws import MotoEndpoint, dynamodb_client, free_port
+from tests.support.services import MotoEndpoint, dynamodb_client, free_port, mint_token
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 E2E_SECRET = "e2e-local-auth-secret-long-enough-for-hs256"

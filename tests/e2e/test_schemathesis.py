@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from local.functions import function_specs
 from tests.e2e.conftest import LocalApi
+from tests.support.functions import api_routes
 
 pytestmark = pytest.mark.e2e
 MAX_EXAMPLES = 15
@@ -35,7 +35,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-OPERATIONS = sorted((route.method, route.path) for spec in function_specs().values() for route in spec.routes)
+OPERATIONS = api_routes()
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,11 @@ from courses_api.data.capacity import CapacityMeter
 from courses_api.data.dynamo import batch_write, from_attributes
 from courses_api.domain.auth import Caller
 from courses_api.domain.idempotency import KEY_PREFIX
-from local.aws import MotoEndpoint
-from tests.helpers import HttpResult, call, claims_for, course_item, load_event, load_function
 from tests.integration.linearizable import serialize
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import HttpResult, call, load_function
+from tests.support.services import MotoEndpoint
 
 OWNER = "instructor-0001"
 OTHER = "instructor-0002"

@@ -11,8 +11,10 @@ import redis
 
 from courses_api.data.capacity import CapacityMeter, ReadCost
 from courses_api.data.dynamo import batch_write
-from local.aws import free_port
-from tests.helpers import HttpResult, call, claims_for, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import HttpResult, call
+from tests.support.services import free_port
 
 STUDENT = "student-0001"
 OWNER = "instructor-0001"

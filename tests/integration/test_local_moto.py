@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local.aws import MotoEndpoint, serialize_requests
+from tests.support.services import MotoEndpoint, serialize_requests
 
 
 def test_transaction_retried_with_its_token_succeeds_once(

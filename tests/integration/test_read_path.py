@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from courses_api.data.dynamo import batch_write
-from tests.helpers import call, claims_for, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import call
 
 OWNER = "instructor-0001"
 

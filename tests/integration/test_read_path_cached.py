@@ -10,7 +10,9 @@ import pytest
 import redis
 
 from courses_api.data.dynamo import batch_write
-from tests.helpers import call, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import load_event
+from tests.support.functions import call
 
 
 @pytest.fixture

@@ -15,8 +15,11 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from courses_api.cache.api import ListNamespace
 from courses_api.data.dynamo import batch_write
 from courses_api.domain.stream_invalidation import InvalidationNotDelivered, plan_for_record
-from local.aws import FAKE_CREDENTIALS, LOCAL_REGION, MotoEndpoint, free_port
-from tests.helpers import FakeLambdaContext, call, claims_for, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import call
+from tests.support.functions import invoke as invoke_in_process
+from tests.support.services import FAKE_CREDENTIALS, LOCAL_REGION, MotoEndpoint, free_port
 
 OWNER = "instructor-0001"
 OWNER_CLAIMS = claims_for(OWNER, "instructors")
@@ -54,7 +57,7 @@ def read_stream(
 
 
 def invoke(module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = module.lambda_handler(event, FakeLambdaContext())
+    response: dict[str, Any] = invoke_in_process(module, event)
     return response
 
 

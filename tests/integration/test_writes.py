@@ -22,9 +22,10 @@ from courses_api.data.dynamo import from_attributes
 from courses_api.domain.auth import Caller
 from courses_api.domain.errors import PreconditionFailed
 from courses_api.domain.models import CoursePatch
-from local.aws import MotoEndpoint, free_port
-from tests.helpers import HttpResult, call, claims_for, load_event, load_function
 from tests.integration.linearizable import serialize
+from tests.support.events import claims_for, load_event
+from tests.support.functions import HttpResult, call, load_function
+from tests.support.services import MotoEndpoint, free_port
 
 OWNER = "instructor-0001"
 OTHER = "instructor-0002"

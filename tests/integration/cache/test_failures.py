@@ -14,7 +14,6 @@ import pytest
 import redis
 
 from courses_api.cache import BreakerState, CacheOutcome, RedisCacheManager
-from local.redis_server import LocalRedis, start_redis_server
 from tests.integration.cache.conftest import (
     THING,
     CountingLoader,
@@ -23,6 +22,7 @@ from tests.integration.cache.conftest import (
     fast_client,
     make_manager,
 )
+from tests.support.services import LocalRedis, start_redis_server
 
 TIMEOUT_MS = 50
 
@@ -180,7 +180,7 @@ def test_redis_restarted_on_same_port_is_used_again(
 
 
 def test_unreachable_host_at_cold_start_is_a_bypass(metrics: RecordingMetrics) -> None:
-    from local.aws import free_port
+    from tests.support.services import free_port
 
     client = fast_client(f"redis://127.0.0.1:{free_port()}/0", TIMEOUT_MS)
     manager = _manager(client, metrics)

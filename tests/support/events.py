@@ -1,22 +1,13 @@
-"""Helpers every test layer shares: events, Lambda contexts, loading functions, seeding."""
+"""API Gateway events for the tests: ``events/<name>.json`` with parts replaced, Cognito claims."""
 
 from __future__ import annotations
 
-import copy
 import json
-import uuid
-from dataclasses import dataclass
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from local.invoke import FakeLambdaContext, load_function
-
-__all__ = ["FakeLambdaContext", "call", "claims_for", "course_item", "load_event", "load_function"]
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = REPO_ROOT / "events"
 
 
@@ -74,64 +65,3 @@ def claims_for(sub: str, *groups: str) -> dict[str, Any]:
     if groups:
         claims["cognito:groups"] = ",".join(groups)
     return claims
-
-
-@dataclass
-class HttpResult:
-    """A proxy response, decoded."""
-
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-    @property
-    def problem(self) -> dict[str, Any]:
-        assert self.headers.get("Content-Type") == "application/problem+json", self.headers
-        assert isinstance(self.body, dict)
-        return self.body
-
-
-def call(module: ModuleType, event: dict[str, Any]) -> HttpResult:
-    """Invoke a function module's handler and decode its proxy response."""
-    response = module.lambda_handler(copy.deepcopy(event), FakeLambdaContext())
-    headers = dict(response.get("headers") or {})
-    for key, values in (response.get("multiValueHeaders") or {}).items():
-        headers.setdefault(key, values[-1])
-    raw = response.get("body")
-    body = json.loads(raw) if raw else None
-    return HttpResult(status=response["statusCode"], headers=headers, body=body)
-
-
-def course_item(
-    course_id: str | None = None,
-    *,
-    instructor_id: str = "instructor-0001",
-    category: str = "web-development",
-    level: str = "beginner",
-    status: str = "published",
-    published_at: str | None = "2026-11-01T10:00:00.000000Z",
-    created_at: str = "2026-10-01T10:00:00.000000Z",
-    title: str = "Modern Web Development",
-    version: int = 1,
-    **extra: Any,
-) -> dict[str, Any]:
-    """A stored course row, as the write path would have written it."""
-    item: dict[str, Any] = {
-        "course_id": course_id or uuid.uuid4().hex,
-        "title": title,
-        "description": "A practical course. " * 10,
-        "category": category,
-        "level": level,
-        "instructor_id": instructor_id,
-        "price": Decimal("49.99"),
-        "tags": ["python", "aws"],
-        "status": status,
-        "enrollment_count": 0,
-        "created_at": created_at,
-        "updated_at": created_at,
-        "version": version,
-        **extra,
-    }
-    if status == "published" and published_at:
-        item["published_at"] = published_at
-    return item

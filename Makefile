@@ -39,9 +39,9 @@ redis-binary: ## Install redis-server from apt when it is missing (tests start o
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server; }
 
 .PHONY: lint
-lint: $(STAMP) ## ruff on everything, mypy --strict on the layer
+lint: $(STAMP) ## ruff on everything, mypy --strict on the layer, functions, local tooling, benchmarks and tests
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict layers/shared/courses_api
+	$(BIN)/mypy --strict layers/shared/courses_api functions local benchmarks tests
 
 .PHONY: test
 test: install lint check ## Lint, type-check, check the template, then run the whole suite

@@ -11,7 +11,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Powertools reads POWERTOOLS_* when its singletons are built (at import), so the
 # environment is set before anything from the layer is imported.
@@ -26,7 +26,7 @@ import redis  # noqa: E402
 
 from tests.support.events import load_event as _load_event  # noqa: E402
 from tests.support.functions import load_function  # noqa: E402
-from tests.support.services import (  # noqa: E402  # noqa: E402
+from tests.support.services import (  # noqa: E402
     LocalRedis,
     MotoEndpoint,
     create_tables,
@@ -37,6 +37,9 @@ from tests.support.services import (  # noqa: E402  # noqa: E402
     start_redis_server,
     use_fake_aws_credentials,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 TEST_REDIS_DB = 15
 _table_counter = itertools.count()
@@ -51,7 +54,7 @@ def _fake_aws_credentials() -> None:
 def no_scans(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[list[str]]:
     """Fail any test whose code issues a DynamoDB Scan (the product never scans)."""
     scans: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
+    original = vars(botocore.client.BaseClient)["_make_api_call"]
 
     def guarded(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         if operation_name == "Scan" and self.meta.service_model.service_name == "dynamodb":
@@ -84,7 +87,7 @@ def tables(moto_endpoint: MotoEndpoint, monkeypatch: pytest.MonkeyPatch) -> Iter
 
 
 @pytest.fixture
-def dynamodb(moto_endpoint: MotoEndpoint) -> Any:
+def dynamodb(moto_endpoint: MotoEndpoint) -> DynamoDBClient:
     """A plain client on moto, for arranging and inspecting data."""
     return dynamodb_client(moto_endpoint.url)
 

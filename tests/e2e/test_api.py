@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import LocalApi
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 pytestmark = pytest.mark.e2e
 PROBLEM = "application/problem+json"
@@ -216,7 +219,7 @@ def test_cors_preflight_is_answered(api: httpx.Client) -> None:
 
 
 def test_stream_invalidator_catches_writes_made_behind_the_apis_back(
-    api: httpx.Client, ddb: Any, new_course: Create
+    api: httpx.Client, ddb: DynamoDBClient, new_course: Create
 ) -> None:
     # Given a course whose page is in the cache
     course = new_course()

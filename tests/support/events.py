@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ def load_event(
     *,
     path_parameters: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str | None] | None = None,
     claims: dict[str, Any] | None = None,
     authorizer: dict[str, Any] | None = None,
     body: Any = None,

@@ -22,11 +22,10 @@ COURSE = {"course_id": {"S": "c1"}, "title": {"S": "T"}, "category": {"S": "web"
 
 
 def cancelled(*reasons: dict[str, Any]) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-         "CancellationReasons": list(reasons)},
-        "TransactWriteItems",
-    )
+    # Any: botocore-stubs types a reason's Item as {key, value}, not DynamoDB's attribute map.
+    response: Any = {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                     "CancellationReasons": list(reasons)}
+    return ClientError(response, "TransactWriteItems")
 
 
 def test_already_enrolled() -> None:

@@ -27,6 +27,12 @@ from courses_api.cache.codec import Codec, CodecError
 from courses_api.settings import Settings
 
 
+def state_of(breaker: CircuitBreaker) -> BreakerState:
+    """The breaker's state, read afresh (mypy would keep a narrowed ``breaker.state`` across calls)."""
+    return breaker.state
+
+
+
 class Row(BaseModel):
     id: str
     body: str = ""
@@ -108,22 +114,22 @@ def test_breaker_opens_after_threshold_and_probes_once_after_cooldown() -> None:
     breaker.record_success()  # a success resets the count: failures must be consecutive
     for _ in range(2):
         breaker.record_failure()
-    assert breaker.state is BreakerState.CLOSED
+    assert state_of(breaker) is BreakerState.CLOSED
     assert breaker.allow()
     breaker.record_failure()
-    assert breaker.state is BreakerState.OPEN
+    assert state_of(breaker) is BreakerState.OPEN
     assert not breaker.allow()
     clock.now += 5.0
     assert breaker.allow()
-    assert breaker.state is BreakerState.HALF_OPEN
+    assert state_of(breaker) is BreakerState.HALF_OPEN
     assert not breaker.allow(), "only one probe while half-open"
     breaker.record_failure()
-    assert breaker.state is BreakerState.OPEN
+    assert state_of(breaker) is BreakerState.OPEN
     assert not breaker.allow()
     clock.now += 5.0
     assert breaker.allow()
     breaker.record_success()
-    assert breaker.state is BreakerState.CLOSED
+    assert state_of(breaker) is BreakerState.CLOSED
     assert breaker.allow()
     assert changes == [
         (BreakerState.CLOSED, BreakerState.OPEN),

@@ -20,8 +20,8 @@ import redis
 
 from courses_api.data.dynamo import from_attributes
 from courses_api.domain.auth import Caller
-from courses_api.domain.errors import PreconditionFailed
-from courses_api.domain.models import CoursePatch
+from courses_api.errors import PreconditionFailed
+from courses_api.models import CoursePatch
 from tests.integration.linearizable import serialize
 from tests.support.events import claims_for, load_event
 from tests.support.functions import HttpResult, call, load_function

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from local.template import Unresolvable, resolve
@@ -40,7 +41,7 @@ AWS_DEFAULT_STATUS = {
 def _unquote(value: Any) -> str:
     """SAM header values are quoted for API Gateway: ``"'GET,POST'"`` → ``GET,POST``."""
     text = str(value)
-    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == "'" else text
+    return text[1:-1] if len(text) > 1 and text[0] == text[-1] == "'" else text
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class ApiSettings:
         """The customised response for a type, else the API's DEFAULT_4XX/DEFAULT_5XX."""
         if response_type in self.responses:
             return self.responses[response_type]
-        return self.responses.get("DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX")
+        return self.responses.get("DEFAULT_5XX" if status >= HTTPStatus.INTERNAL_SERVER_ERROR else "DEFAULT_4XX")
 
 
 def _gateway_responses(props: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, GatewayResponse]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # COURSES_TEMPLATE points the local tooling at another template (e.g. a candidate change).
@@ -104,23 +104,29 @@ class _Resolver:
         if not isinstance(value, dict) or len(value) != 1:
             raise Unresolvable(str(value))
         ((name, argument),) = value.items()
-        if name == "Ref":
-            return self.parameter(str(argument))
-        if name == "Fn::Split":
-            separator, text = argument
-            return str(self.resolve(text)).split(str(separator))
-        if name == "Fn::Select":
-            index, items = argument
-            return self.resolve(items)[int(self.resolve(index))]
-        if name == "Fn::Join":
-            separator, items = argument
-            return str(separator).join(str(item) for item in self.resolve(items))
-        if name == "Fn::If":
-            condition, if_true, if_false = argument
-            return self.resolve(if_true if self.condition(str(condition)) else if_false)
-        if name == "Fn::Sub":
-            return self.substitute(argument)
-        raise Unresolvable(name)
+        intrinsic = self._INTRINSICS.get(name)
+        if intrinsic is None:
+            raise Unresolvable(name)
+        return intrinsic(self, argument)
+
+    def ref(self, argument: Any) -> Any:
+        return self.parameter(str(argument))
+
+    def split(self, argument: Any) -> list[str]:
+        separator, text = argument
+        return str(self.resolve(text)).split(str(separator))
+
+    def select(self, argument: Any) -> Any:
+        index, items = argument
+        return self.resolve(items)[int(self.resolve(index))]
+
+    def join(self, argument: Any) -> str:
+        separator, items = argument
+        return str(separator).join(str(item) for item in self.resolve(items))
+
+    def if_(self, argument: Any) -> Any:
+        condition, if_true, if_false = argument
+        return self.resolve(if_true if self.condition(str(condition)) else if_false)
 
     def parameter(self, name: str) -> Any:
         override = PARAMETER_ENV.get(name)
@@ -139,6 +145,10 @@ class _Resolver:
             return str(local_values[key] if key in local_values else self.parameter(key))
 
         return _SUB_VAR.sub(one, str(text))
+
+    _INTRINSICS: ClassVar[dict[str, Callable[[_Resolver, Any], Any]]] = {
+        "Ref": ref, "Fn::Split": split, "Fn::Select": select, "Fn::Join": join, "Fn::If": if_, "Fn::Sub": substitute,
+    }
 
     def condition(self, name: str) -> bool:
         if name not in self.conditions:

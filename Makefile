@@ -59,8 +59,10 @@ $(LOAD_STAMP): requirements/test.txt requirements/load.txt
 	$(call install_groups,load test)
 
 # Each group is locked against the ones before it, so any of them install side by side.
+# Pins already in a lock are kept unless needed otherwise; LOCK_ARGS=--upgrade refreshes them.
+LOCK_ARGS ?=
 UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
-  --custom-compile-command "make lock"
+  --custom-compile-command "make lock" $(LOCK_ARGS)
 .PHONY: lock
 lock: $(DEV_STAMP) ## Re-lock every dependency group (requirements/*.in -> requirements/*.txt, with hashes)
 	$(UV_COMPILE) requirements/test.in -o requirements/test.txt

@@ -325,7 +325,8 @@ def test_only_the_authorizer_runs_outside_the_vpc(transformed: dict[str, Any]) -
     stack = Stack.of(transformed)
     for name in VPC_FUNCTIONS:
         vpc = stack.resource(name)["Properties"].get("VpcConfig") or {}
-        assert vpc.get("SubnetIds") and vpc.get("SecurityGroupIds"), name
+        assert vpc.get("SubnetIds"), name
+        assert vpc.get("SecurityGroupIds"), name
     assert "VpcConfig" not in stack.resource("OptionalAuthorizerFunction")["Properties"]
 
 

@@ -48,8 +48,14 @@ def transform(source: Mapping[str, Any]) -> dict[str, Any]:
         for key in ("CodeUri", "ContentUri"):
             if isinstance(properties.get(key), str):
                 properties[key] = f"s3://artifacts/{properties[key].strip('/')}.zip"
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the translator derives the partition from it
-    return dict(sam_transform(packaged, {}, _NoManagedPolicies()))
+    # The translator derives the partition from the region; set one only for the call.
+    previous = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = previous or "us-east-1"
+    try:
+        return dict(sam_transform(packaged, {}, _NoManagedPolicies()))
+    finally:
+        if previous is None:
+            del os.environ["AWS_DEFAULT_REGION"]
 
 
 @dataclass

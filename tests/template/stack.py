@@ -1,61 +1,21 @@
-"""``template.yaml`` as CloudFormation will see it: SAM's transform, offline, then conditions.
+"""``template.yaml`` as CloudFormation will see it: SAM's transform (``ops.cfn_template``), then conditions.
 
-``transform`` runs the AWS SAM translator (the library ``sam deploy`` relies on, through
-CloudFormation's ``AWS::Serverless`` transform) on the template, with local code paths
-replaced by S3 URIs as ``sam package`` does. ``Stack`` then evaluates the template's
-conditions for a set of parameter values and resolves ``Fn::If`` and ``AWS::NoValue`` in
-what a test reads, so a rule can be checked for each deployment mode (created VPC or an
-existing one, cache on or off, dev or prod).
+``Stack`` evaluates the template's conditions for a set of parameter values and resolves
+``Fn::If`` and ``AWS::NoValue`` in what a test reads, so a rule can be checked for each
+deployment mode (created VPC or an existing one, cache on or off, dev or prod).
 """
 
 from __future__ import annotations
 
-import copy
-import json
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import decode
-from samtranslator.translator.transform import transform as sam_transform
+from ops.cfn_template import load_source, transform
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+__all__ = ["Stack", "load_source", "transform"]
+
 NO_VALUE = object()
-
-
-class _NoManagedPolicies:
-    """The translator asks IAM for managed policy ARNs by name only when a template names one."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-def load_source(path: Path = TEMPLATE) -> dict[str, Any]:
-    """The template as plain JSON-like data (short-form tags and YAML anchors expanded)."""
-    template, errors = decode(str(path))
-    if errors or template is None:
-        raise ValueError(f"{path} does not parse: {errors}")
-    return json.loads(json.dumps(template))
-
-
-def transform(source: Mapping[str, Any]) -> dict[str, Any]:
-    """The SAM transform of ``source``, as CloudFormation would receive it after ``sam package``."""
-    packaged = copy.deepcopy(dict(source))
-    for resource in packaged.get("Resources", {}).values():
-        properties = resource.get("Properties") or {}
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(properties.get(key), str):
-                properties[key] = f"s3://artifacts/{properties[key].strip('/')}.zip"
-    # The translator derives the partition from the region; set one only for the call.
-    previous = os.environ.get("AWS_DEFAULT_REGION")
-    os.environ["AWS_DEFAULT_REGION"] = previous or "us-east-1"
-    try:
-        return dict(sam_transform(packaged, {}, _NoManagedPolicies()))
-    finally:
-        if previous is None:
-            del os.environ["AWS_DEFAULT_REGION"]
 
 
 @dataclass

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import decode
-from samtranslator.translator.transform import transform as sam_transform
+from cfnlint.decode import decode  # type: ignore[import-untyped]
+from samtranslator.translator.transform import transform as sam_transform  # type: ignore[import-untyped]
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 

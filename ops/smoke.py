@@ -28,6 +28,7 @@ import httpx
 PROBLEM_JSON = "application/problem+json"
 PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 UNLISTED_ORIGIN = "https://smoke-test.invalid"
+CACHE_ATTEMPTS = 3
 MALFORMED_TOKEN = "not.a.jwt"  # noqa: S105 - deliberately not a token
 VALID_COURSE = {"title": "Smoke test course", "description": "Created and deleted by the smoke test.",
                 "category": "smoke-test", "level": "beginner", "price": "0", "tags": ["smoke"]}
@@ -124,6 +125,23 @@ class Smoke:
         self.checks.append(Check(name, problem is None, problem or f"{method} {path} -> {response.status_code}"))
         return response if problem is None else None
 
+    def cache_hit(self, name: str, path: str, **kwargs: Any) -> None:
+        """A repeated read is a HIT. A write elsewhere (or the stream invalidator catching up
+        with one) may invalidate between two reads, so a few repeats are allowed."""
+        seen: list[str] = []
+        for _ in range(CACHE_ATTEMPTS):
+            try:
+                response = self.client.get(path, **kwargs)
+            except httpx.HTTPError as error:
+                self.checks.append(Check(name, False, f"{type(error).__name__}: {error}"))
+                return
+            seen.append(f"{response.status_code} {response.headers.get('X-Cache', 'no X-Cache')}")
+            if response.status_code == 200 and response.headers.get("X-Cache") == "HIT":
+                self.checks.append(Check(name, True, f"GET {path} -> {', '.join(seen)}"))
+                return
+        self.checks.append(Check(name, False, f"no HIT in {CACHE_ATTEMPTS} reads: {', '.join(seen)}"
+                                 " (BYPASS: EnableCache=false or the cache is unreachable)"))
+
     # ---- the checks -------------------------------------------------------------------
     def run(self) -> list[Check]:
         self.public_reads()
@@ -137,8 +155,7 @@ class Smoke:
     def public_reads(self) -> None:
         self.call("GET /health is ok", "GET", "/health", Expect(200, body=_health_body))
         self.call("GET /courses lists", "GET", "/courses", Expect(200, body=_list_body), params={"limit": 1})
-        self.call("GET /courses again is a cache HIT", "GET", "/courses", Expect(200, headers={"X-Cache": "HIT"}),
-                  params={"limit": 1})
+        self.cache_hit("GET /courses again is a cache HIT", "/courses", params={"limit": 1})
         self.call("GET /instructors/{id}/courses lists", "GET", f"/instructors/{_unknown()}/courses",
                   Expect(200, body=_list_body))
         self.call("GET /courses/{unknown id} is 404", "GET", f"/courses/{_unknown()}", Expect(404, problem=True))
@@ -188,7 +205,7 @@ class Smoke:
         published = self.call("PATCH publishes", "PATCH", path, Expect(200), token=owner,
                               headers={"If-Match": created.headers.get("ETag", "")}, json={"status": "published"})
         self.call("GET the course", "GET", path, Expect(200))
-        self.call("GET the course again is a cache HIT", "GET", path, Expect(200, headers={"X-Cache": "HIT"}))
+        self.cache_hit("GET the course again is a cache HIT", path)
         self.call("POST enrollment enrolls", "POST", f"{path}/enrollments", Expect(201), token=self.token)
         self.call("GET roster (owner) lists the student", "GET", f"{path}/enrollments",
                   Expect(200, body=lambda body: None if body and body.get("items") else "empty roster"), token=owner)

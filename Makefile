@@ -39,9 +39,10 @@ redis-binary: ## Install redis-server from apt when it is missing (tests start o
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server; }
 
 .PHONY: lint
-lint: $(STAMP) ## ruff on everything, mypy --strict on the layer
+lint: $(STAMP) ## ruff on everything, mypy --strict on the layer, the layer's import contract
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict layers/shared/courses_api
+	PYTHONPATH=layers/shared $(BIN)/lint-imports
 
 .PHONY: test
 test: install lint check ## Lint, type-check, check the template, then run the whole suite
@@ -173,5 +174,5 @@ format: $(STAMP) ## Apply ruff's fixes and formatter
 
 .PHONY: clean
 clean: ## Remove build output and caches (keeps the virtualenvs)
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .coverage htmlcov
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from courses_api.dynamo import batch_write
+from courses_api.data.dynamo import batch_write
 
 _WORD_TEXT = (
     "learn build deploy scale design test secure data cloud python java rust web api model network "

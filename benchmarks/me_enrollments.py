@@ -43,7 +43,7 @@ class Measurement:
 
 def seed(client: Any, courses_table: str, enrollments_table: str, count: int = ENROLLMENTS) -> None:
     """``count`` published courses (realistic descriptions) and one enrollment in each for USER."""
-    from courses_api.dynamo import batch_write
+    from courses_api.data.dynamo import batch_write
     from tests.helpers import course_item
 
     rows = [course_item(f"bench{i:04d}", description="An hour of practice. " * 40) for i in range(count)]
@@ -56,8 +56,8 @@ def seed(client: Any, courses_table: str, enrollments_table: str, count: int = E
 
 def naive_page(module: ModuleType, user_id: str, limit: int) -> list[dict[str, Any]]:
     """The "before" variant: the same Query, then one GetItem per enrollment."""
-    from courses_api.dynamo import from_attributes
-    from courses_api.repositories import SUMMARY_ATTRIBUTES
+    from courses_api.data.courses import SUMMARY_ATTRIBUTES
+    from courses_api.data.dynamo import from_attributes
 
     container = module.container
     enrollments, _ = container.enrollment_repository.list_by_user(user_id, limit=limit, start_key=None)
@@ -76,7 +76,7 @@ def naive_page(module: ModuleType, user_id: str, limit: int) -> list[dict[str, A
 
 def measure(module: ModuleType, *, rounds: int = 5) -> dict[str, Measurement]:
     """Run both variants ``rounds`` times on a loaded ``list_my_enrollments`` module."""
-    from courses_api.capacity import CapacityMeter
+    from courses_api.data.capacity import CapacityMeter
     from tests.helpers import FakeLambdaContext, claims_for, load_event
 
     event = load_event("list_my_enrollments", claims=claims_for(USER), query={"limit": "100"})

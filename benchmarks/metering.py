@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from courses_api.capacity import CapacityMeter, item_size, read_units
+from courses_api.data.capacity import CapacityMeter, item_size, read_units
 
 
 class TableAwareMeter(CapacityMeter):

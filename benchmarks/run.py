@@ -161,8 +161,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         client = dynamodb_client(moto.url)
         progress.stage("seeding moto")
         timing = seed(client, tables, data, progress)
-        from courses_api.capacity import item_size
-        from courses_api.dynamo import to_attributes
+        from courses_api.data.capacity import item_size
+        from courses_api.data.dynamo import to_attributes
 
         course_bytes = sum(item_size(to_attributes(c)) for c in data.courses)
         enrollment_bytes = sum(item_size(to_attributes(e)) for e in data.enrollments)

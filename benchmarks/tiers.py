@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.stats import RedisUsage, Sample, TierStats
 from benchmarks.workload import Request, fresh
-from courses_api.capacity import CapacityMeter
+from courses_api.data.capacity import CapacityMeter
 from local.invoke import FakeLambdaContext, load_function
 
 PRODUCT_FUNCTIONS = ("get_course", "list_courses", "list_instructor_courses", "list_my_enrollments")

@@ -296,7 +296,7 @@ PRELOAD = [
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.utilities.idempotency",
     "courses_api.container",
-    "courses_api.http",
+    "courses_api.http.resolver",
 ]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from courses_api.dynamo import BATCH_WRITE_LIMIT, batch_write
+from courses_api.data.dynamo import BATCH_WRITE_LIMIT, batch_write
 
 CATEGORIES: dict[str, list[str]] = {
     "web-development": ["javascript", "typescript", "react", "css", "html", "nodejs", "django", "flask"],

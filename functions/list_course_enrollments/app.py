@@ -18,7 +18,7 @@ container = Container()
 def list_course_enrollments(
     course_id: http.CourseIdPath, limit: http.LimitQuery = 20, cursor: http.CursorQuery = None
 ) -> Response[str]:
-    page = container.enrollments.roster(http.current_caller(app), course_id, limit=limit, cursor=cursor)
+    page = container.enrollment_service.roster(http.current_caller(app), course_id, limit=limit, cursor=cursor)
     return http.json_response(page, headers={"Cache-Control": "private, no-store"})
 
 

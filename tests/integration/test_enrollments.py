@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import redis
 
-from courses_api.auth import Caller
-from courses_api.capacity import CapacityMeter
-from courses_api.dynamo import batch_write, from_attributes
-from courses_api.idempotency import KEY_PREFIX
+from courses_api.data.capacity import CapacityMeter
+from courses_api.data.dynamo import batch_write, from_attributes
+from courses_api.domain.auth import Caller
+from courses_api.domain.idempotency import KEY_PREFIX
 from local.aws import MotoEndpoint
 from tests.helpers import HttpResult, call, claims_for, course_item, load_event, load_function
 from tests.integration.linearizable import serialize
@@ -168,7 +168,7 @@ class TestEnroll:
         course_id = courses["published"]
         students = 10
         barrier = threading.Barrier(students)
-        services = [load_function("enroll").container.enrollments for _ in range(students)]
+        services = [load_function("enroll").container.enrollment_service for _ in range(students)]
 
         def enroll(n: int) -> bool:
             barrier.wait()

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import redis
 
-from courses_api.capacity import CapacityMeter, ReadCost
-from courses_api.dynamo import batch_write
+from courses_api.data.capacity import CapacityMeter, ReadCost
+from courses_api.data.dynamo import batch_write
 from local.aws import free_port
 from tests.helpers import HttpResult, call, claims_for, course_item, load_event
 

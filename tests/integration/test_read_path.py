@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from courses_api.dynamo import batch_write
+from courses_api.data.dynamo import batch_write
 from tests.helpers import call, claims_for, course_item, load_event
 
 OWNER = "instructor-0001"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis
 
-from courses_api.dynamo import batch_write
+from courses_api.data.dynamo import batch_write
 from tests.helpers import call, course_item, load_event
 
 

@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from courses_api.cache.api import ListNamespace
-from courses_api.dynamo import batch_write
-from courses_api.stream_invalidation import InvalidationNotDelivered, plan_for_record
+from courses_api.data.dynamo import batch_write
+from courses_api.domain.stream_invalidation import InvalidationNotDelivered, plan_for_record
 from local.aws import FAKE_CREDENTIALS, LOCAL_REGION, MotoEndpoint, free_port
 from tests.helpers import FakeLambdaContext, call, claims_for, course_item, load_event
 

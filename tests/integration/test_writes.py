@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import redis
 
-from courses_api.auth import Caller
-from courses_api.dynamo import from_attributes
+from courses_api.data.dynamo import from_attributes
+from courses_api.domain.auth import Caller
 from courses_api.errors import PreconditionFailed
 from courses_api.models import CoursePatch
 from local.aws import MotoEndpoint, free_port

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from courses_api.auth import Caller
-from courses_api.enrollments import read_cancellation, visible_to
+from courses_api.data.enrollments import read_cancellation
+from courses_api.domain.auth import Caller
+from courses_api.domain.enrollments import visible_to
 from courses_api.errors import BadRequest, PreconditionRequired
-from courses_api.write_http import MAX_BODY_BYTES, body_size, limit_body, required_version
+from courses_api.http.writes import MAX_BODY_BYTES, body_size, limit_body, required_version
 from tests.helpers import FakeLambdaContext
 
 ENROLLMENT = {"user_id": {"S": "u1"}, "course_id": {"S": "c1"}, "enrolled_at": {"S": "2026-01-01T00:00:00Z"}}

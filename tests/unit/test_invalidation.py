@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from courses_api.cache.api import ListNamespace, NullCache
-from courses_api.invalidation import Invalidation, Invalidator, changed_attributes, plan_invalidation
+from courses_api.domain.invalidation import Invalidation, Invalidator, changed_attributes, plan_invalidation
 
 INSTRUCTOR = ListNamespace("instructor", "i1")
 CATALOGUE = ListNamespace("catalogue")

@@ -2,8 +2,8 @@
 
 import pytest
 
+from courses_api.data.cursors import CursorCodec
 from courses_api.errors import BadRequest
-from courses_api.pagination import CursorCodec
 
 KEY = {"course_id": "abc", "published_at": "2026-11-01T10:00:00.000000Z", "status": "published"}
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from courses_api.cache.api import ListNamespace, ReadThroughCache
-from courses_api.course_reads import CATALOGUE, category_namespace, instructor_namespace
+from courses_api.domain.course_reads import CATALOGUE, category_namespace, instructor_namespace
 from courses_api.observability import logger
 
 Image = Mapping[str, Any]

@@ -1,4 +1,4 @@
-"""Who is calling, from the claims API Gateway's authorizers put in the event.
+"""The caller of a request, from the claims API Gateway's authorizers put in the event.
 
 The Cognito user-pool authorizer puts the token's claims at
 ``requestContext.authorizer.claims`` (``cognito:groups`` as a string such as
@@ -9,14 +9,10 @@ authorizer puts flat context values at ``requestContext.authorizer``. Both are a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
-from courses_api.errors import Forbidden, Unauthorized
-
-INSTRUCTORS = "instructors"
-ADMINS = "admins"
+from courses_api.domain.auth import ANONYMOUS, Caller
 
 
 def parse_groups(raw: Any) -> frozenset[str]:
@@ -36,46 +32,6 @@ def parse_groups(raw: Any) -> frozenset[str]:
     separators = text.replace(",", " ").split()
     return frozenset(item for item in separators if item)
 
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """The authenticated (or anonymous) caller of one request."""
-
-    user_id: str | None = None
-    groups: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def is_authenticated(self) -> bool:
-        return self.user_id is not None
-
-    @property
-    def is_admin(self) -> bool:
-        return ADMINS in self.groups
-
-    @property
-    def is_instructor(self) -> bool:
-        return INSTRUCTORS in self.groups
-
-    def may_manage(self, owner_id: str) -> bool:
-        """Owner or admin: may see drafts, change or delete, read the roster."""
-        return self.is_admin or (self.user_id is not None and self.user_id == owner_id)
-
-    def require_user(self) -> str:
-        """The caller's id, or 401 for an anonymous caller."""
-        if self.user_id is None:
-            raise Unauthorized("Sign in to do this.")
-        return self.user_id
-
-    def require_any_group(self, groups: Iterable[str]) -> str:
-        """The caller's id when they belong to one of ``groups``; 401/403 otherwise."""
-        user_id = self.require_user()
-        wanted = frozenset(groups)
-        if not self.groups & wanted:
-            raise Forbidden(f"This needs one of the roles: {', '.join(sorted(wanted))}.")
-        return user_id
-
-
-ANONYMOUS = Caller()
 
 
 def caller_from_event(event: Mapping[str, Any]) -> Caller:

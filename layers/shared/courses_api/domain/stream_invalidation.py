@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from courses_api.cache.api import ReadThroughCache
-from courses_api.invalidation import Image, Invalidation, Invalidator, plan_invalidation
+from courses_api.domain.invalidation import Image, Invalidation, Invalidator, plan_invalidation
 from courses_api.observability import logger, metrics
 
 DELIVERED = frozenset({"ok", "disabled"})

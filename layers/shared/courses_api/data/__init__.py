@@ -1,0 +1,1 @@
+"""Data access: the DynamoDB client, one repository per table, cursors and the read-unit meter."""

@@ -1,0 +1,1 @@
+"""Domain services: the product's rules (visibility, authoring, enrollment, invalidation) and the caller."""

@@ -1,17 +1,21 @@
-"""Build the container's cache from settings: Redis-backed, or ``NullCache`` without Redis."""
+"""Build the container's cache from settings: Redis-backed, or ``NullCache`` without Redis.
+
+The Redis-backed parts (redis-py above all) are imported only when a Redis tier is
+configured, so a container without one never pays for them.
+"""
 
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from courses_api.cache.api import NullCache, ReadThroughCache
-from courses_api.cache.breaker import CircuitBreaker
-from courses_api.cache.client import RedisClient, get_redis_client
-from courses_api.cache.keys import KeySpace
-from courses_api.cache.manager import RedisCacheManager, WarningLogger
 from courses_api.cache.metrics import MetricsSink
-from courses_api.cache.near import NearCache
 from courses_api.settings import Settings
+
+if TYPE_CHECKING:
+    from courses_api.cache.client import RedisClient
+    from courses_api.cache.manager import RedisCacheManager, WarningLogger
 
 
 def build_manager(
@@ -22,6 +26,12 @@ def build_manager(
     logger: WarningLogger | None = None,
 ) -> RedisCacheManager:
     """A ``RedisCacheManager`` configured from ``settings`` (client created lazily, once)."""
+    from courses_api.cache.breaker import CircuitBreaker
+    from courses_api.cache.client import get_redis_client
+    from courses_api.cache.keys import KeySpace
+    from courses_api.cache.manager import RedisCacheManager
+    from courses_api.cache.near import NearCache
+
     return RedisCacheManager(
         client if client is not None else partial(get_redis_client, settings),
         metrics,

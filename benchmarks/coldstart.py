@@ -84,14 +84,16 @@ if event is not None:
 print("COLD_START", json.dumps(result))
 """
 
-# Ours: import the function module (as Lambda does), then build what a read needs.
+# Ours: import the function module, then what an on-demand Lambda init runs (lifecycle.prime:
+# build_clients), plus the read service.
 OURS_INIT = """
 import importlib.util
 spec = importlib.util.spec_from_file_location("app", {path!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 container = module.container
-container.settings, container.dynamodb, container.cache, container.course_reads
+container.build_clients()
+container.course_reads
 handler = module.lambda_handler
 """
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, Literal
 
 from courses_api.lifecycle import prime
@@ -42,11 +43,16 @@ class Container:
     def __init__(self, settings: Settings | None = None) -> None:
         self._explicit_settings = settings
         self._lock = threading.RLock()
-        prime(self.build_clients)
+        prime(self.build_clients, self.warm)
 
     def build_clients(self) -> None:
         """Build settings, the DynamoDB client and the cache now (no network I/O happens)."""
         _ = (self.settings, self.dynamodb, self.cache, self.cursors)
+
+    def warm(self) -> None:
+        """Load now what first use would load: redis-py, with a Redis tier (no connection is made)."""
+        if self.settings.cache_enabled:
+            import_module("courses_api.cache.client")
 
     @cached_property
     def settings(self) -> Settings:

@@ -143,7 +143,7 @@ bench: $(STAMP) $(COLD_STAMP) redis-binary ## Benchmark the four tiers on 20k co
 	COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.run $(BENCH_ARGS)
 
 .PHONY: bench-coldstart
-bench-coldstart: $(STAMP) $(COLD_STAMP) ## Cold start only, on python3.13, against the naive backend (~1 min): latest.json + docs section
+bench-coldstart: $(STAMP) $(COLD_STAMP) redis-binary ## Cold start only, on python3.13, against the naive backend (~1 min): latest.json + docs section
 	@$(COLD_VENV)/bin/python -c 'import sys; sys.version_info[:2] == (3, 13) or print("note: no python3.13 here, measuring on", sys.version.split()[0])'
 	COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.coldstart
 

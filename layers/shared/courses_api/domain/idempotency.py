@@ -36,7 +36,6 @@ from courses_api.models import Enrollment
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,128}$"
 RECORD_TTL_S = 24 * 60 * 60
 KEY_PREFIX = "courses-api.enroll"
 

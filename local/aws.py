@@ -21,12 +21,11 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from local.template import resources_of_type
+from local.template import LOCAL_REGION, resources_of_type
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-LOCAL_REGION = "us-east-1"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 # Table logical id in template.yaml → the settings field that carries its name.

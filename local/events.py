@@ -24,7 +24,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from local.specs import LOCAL_ACCOUNT_ID
+from local.template import LOCAL_ACCOUNT_ID
 
 LOCAL_API_ID = "local"
 PROBLEM_JSON = "application/problem+json"

@@ -18,7 +18,8 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from local.specs import LOCAL_ACCOUNT_ID, LOCAL_REGION, FunctionSpec, spec_for_folder
+from local.specs import FunctionSpec, spec_for_folder
+from local.template import LOCAL_ACCOUNT_ID, LOCAL_REGION
 
 _module_counter = itertools.count()
 _loaded: dict[str, FunctionSpec] = {}  # module name -> the function it was loaded for

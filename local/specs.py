@@ -20,8 +20,6 @@ SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
 # What Lambda uses when neither the function nor Globals set a value.
 DEFAULT_TIMEOUT_S = 3
 DEFAULT_MEMORY_MB = 128
-LOCAL_ACCOUNT_ID = "123456789012"
-LOCAL_REGION = "us-east-1"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local.aws import FAKE_CREDENTIALS, LOCAL_REGION
+from local.aws import FAKE_CREDENTIALS
 from local.specs import StreamSubscription
+from local.template import LOCAL_REGION
 
 log = logging.getLogger("local.streams")
 

@@ -22,6 +22,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # COURSES_TEMPLATE points the local tooling at another template (e.g. a candidate change).
 TEMPLATE_PATH = Path(os.environ.get("COURSES_TEMPLATE", REPO_ROOT / "template.yaml"))
 
+# The local stack's account and region (what AWS::AccountId and AWS::Region would be).
+LOCAL_ACCOUNT_ID = "123456789012"
+LOCAL_REGION = "us-east-1"
 # Template parameters that the local environment may override (parameter → env var).
 PARAMETER_ENV = {"AllowedOrigins": "ALLOWED_ORIGINS"}
 _SUB_VAR = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")

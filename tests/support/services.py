@@ -9,7 +9,6 @@ from __future__ import annotations
 from local.auth import DEFAULT_LOCAL_AUTH_SECRET, mint_token
 from local.aws import (
     FAKE_CREDENTIALS,
-    LOCAL_REGION,
     MotoEndpoint,
     create_tables,
     delete_tables,
@@ -20,6 +19,7 @@ from local.aws import (
     use_fake_aws_credentials,
 )
 from local.redis_server import LocalRedis, ensure_redis, start_redis_server
+from local.template import LOCAL_REGION
 
 __all__ = [
     "DEFAULT_LOCAL_AUTH_SECRET",

@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 from courses_api.domain.auth import Caller
 from courses_api.domain.enrollments import read_cancellation, visible_to
 from courses_api.domain.errors import BadRequest, PreconditionRequired
-from courses_api.http.writes import MAX_BODY_BYTES, body_size, limit_body, required_version
+from courses_api.http.body import MAX_BODY_BYTES, body_bytes
+from courses_api.http.writes import limit_body, required_version
 from tests.helpers import FakeLambdaContext
 
 ENROLLMENT = {"user_id": {"S": "u1"}, "course_id": {"S": "c1"}, "enrolled_at": {"S": "2026-01-01T00:00:00Z"}}
@@ -58,10 +59,10 @@ def test_visibility_of_embedded_summaries() -> None:
 
 
 def test_body_size_counts_bytes_and_decoded_base64() -> None:
-    assert body_size({"body": None}) == 0
-    assert body_size({"body": "é"}) == 2
+    assert body_bytes({"body": None}) == 0
+    assert body_bytes({"body": "é"}) == 2
     encoded = base64.b64encode(b"x" * 300).decode()
-    assert body_size({"body": encoded, "isBase64Encoded": True}) == 300
+    assert body_bytes({"body": encoded, "isBase64Encoded": True}) == 300
 
 
 def test_limit_body_refuses_before_the_handler_runs() -> None:

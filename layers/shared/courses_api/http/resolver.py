@@ -18,6 +18,7 @@ from courses_api.data.capacity import CapacityMeter
 from courses_api.domain.auth import Caller, caller_from_event
 from courses_api.domain.errors import BadRequest, register_problem_handlers
 from courses_api.domain.models import Problem
+from courses_api.http.body import strict_json_loads
 from courses_api.observability import logger, metrics, tracer
 
 JSON = "application/json"
@@ -51,7 +52,7 @@ def _cors() -> CORSConfig | None:
 
 def create_app() -> APIGatewayRestResolver:
     """A REST resolver with request validation and problem+json errors for every failure."""
-    app = APIGatewayRestResolver(enable_validation=True, cors=_cors())
+    app = APIGatewayRestResolver(enable_validation=True, cors=_cors(), json_body_deserializer=strict_json_loads)
     register_problem_handlers(app)
     return app
 

@@ -20,6 +20,7 @@ import jwt
 
 DEFAULT_LOCAL_AUTH_SECRET = "local-dev-secret-change-me-not-for-production"  # noqa: S105 - documented development default
 ALGORITHM = "HS256"
+ADMINS = "admins"
 ISSUER = "courses-api-local"
 DEFAULT_TTL_S = 12 * 3600
 _MIN_SECRET_BYTES = 32  # RFC 7518: an HS256 key as long as the hash

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from courses_api.data.enrollments import read_cancellation
 from courses_api.domain.auth import Caller
-from courses_api.domain.enrollments import read_cancellation, visible_to
-from courses_api.domain.errors import BadRequest, PreconditionRequired
+from courses_api.domain.enrollments import visible_to
+from courses_api.errors import BadRequest, PreconditionRequired
 from courses_api.http.body import MAX_BODY_BYTES, body_bytes
 from courses_api.http.writes import limit_body, required_version
 from tests.helpers import FakeLambdaContext

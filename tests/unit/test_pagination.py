@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from courses_api.data.cursors import CursorCodec, InvalidCursor, _b64
 from courses_api.data.dynamo import query_page
-from courses_api.domain.errors import BadRequest, DependencyUnavailable
+from courses_api.errors import BadRequest, DependencyUnavailable
 
 KEY = {"course_id": "abc", "published_at": "2026-11-01T10:00:00.000000Z", "status": "published"}
 

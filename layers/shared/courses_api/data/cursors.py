@@ -13,7 +13,7 @@ import hmac
 import json
 from typing import Any, cast
 
-from courses_api.domain.errors import BadRequest
+from courses_api.errors import BadRequest
 
 MAX_CURSOR_LENGTH = 2048
 # A LastEvaluatedKey holds the table's key and, on an index, the index's: at most four
@@ -21,6 +21,7 @@ MAX_CURSOR_LENGTH = 2048
 MAX_KEY_ATTRIBUTES = 4
 MAX_KEY_STRING = 1024
 MAX_KEY_NUMBER = 10**38
+MAX_ATTRIBUTE_NAME = 255
 INVALID_CURSOR = "The cursor is invalid: use the next_cursor of the previous page, unchanged."
 
 
@@ -36,7 +37,7 @@ def is_start_key(key: Any) -> bool:
     if not isinstance(key, dict) or not 1 <= len(key) <= MAX_KEY_ATTRIBUTES:
         return False
     for name, value in key.items():
-        if not isinstance(name, str) or not 0 < len(name) <= 255:
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_ATTRIBUTE_NAME:
             return False
         if isinstance(value, str):
             if not 0 < len(value) <= MAX_KEY_STRING:

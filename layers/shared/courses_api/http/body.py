@@ -16,7 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from courses_api.domain.errors import PROBLEM_CONTENT_TYPE, problem_json
+from courses_api.http.problems import (
+    PAYLOAD_TOO_LARGE,
+    PROBLEM_CONTENT_TYPE,
+    UNSUPPORTED_MEDIA_TYPE,
+    ProblemType,
+    problem_json,
+)
 
 # Far above any valid course (title 200 + description 5,000 + 10 tags), far below API
 # Gateway's 10 MB: a bigger body is refused before it is parsed.
@@ -92,31 +98,40 @@ def strict_json_loads(text: str) -> Any:
         raise json.JSONDecodeError(str(error), text, 0) from error
 
 
+MALFORMED_BODY = ProblemType(400, "malformed-body", "Malformed body")
+
+
 @dataclass(frozen=True, slots=True)
 class BodyRejection:
     """Why a body is refused before it is parsed, as a problem."""
 
-    status: int
-    slug: str
-    title: str
+    problem: ProblemType
     detail: str
+
+    @property
+    def status(self) -> int:
+        return self.problem.status
+
+    @property
+    def slug(self) -> str:
+        return self.problem.slug
 
     def response(self) -> dict[str, Any]:
         """The Lambda proxy response for this rejection."""
         return {
-            "statusCode": self.status,
+            "statusCode": self.problem.status,
             "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
-            "body": problem_json(self.status, self.slug, self.title, self.detail),
+            "body": problem_json(self.problem, self.detail),
             "isBase64Encoded": False,
         }
 
 
 def _unsupported(detail: str) -> BodyRejection:
-    return BodyRejection(415, "unsupported-media-type", "Unsupported media type", detail)
+    return BodyRejection(UNSUPPORTED_MEDIA_TYPE, detail)
 
 
 def _undecodable(detail: str) -> BodyRejection:
-    return BodyRejection(400, "malformed-body", "Malformed body", detail)
+    return BodyRejection(MALFORMED_BODY, detail)
 
 
 def header_values(event: Mapping[str, Any], name: str) -> list[str]:
@@ -210,8 +225,7 @@ def check_body(event: Mapping[str, Any], max_bytes: int = MAX_BODY_BYTES) -> Bod
     """
     size = body_bytes(event)
     if size > max_bytes:
-        return BodyRejection(413, "payload-too-large", "Payload too large",
-                             f"The body has {size} bytes; the limit is {max_bytes}.")
+        return BodyRejection(PAYLOAD_TOO_LARGE, f"The body has {size} bytes; the limit is {max_bytes}.")
     if size == 0:
         return None
     media = media_type_problem(header_values(event, "Content-Type"))

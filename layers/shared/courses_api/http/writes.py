@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from courses_api.domain.errors import PreconditionRequired
 from courses_api.domain.idempotency import IDEMPOTENCY_KEY_PATTERN
+from courses_api.errors import PreconditionRequired
 from courses_api.http.body import MAX_BODY_BYTES, body_bytes, check_body, with_lowercase_content_type
 from courses_api.http.resolver import LambdaHandler, parse_version_header
 from courses_api.observability import logger

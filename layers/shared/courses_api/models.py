@@ -137,7 +137,10 @@ class EnrollmentWithCourse(BaseModel):
 
     course_id: str
     enrolled_at: str
-    course: CourseSummary | None = Field(description="null when the course was deleted since")
+    course: CourseSummary | None = Field(
+        description="null when the course was deleted since, or is no longer published: a draft or "
+        "archived course is shown only to its instructor and admins, as GET /courses/{course_id} does"
+    )
 
 
 class EnrollmentPage(BaseModel):

@@ -164,8 +164,15 @@ class RosterPage(BaseModel):
     next_cursor: str | None = None
 
 
-class HealthReport(BaseModel):
-    """Body of ``GET /health``."""
+class HealthStatus(BaseModel):
+    """Body of ``GET /health`` for everyone but admins: the status alone."""
 
     status: Literal["ok", "degraded"]
-    dependencies: dict[str, dict[str, Any]]
+
+
+class HealthReport(HealthStatus):
+    """Body of ``GET /health``: the dependencies' details only for admins (and in the log)."""
+
+    dependencies: dict[str, dict[str, Any]] | None = Field(
+        default=None, description="Per dependency status, breaker and near-cache figures; admins only"
+    )

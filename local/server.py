@@ -372,8 +372,11 @@ async def http_error(request: Request, error: Exception) -> Response:
     """Starlette's own 404/405 answers, as problem+json like every other answer."""
     status = error.status_code if isinstance(error, HTTPException) else 500
     detail = error.detail if isinstance(error, HTTPException) else "Unexpected error."
-    return wire(problem_response(status, "not-found" if status == 404 else "http-error", str(detail), str(detail),
-                                 str(uuid.uuid4())))
+    response = wire(problem_response(status, "not-found" if status == 404 else "http-error", str(detail), str(detail),
+                                     str(uuid.uuid4())))
+    for name, value in (getattr(error, "headers", None) or {}).items():  # Allow, with a 405
+        response.headers[name] = value
+    return response
 
 
 async def server_error(request: Request, error: Exception) -> Response:

@@ -18,6 +18,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 Level = Literal["beginner", "intermediate", "advanced"]
 Status = Literal["draft", "published", "archived"]
@@ -58,13 +59,15 @@ class CourseCreate(_Input):
 class CoursePatch(_Input):
     """Body of ``PATCH /courses/{course_id}``: any subset of the writable fields."""
 
-    title: Title | None = None
-    description: Description | None = None
-    category: Slug | None = None
-    level: Level | None = None
-    price: Price | None = None
-    tags: Tags | None = None
-    status: Status | None = None
+    # Optional, but never null (see ``_no_nulls``): the schema says so too, so clients and
+    # contract tests are not told that ``null`` is accepted.
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    category: Slug | SkipJsonSchema[None] = None
+    level: Level | SkipJsonSchema[None] = None
+    price: Price | SkipJsonSchema[None] = None
+    tags: Tags | SkipJsonSchema[None] = None
+    status: Status | SkipJsonSchema[None] = None
 
     @model_validator(mode="before")
     @classmethod

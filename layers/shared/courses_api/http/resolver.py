@@ -34,8 +34,10 @@ LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
 CursorQuery = Annotated[
     str | None, Query(max_length=2048, description="The next_cursor of the previous page, unchanged")
 ]
-IfNoneMatchHeader = Annotated[str | None, Header(alias="If-None-Match", max_length=64)]
-IfMatchHeader = Annotated[str | None, Header(alias="If-Match", max_length=64)]
+# An ETag of this API ("3", W/"3"), a bare version or "*": anything else is refused (400).
+ETAG_PATTERN = r'^(\*|(W/)?"?[0-9]{1,12}"?)$'
+IfNoneMatchHeader = Annotated[str | None, Header(alias="If-None-Match", max_length=64, pattern=ETAG_PATTERN)]
+IfMatchHeader = Annotated[str | None, Header(alias="If-Match", max_length=64, pattern=ETAG_PATTERN)]
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 

@@ -14,7 +14,7 @@ import urllib.parse
 import pytest
 from botocore.credentials import Credentials
 
-from courses_api.cache.client import IAM_TOKEN_REFRESH_S, ElastiCacheIAMProvider
+from courses_api.cache.client import IAM_TOKEN_REFRESH_S, ElastiCacheIAMProvider, IAMTarget
 
 
 class WallClock:
@@ -37,7 +37,8 @@ def test_token_is_resigned_after_a_freeze_that_stopped_the_monotonic_clock(monke
     monkeypatch.setattr(time, "monotonic", lambda: 5_000.0)
     monkeypatch.setattr(time, "time", wall)
     provider = ElastiCacheIAMProvider(
-        "app-user", "my-cache", "eu-west-1", serverless=True, credentials=Credentials("AKIDEXAMPLE", "secret")
+        IAMTarget("app-user", "my-cache", "eu-west-1", serverless=True),
+        credentials=Credentials("AKIDEXAMPLE", "secret"),
     )
     _, first = provider.get_credentials()  # type: ignore[misc]
 
@@ -56,7 +57,7 @@ def test_token_is_reused_while_the_wall_clock_says_it_is_fresh(monkeypatch: pyte
     wall = WallClock(1_767_225_600.0)
     monkeypatch.setattr(time, "time", wall)
     provider = ElastiCacheIAMProvider(
-        "app-user", "my-cache", "eu-west-1", credentials=Credentials("AKIDEXAMPLE", "secret")
+        IAMTarget("app-user", "my-cache", "eu-west-1"), credentials=Credentials("AKIDEXAMPLE", "secret")
     )
     _, first = provider.get_credentials()  # type: ignore[misc]
     wall.now += IAM_TOKEN_REFRESH_S - 1

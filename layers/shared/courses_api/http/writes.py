@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from courses_api.domain.idempotency import IDEMPOTENCY_KEY_PATTERN
 from courses_api.errors import PreconditionRequired
 from courses_api.http.body import MAX_BODY_BYTES, body_bytes, check_body, with_lowercase_content_type
 from courses_api.http.resolver import LambdaHandler, parse_version_header
 from courses_api.observability import logger
+
+# Declared here, not with the idempotency service, so that routes without it never load it.
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,128}$"
 
 IdempotencyKeyHeader = Annotated[
     str | None,

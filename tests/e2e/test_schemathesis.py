@@ -27,6 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PHASES = "examples,coverage,fuzzing,stateful"
 
 
+@pytest.mark.timeout(1800)  # the whole run is one test; make fuzz runs it long
 def test_schemathesis_finds_nothing(local_api: LocalApi, tmp_path: Path) -> None:
     # An instructor and admin, so write operations get past auth and exercise their handlers.
     token = local_api.token("schemathesis-user", "instructors", "admins")

@@ -33,13 +33,17 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-def test_health_reports_every_dependency(api: httpx.Client) -> None:
-    response = api.get("/health")
+def test_health_reports_every_dependency_to_admins_only(api: httpx.Client, local_api: LocalApi) -> None:
+    public = api.get("/health")
+    assert public.status_code == 200
+    assert public.json() == {"status": "ok"}
+    response = api.get("/health", headers=local_api.auth("e2e-operator", "admins"))
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
     assert body["dependencies"]["dynamodb"]["status"] == "ok"
     assert body["dependencies"]["cache"]["status"] == "ok"
+    assert response.headers["cache-control"] == "private, no-store"
 
 
 def test_catalogue_pages_visit_every_published_course_once(api: httpx.Client) -> None:

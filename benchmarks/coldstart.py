@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import statistics
 import subprocess
 import sys
@@ -51,7 +52,7 @@ STANDALONE_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_DEV": "false",
-    "CURSOR_SECRET": "benchmark-cursor-secret",
+    "CURSOR_SECRET": secrets.token_urlsafe(32),  # required and strong; fresh per run
     "COURSES_TABLE": "courses",
     "ENROLLMENTS_TABLE": "enrollments",
     "DYNAMODB_ENDPOINT": "http://127.0.0.1:1",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 import urllib.parse
+from typing import Any
 
 import pytest
 from botocore.credentials import Credentials
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, SecretStr, TypeAdapter
 from redis.crc import key_slot
 
 from courses_api.cache import (
@@ -49,8 +51,9 @@ class Clock:
         return self.now
 
 
-def settings(**overrides: object) -> Settings:
-    return Settings(courses_table="courses", enrollments_table="enrollments", **overrides)  # type: ignore[arg-type]
+def settings(**overrides: Any) -> Settings:
+    return Settings(courses_table="courses", enrollments_table="enrollments",
+                    cursor_secret=SecretStr(secrets.token_urlsafe(32)), **overrides)
 
 
 # ---------------------------------------------------------------- near cache

@@ -29,7 +29,6 @@ from local.specs import FunctionSpec
 # re-importing boto3, Powertools and pydantic (a cold start of ~1.5 s per process here).
 PRELOAD = [
     "local.functions",
-    "local.invoke",
     "boto3",
     "botocore.client",
     "pydantic",

@@ -17,7 +17,8 @@ import aws_lambda_powertools.event_handler.openapi.swagger_ui as swagger_ui_pack
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-from local.functions import ApiRoute, FunctionPool
+from local.functions import FunctionPool
+from local.specs import ApiRoute
 
 TITLE = "Courses API"
 VERSION = "1.0.0"
@@ -81,6 +82,9 @@ def merge_documents(schemas: Iterable[Mapping[str, Any]], routes: Iterable[ApiRo
         if operation is None:
             continue
         responses: dict[str, Any] = operation.setdefault("responses", {})
+        for bodiless in ("204", "304"):  # no body: Powertools documents a JSON one by default
+            if bodiless in responses:
+                responses[bodiless].pop("content", None)
         if route.authorizer is not None:
             if route.authorizer.kind == "cognito":
                 operation["security"] = [{BEARER_SCHEME: []}]

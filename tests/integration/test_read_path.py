@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from courses_api.data.dynamo import batch_write
-from tests.helpers import call, claims_for, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import call
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 OWNER = "instructor-0001"
 
 
 @pytest.fixture
-def seeded(tables: dict[str, str], dynamodb: Any, without_redis: None) -> list[dict[str, Any]]:
+def seeded(tables: dict[str, str], dynamodb: DynamoDBClient, without_redis: None) -> list[dict[str, Any]]:
     """30 published web courses (10 beginner), 5 data-science ones, 3 drafts of OWNER, 2 archived."""
     rows: list[dict[str, Any]] = []
     for i in range(30):
@@ -215,9 +220,12 @@ class TestInstructorCourses:
         assert anonymous.status == 400
 
 
+ADMIN_AUTHORIZER = {"principalId": "admin-1", "sub": "admin-1", "cognito:groups": '["admins"]'}
+
+
 class TestHealth:
     def test_ok_without_cache_tier(self, seeded: list[Any], function: Callable[[str], ModuleType]) -> None:
-        result = call(function("health"), load_event("health"))
+        result = call(function("health"), load_event("health", authorizer=ADMIN_AUTHORIZER))
         assert result.status == 200
         assert result.body["status"] == "ok"
         assert result.body["dependencies"]["dynamodb"]["status"] == "ok"
@@ -227,7 +235,7 @@ class TestHealth:
         self, tables: dict[str, str], function: Callable[[str], ModuleType], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-        result = call(function("health"), load_event("health"))
+        result = call(function("health"), load_event("health", authorizer=ADMIN_AUTHORIZER))
         assert result.status == 200
         assert result.body["status"] == "degraded"
         assert result.body["dependencies"]["cache"]["status"] != "ok"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from pydantic import SecretStr
 from redis.cluster import RedisCluster
 
 from courses_api.cache import CacheOutcome, KeySpace, ListNamespace, build_manager
 from courses_api.settings import Settings
-from local.redis_server import LocalRedis
 from tests.integration.cache.conftest import THING, THINGS, CountingLoader, RecordingMetrics, Thing, make_manager
+from tests.support.services import LocalRedis
 
 pytestmark = pytest.mark.cluster
 
@@ -88,6 +90,7 @@ def test_client_factory_builds_a_cluster_client_from_settings(redis_cluster_node
         redis_url=f"redis://127.0.0.1:{redis_cluster_nodes[1].port}",
         redis_cluster=True,
         cache_key_prefix="cl3",
+        cursor_secret=SecretStr(secrets.token_urlsafe(32)),
     )
     manager = build_manager(settings, RecordingMetrics())
     first = manager.fetch_item("x", CountingLoader(Thing(id="x", version=1)), THING)

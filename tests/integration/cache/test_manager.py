@@ -46,7 +46,7 @@ def test_miss_then_redis_hit_then_near_hit(manager_factory: ManagerFactory, metr
 def test_keys_are_namespaced_versioned_and_hash_tagged(manager: RedisCacheManager, redis_client: redis.Redis) -> None:
     manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
     manager.fetch_list(ListNamespace("category", "web"), "limit=20", CountingLoader([]), THINGS)
-    keys = sorted(k.decode() for k in redis_client.keys(f"{manager.keys.root}:*"))
+    keys = sorted(k.decode() for k in redis_client.keys(f"{manager.keys.root}:*") if isinstance(k, bytes))
     root = manager.keys.root
     assert root.endswith(":v1")
     assert f"{root}:item:{{c1}}" in keys
@@ -515,7 +515,9 @@ def test_refresh_lease_is_refused_once_the_entry_was_refilled(
     entry = manager._tier.item_entry("c1")
     # Then its refresh lease is refused (someone already refreshed), and granted for the current entry
     assert manager._take_refresh_lease(entry, codec.decode(seen.data, THING), "") is None
-    current = codec.decode(redis_client.get(key.value) or b"", THING)
+    stored = redis_client.get(key.value)
+    assert isinstance(stored, bytes)
+    current = codec.decode(stored, THING)
     assert manager._take_refresh_lease(entry, current, "") is not None
     assert redis_client.exists(key.lease)
 

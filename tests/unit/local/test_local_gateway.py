@@ -10,8 +10,9 @@ from starlette.testclient import TestClient
 
 from local.apigw import ApiSettings, Cors, GatewayResponse
 from local.auth import AuthorizerSpec, mint_token
-from local.functions import ApiRoute, FunctionPool, FunctionSpec
+from local.functions import FunctionPool
 from local.server import GatewayConfig, LocalGateway, create_app
+from local.specs import ApiRoute, FunctionSpec
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 HANDLER = '''
@@ -113,7 +114,7 @@ def test_cognito_claims_reach_the_handler(client: TestClient) -> None:
     assert response.status_code == 200
     claims = response.json()["event"]["requestContext"]["authorizer"]["claims"]
     assert claims["sub"] == "alice"
-    assert claims["cognito:groups"] == "instructors"
+    assert claims["cognito:groups"] == "[instructors]"
 
 
 def test_optional_auth_allows_anonymous(client: TestClient) -> None:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from courses_api.cache import scripts
 from courses_api.cache.api import FENCE_UNKNOWN, Fenced, fence_admits
-from courses_api.cache.client import RedisClient
 from courses_api.cache.config import CacheConfig
 from courses_api.cache.keys import ItemKeys, PageKeys
 from courses_api.cache.link import Script, ScriptCall
+
+if TYPE_CHECKING:
+    from courses_api.cache.client import RedisClient
 
 T = TypeVar("T")
 

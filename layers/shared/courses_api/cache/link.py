@@ -12,17 +12,24 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, cast
-
-from redis.exceptions import NoScriptError, RedisClusterException, RedisError
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from courses_api.cache.breaker import BreakerState, CircuitBreaker
-from courses_api.cache.client import RedisClient
 from courses_api.cache.metrics import BREAKER_OPEN, CACHE_ERROR, COUNT, MetricsSink
+
+if TYPE_CHECKING:
+    from courses_api.cache.client import RedisClient
 
 T = TypeVar("T")
 
-REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError)
+
+@cache
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """What a failed Redis call raises. redis-py loads with the client, not with this module."""
+    from redis.exceptions import RedisClusterException, RedisError
+
+    return (RedisError, RedisClusterException, OSError)
 
 
 class WarningLogger(Protocol):
@@ -81,7 +88,7 @@ class RedisLink:
             self._client: RedisClient | None = None
             self._factory: Callable[[], RedisClient] | None = client
         else:
-            self._client = cast(RedisClient, client)
+            self._client = cast("RedisClient", client)
             self._factory = None
         self._lock = threading.Lock()
         self.breaker = breaker
@@ -95,7 +102,7 @@ class RedisLink:
             raise Bypassed
         try:
             result = operation(self._get_client())
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self.breaker.record_failure(f"{type(exc).__name__}: {exc}")
             self.count_error(f"redis call failed: {type(exc).__name__}: {exc}", log=False)
             raise Bypassed from exc
@@ -139,6 +146,8 @@ class RedisLink:
 
 
 def evaluate(client: RedisClient, call: ScriptCall) -> Any:
+    from redis.exceptions import NoScriptError  # loaded with the client already
+
     try:
         return client.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
     except NoScriptError:

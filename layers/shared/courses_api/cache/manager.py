@@ -31,7 +31,7 @@ import contextlib
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import TypeAdapter
 
@@ -47,7 +47,6 @@ from courses_api.cache.api import (
 )
 from courses_api.cache.batch import BatchFetch
 from courses_api.cache.breaker import BreakerState, CircuitBreaker
-from courses_api.cache.client import RedisClient
 from courses_api.cache.codec import Codec, CodecError, Decoded
 from courses_api.cache.config import CacheConfig, Clock, SystemClock
 from courses_api.cache.entries import Entry, ItemSource, Lease, PageSource, ReadResult, Source
@@ -66,6 +65,9 @@ from courses_api.cache.metrics import (
 from courses_api.cache.near import NearCache
 from courses_api.cache.pending import PendingInvalidations
 from courses_api.cache.tier import NEAR_ENTRY_OVERHEAD, Tier
+
+if TYPE_CHECKING:
+    from courses_api.cache.client import RedisClient
 
 T = TypeVar("T")
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from courses_api.cache import scripts
 from courses_api.cache.api import ListNamespace, merge_fences
-from courses_api.cache.client import RedisClient
 from courses_api.cache.config import CacheConfig
 from courses_api.cache.keys import KeySpace
 from courses_api.cache.link import Script
+
+if TYPE_CHECKING:
+    from courses_api.cache.client import RedisClient
 
 INVALIDATE_ITEM = Script.of(scripts.INVALIDATE_ITEM)
 INVALIDATE_NAMESPACE = Script.of(scripts.INVALIDATE_NAMESPACE)

@@ -14,8 +14,14 @@ generation; a fill is stored only if the generation it read is still current and
 still holds the page's lease. A missing generation is seeded from the client's clock
 (``ARGV``) rather than 0, so an evicted counter cannot make old pages current again.
 
+A generation only readers created is bounded by the pages under it: seeded for the
+lease's life, then kept as long as the longest page filled under it. Anyone can read a
+list of any category or instructor, so a generation that outlived its pages would let
+readers grow Redis without bound; only an invalidation (a write) gives a generation the
+longer life its ``generation_ttl_ms`` argument names, and fills never shorten it.
+
 Version fences make fills from eventually consistent reads safe. An invalidation leaves
-the committed version behind in the item's fence key (``FENCE``, a few seconds, longer
+the committed version behind in the item's fence key (``INVALIDATE_ITEM``, a few seconds, longer
 than replica lag); the lease script returns it, and a fill whose row is older than the
 fence is refused by the manager (then read again, strongly consistently). A namespace's
 fence key marks a generation bump younger than replica lag: pages loaded from an index
@@ -46,13 +52,14 @@ redis.call('DEL', KEYS[2])
 return 1
 """
 
-# KEYS: generation, page, lease, namespace fence. ARGV: token, lease_ms, seed, generation_ttl_ms.
+# KEYS: generation, page, lease, namespace fence. ARGV: token, lease_ms, seed, generation_ttl_ms
+# (unused: a seeded generation lives as long as the lease; the fill extends it to the page's TTL).
 # -> {HIT, value, gen} | {LEASE, gen, fenced (0|1)} | {WAIT, gen}
 READ_PAGE = """
 local g = redis.call('GET', KEYS[1])
 if not g then
   g = ARGV[3]
-  redis.call('SET', KEYS[1], g, 'PX', ARGV[4])
+  redis.call('SET', KEYS[1], g, 'PX', ARGV[2])
 end
 local v = redis.call('GET', KEYS[2])
 local prefix = g .. ':'
@@ -65,7 +72,8 @@ redis.call('SET', KEYS[3], prefix .. ARGV[1], 'PX', ARGV[2])
 return {2, g, redis.call('EXISTS', KEYS[4])}
 """
 
-# KEYS: generation, page, lease. ARGV: token, gen, value, ttl_ms, generation_ttl_ms.
+# KEYS: generation, page, lease. ARGV: token, gen, value, ttl_ms, generation_ttl_ms (unused).
+# The generation is kept at least as long as the page (never shortened).
 # -> 1 stored | 0 generation moved on or lease lost
 FILL_PAGE = """
 local g = redis.call('GET', KEYS[1])
@@ -73,7 +81,7 @@ if g ~= ARGV[2] then return 0 end
 if redis.call('GET', KEYS[3]) ~= g .. ':' .. ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], g .. ':' .. ARGV[3], 'PX', ARGV[4])
 redis.call('DEL', KEYS[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 return 1
 """
 

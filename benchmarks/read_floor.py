@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -291,12 +292,13 @@ def measure(
     from courses_api.data.dynamo import to_attributes
     from courses_api.settings import Settings
 
+    cursor_secret = secrets.token_urlsafe(32)  # a fresh key per run, as the tiers use
     small_ids = {c["course_id"] for c in courses if item_size(to_attributes(c)) <= 4096}
 
     def settings(prefix: str, near_ttl_s: float = 1.0, **extra: str) -> Settings:
         return Settings.from_environment({
             **tables, "DYNAMODB_ENDPOINT": moto_url, "REDIS_URL": redis_url, "CACHE_KEY_PREFIX": prefix,
-            "NEAR_CACHE_TTL_S": str(near_ttl_s), "CURSOR_SECRET": "benchmark-cursor-secret", **extra,
+            "NEAR_CACHE_TTL_S": str(near_ttl_s), "CURSOR_SECRET": cursor_secret, **extra,
         })
 
     defaults = settings("bench-floor")

@@ -25,6 +25,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from statistics import quantiles
 from typing import Any
 
@@ -118,7 +119,11 @@ def hit_ratio_vs_ideal(
     paced = [Access(index / assumed_rps, a.kind, a.own_key, a.keys) for index, a in enumerate(trace)]
     ttl_effect = {}
     for item_ttl in ITEM_TTLS_S:
-        hits = ideal_hits(paced, lambda kind, t=item_ttl: t if kind == "item" else ttls[kind])
+
+        def ttl_of(kind: str, item_ttl: float = item_ttl) -> float:
+            return item_ttl if kind == "item" else ttls[kind]
+
+        hits = ideal_hits(paced, ttl_of)
         ttl_effect[str(item_ttl)] = round(over_measured(hits), 4)
     return {
         "achieved": round(achieved, 4),
@@ -189,7 +194,7 @@ def _staleness_variant(
     admin, anonymous = Caller(user_id=f"stale-admin{suffix}", groups=ADMIN_GROUPS), Caller()
     category = f"staleness{suffix.replace('_', '-')}"
     course = writer.course_writes.create(admin, CourseCreate(
-        title="Stale 0", description="Staleness probe.", category=category, level="beginner", price=1,
+        title="Stale 0", description="Staleness probe.", category=category, level="beginner", price=Decimal(1),
         status="published",
     ))
 

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import redis
@@ -106,7 +107,7 @@ class LaggingReplica:
                 if image is _UNTRACKED:
                     untracked.append(key)
                 elif image:
-                    responses.setdefault(table, []).append(image)  # type: ignore[arg-type]
+                    responses.setdefault(table, []).append(image)
             if untracked:
                 passthrough[table] = {**spec, "Keys": untracked}
         if passthrough:
@@ -203,7 +204,7 @@ def seed_courses(client: Any, table: str, count: int, prefix: str) -> list[str]:
     rows = [
         Course(
             course_id=course_id, title="Race", description="A hot course.", category="race", level="beginner",
-            price=1, instructor_id="instructor-race", status="published", created_at=now, updated_at=now,
+            price=Decimal(1), instructor_id="instructor-race", status="published", created_at=now, updated_at=now,
             published_at=now, version=1,
         ).model_dump()
         for course_id in ids
@@ -229,7 +230,7 @@ def run_race(
     """Race writers and readers on a lagging replica; count stale values found stored in Redis."""
     prefix = f"race{os.getpid()}-{next(_runs)}"
     ids = seed_courses(client, table, courses, prefix)
-    replica = LaggingReplica(client, lag_s)
+    replica: Any = LaggingReplica(client, lag_s)  # stands in for the DynamoDB client
     keys = KeySpace(prefix, 1)
     # Near cache off: every read goes to Redis, where a stale fill would show.
     config = CacheConfig(keys=keys, fence_ttl_ms=fence_ttl_ms, lease_wait_s=0.05, near_ttl_s=0,
@@ -296,7 +297,7 @@ def run_race(
                     floor = invalidated[course_id]  # read before the GET: its invalidation is done
                 raw = sampler.get(keys.item(course_id).value)
                 result.samples += 1
-                if raw is None:
+                if not isinstance(raw, bytes):
                     continue
                 stored = codec.decode(raw, COURSE_ADAPTER).value
                 if stored is not None and stored.version < floor:
@@ -317,7 +318,7 @@ def run_race(
     codec, truth = Codec(), CourseRepository(client, table)
     for course_id in ids:
         raw = final.get(keys.item(course_id).value)
-        stored = codec.decode(raw, COURSE_ADAPTER).value if raw is not None else None
+        stored = codec.decode(raw, COURSE_ADAPTER).value if isinstance(raw, bytes) else None
         current = truth.get(course_id)
         if stored is not None and current is not None and stored.version < current.version:
             stale.add((course_id, stored.version, current.version))

@@ -43,7 +43,7 @@ def test_a_read_whose_fill_never_comes_leaves_a_generation_for_the_lease_only(
     with pytest.raises(RuntimeError):
         manager.fetch_list(ListNamespace("instructor", "nobody"), "limit=20", failing, THINGS)
     generation = manager.keys.generation(ListNamespace("instructor", "nobody"))
-    assert 0 < redis_client.pttl(generation) <= manager.lease_ttl_ms
+    assert 0 < redis_client.pttl(generation) <= manager.config.lease_ttl_ms
 
 
 def test_pages_stay_hits_while_the_generation_outlives_them(

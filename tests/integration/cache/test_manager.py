@@ -635,6 +635,8 @@ def test_entry_expiry_is_stamped_from_the_injected_wall_clock(
     clock = FakeClock(wall=2_000_000_000.0)
     manager = manager_factory(near_ttl_s=0, item_ttl_s=100, ttl_jitter=0, clock=clock)
     manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
-    stored = Codec().decode(redis_client.get(manager.keys.item("c1").value) or b"", THING)
+    raw = redis_client.get(manager.keys.item("c1").value)
+    assert isinstance(raw, bytes)
+    stored = Codec().decode(raw, THING)
     assert stored.expires_at_ms == 2_000_000_000_000 + 100_000
 

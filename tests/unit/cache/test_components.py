@@ -284,11 +284,10 @@ def test_build_cache_without_redis_is_a_null_cache_and_with_redis_connects_lazil
 
 def test_config_is_built_once_from_settings() -> None:
     from courses_api.cache import CacheConfig, KeySpace
-    from courses_api.settings import Settings
 
-    settings = Settings(courses_table="courses", enrollments_table="enrollments", cache_item_ttl_s=120,
-                        cache_key_prefix="shop", cache_schema_version=3, near_cache_ttl_s=0.5,
-                        cache_fence_ttl_ms=1500, breaker_cooldown_s=2.0)
-    config = CacheConfig.from_settings(settings)
+    config = CacheConfig.from_settings(settings(
+        cache_item_ttl_s=120, cache_key_prefix="shop", cache_schema_version=3, near_cache_ttl_s=0.5,
+        cache_fence_ttl_ms=1500, breaker_cooldown_s=2.0,
+    ))
     assert (config.keys, config.item_ttl_s, config.near_ttl_s) == (KeySpace("shop", 3), 120, 0.5)
     assert (config.fence_ttl_ms, config.breaker_cooldown_s) == (1500, 2.0)

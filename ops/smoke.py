@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,10 @@ import httpx
 PROBLEM_JSON = "application/problem+json"
 PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 UNLISTED_ORIGIN = "https://smoke-test.invalid"
-CACHE_ATTEMPTS = 3
+CACHE_ATTEMPTS = 5
+# A list invalidated less than CACHE_FENCE_TTL_MS (2 s) ago is served but not stored, so the
+# repeats are spread over more than that.
+CACHE_RETRY_PAUSE_S = 1.0
 MALFORMED_TOKEN = "not.a.jwt"  # noqa: S105 - deliberately not a token
 VALID_COURSE = {"title": "Smoke test course", "description": "Created and deleted by the smoke test.",
                 "category": "smoke-test", "level": "beginner", "price": "0", "tags": ["smoke"]}
@@ -146,7 +150,9 @@ class Smoke:
         """A repeated read is a HIT. A write elsewhere (or the stream invalidator catching up
         with one) may invalidate between two reads, so a few repeats are allowed."""
         seen: list[str] = []
-        for _ in range(CACHE_ATTEMPTS):
+        for attempt in range(CACHE_ATTEMPTS):
+            if attempt:
+                time.sleep(CACHE_RETRY_PAUSE_S)
             try:
                 response = self.client.get(path, **kwargs)
             except httpx.HTTPError as error:

@@ -40,15 +40,15 @@ def test_the_double_serves_the_previous_image_for_the_lag_after_a_write(
     assert version(False) == 2, "after the lag it has caught up"
 
 
-@pytest.mark.parametrize("lag_s", [0.05, 0.2])
+@pytest.mark.parametrize("lag_s", [0.1, 0.3])
 def test_fenced_fills_store_no_stale_value_under_concurrent_writers_and_readers(
     tables: dict[str, str], dynamodb: Any, redis_url: str, redis_client: redis.Redis, lag_s: float
 ) -> None:
     # Given 2 writers and 4 reader containers racing on 4 hot courses, behind a replica lagging lag_s
     result = run_race(dynamodb, tables["COURSES_TABLE"], redis_url, guarded=True, lag_s=lag_s, duration_s=2.0)
     # Then the race happened: rows were written, and readers were served old rows by the replica
-    assert result.writes >= 20, result
-    assert result.reads >= 100, result
+    assert result.writes >= 5, result
+    assert result.reads >= 50, result
     assert result.lagging_reads > 0, result
     # And no stale value was ever found stored in Redis
     assert result.stale_values_stored == 0, result.examples

@@ -45,9 +45,9 @@ DYNAMODB_ACCESS: dict[str, set[tuple[str, str]]] = {
     "ListCourseEnrollmentsFunction": {("dynamodb:GetItem", "CoursesTable"),
                                       ("dynamodb:Query", "EnrollmentsTable/index/ByCourse")},
     "HealthFunction": {("dynamodb:GetItem", "CoursesTable")},
-    "StreamInvalidatorFunction": {(action, "CoursesTable/stream") for action in
-                                  ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-                                   "dynamodb:ListStreams")},
+    "StreamInvalidatorFunction": {(action, f"{table}/stream") for table in ("CoursesTable", "EnrollmentsTable")
+                                  for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                                 "dynamodb:GetShardIterator", "dynamodb:ListStreams")},
     "OptionalAuthorizerFunction": set(),
 }
 AWS_MANAGED = "arn:aws:iam::aws:policy/"

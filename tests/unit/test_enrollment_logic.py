@@ -88,5 +88,6 @@ def test_required_version() -> None:
     for missing in (None, "", "*"):
         with pytest.raises(PreconditionRequired):
             required_version(missing)
-    with pytest.raises(BadRequest):
-        required_version('"x"')
+    for bad in ('"x"', '"²"', '"٣"'):  # superscript and Arabic-Indic digits are not versions
+        with pytest.raises(BadRequest):
+            required_version(bad)

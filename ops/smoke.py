@@ -21,6 +21,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -56,22 +57,29 @@ class Expect:
         """None when the response meets the expectation, else what is wrong with it."""
         if response.status_code != self.status:
             return f"status {response.status_code}, expected {self.status}: {_excerpt(response)}"
+        problems = [
+            self._problem_json(response),
+            *(self._header(response, name, wanted) for name, wanted in self.headers.items()),
+            self.body(_json(response)) if self.body is not None else None,
+        ]
+        return next((problem for problem in problems if problem), None)
+
+    def _problem_json(self, response: httpx.Response) -> str | None:
+        if not self.problem:
+            return None
         content_type = response.headers.get("content-type", "").split(";")[0].strip()
-        if self.problem:
-            if content_type != PROBLEM_JSON:
-                return f"content-type {content_type or 'missing'}, expected {PROBLEM_JSON}"
-            reported = _json(response).get("status") if isinstance(_json(response), dict) else None
-            if reported not in (None, self.status):
-                return f"problem body says status {reported}"
-        for name, wanted in self.headers.items():
-            actual = response.headers.get(name)
-            if wanted is None and actual is not None:
-                return f"{name}: {actual!r}, expected none"
-            if wanted is not None and actual != wanted:
-                return f"{name}: {actual!r}, expected {wanted!r}"
-        if self.body is not None:
-            return self.body(_json(response))
-        return None
+        if content_type != PROBLEM_JSON:
+            return f"content-type {content_type or 'missing'}, expected {PROBLEM_JSON}"
+        body = _json(response)
+        reported = body.get("status") if isinstance(body, dict) else None
+        return None if reported in (None, self.status) else f"problem body says status {reported}"
+
+    @staticmethod
+    def _header(response: httpx.Response, name: str, wanted: str | None) -> str | None:
+        actual = response.headers.get(name)
+        if wanted is None:
+            return None if actual is None else f"{name}: {actual!r}, expected none"
+        return None if actual == wanted else f"{name}: {actual!r}, expected {wanted!r}"
 
 
 def _json(response: httpx.Response) -> Any:
@@ -112,12 +120,12 @@ class Smoke:
     def _auth(self, token: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"} if token else {}
 
-    def call(
-        self, name: str, method: str, path: str, expect: Expect, *, token: str | None = None,
-        headers: dict[str, str] | None = None, **kwargs: Any,
-    ) -> httpx.Response | None:
+    def call(self, name: str, request: tuple[str, str], expect: Expect, **options: Any) -> httpx.Response | None:
+        """Send ``request`` (method, path) with ``options`` (``token``, ``headers`` and httpx's own)."""
+        method, path = request
+        headers = {**self._auth(options.pop("token", None)), **(options.pop("headers", None) or {})}
         try:
-            response = self.client.request(method, path, headers={**self._auth(token), **(headers or {})}, **kwargs)
+            response = self.client.request(method, path, headers=headers, **options)
         except httpx.HTTPError as error:
             self.checks.append(Check(name, False, f"{type(error).__name__}: {error}"))
             return None
@@ -136,7 +144,7 @@ class Smoke:
                 self.checks.append(Check(name, False, f"{type(error).__name__}: {error}"))
                 return
             seen.append(f"{response.status_code} {response.headers.get('X-Cache', 'no X-Cache')}")
-            if response.status_code == 200 and response.headers.get("X-Cache") == "HIT":
+            if response.status_code == HTTPStatus.OK and response.headers.get("X-Cache") == "HIT":
                 self.checks.append(Check(name, True, f"GET {path} -> {', '.join(seen)}"))
                 return
         self.checks.append(Check(name, False, f"no HIT in {CACHE_ATTEMPTS} reads: {', '.join(seen)}"
@@ -153,68 +161,68 @@ class Smoke:
         return self.checks
 
     def public_reads(self) -> None:
-        self.call("GET /health is ok", "GET", "/health", Expect(200, body=_health_body))
-        self.call("GET /courses lists", "GET", "/courses", Expect(200, body=_list_body), params={"limit": 1})
+        self.call("GET /health is ok", ("GET", "/health"), Expect(200, body=_health_body))
+        self.call("GET /courses lists", ("GET", "/courses"), Expect(200, body=_list_body), params={"limit": 1})
         self.cache_hit("GET /courses again is a cache HIT", "/courses", params={"limit": 1})
-        self.call("GET /instructors/{id}/courses lists", "GET", f"/instructors/{_unknown()}/courses",
+        self.call("GET /instructors/{id}/courses lists", ("GET", f"/instructors/{_unknown()}/courses"),
                   Expect(200, body=_list_body))
-        self.call("GET /courses/{unknown id} is 404", "GET", f"/courses/{_unknown()}", Expect(404, problem=True))
+        self.call("GET /courses/{unknown id} is 404", ("GET", f"/courses/{_unknown()}"), Expect(404, problem=True))
 
     def gateway_answers(self) -> None:
-        self.call("unknown route is 404", "GET", f"/no-such-route-{_unknown()}", Expect(404, problem=True))
-        self.call("no token is 401", "POST", "/courses", Expect(401, problem=True), json=VALID_COURSE)
-        self.call("bad token is 401", "GET", "/me/enrollments", Expect(401, problem=True), token=MALFORMED_TOKEN)
-        self.call("wrong role is 403", "POST", "/courses", Expect(403, problem=True), token=self.token,
+        self.call("unknown route is 404", ("GET", f"/no-such-route-{_unknown()}"), Expect(404, problem=True))
+        self.call("no token is 401", ("POST", "/courses"), Expect(401, problem=True), json=VALID_COURSE)
+        self.call("bad token is 401", ("GET", "/me/enrollments"), Expect(401, problem=True), token=MALFORMED_TOKEN)
+        self.call("wrong role is 403", ("POST", "/courses"), Expect(403, problem=True), token=self.token,
                   json=VALID_COURSE)
-        self.call("body failing the schema is 400", "POST", "/courses", Expect(400, problem=True), token=self.token,
+        self.call("body failing the schema is 400", ("POST", "/courses"), Expect(400, problem=True), token=self.token,
                   json={**VALID_COURSE, "unknown_field": 1})
-        self.call("body over 10 MB is 413", "POST", "/courses", Expect(413, problem=True), token=self.token,
+        self.call("body over 10 MB is 413", ("POST", "/courses"), Expect(413, problem=True), token=self.token,
                   content=b"x" * (PAYLOAD_LIMIT_BYTES + 1), headers={"Content-Type": "application/json"})
 
     def signed_in_routes(self) -> None:
         unknown = _unknown()
-        self.call("GET /me/enrollments lists", "GET", "/me/enrollments", Expect(200, body=_list_body),
+        self.call("GET /me/enrollments lists", ("GET", "/me/enrollments"), Expect(200, body=_list_body),
                   token=self.token)
-        self.call("POST enrollment of an unknown course is 404", "POST", f"/courses/{unknown}/enrollments",
+        self.call("POST enrollment of an unknown course is 404", ("POST", f"/courses/{unknown}/enrollments"),
                   Expect(404, problem=True), token=self.token)
-        self.call("GET roster of an unknown course is 404", "GET", f"/courses/{unknown}/enrollments",
+        self.call("GET roster of an unknown course is 404", ("GET", f"/courses/{unknown}/enrollments"),
                   Expect(404, problem=True), token=self.token)
-        self.call("PATCH without If-Match is 428", "PATCH", f"/courses/{unknown}", Expect(428, problem=True),
+        self.call("PATCH without If-Match is 428", ("PATCH", f"/courses/{unknown}"), Expect(428, problem=True),
                   token=self.token, json={"title": "x"})
-        self.call("DELETE of an unknown course is 404", "DELETE", f"/courses/{unknown}", Expect(404, problem=True),
+        self.call("DELETE of an unknown course is 404", ("DELETE", f"/courses/{unknown}"), Expect(404, problem=True),
                   token=self.token)
 
     def preflights(self) -> None:
         preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
         for origin in self.origins:
-            self.call(f"preflight from {origin}", "OPTIONS", "/courses",
+            self.call(f"preflight from {origin}", ("OPTIONS", "/courses"),
                       Expect(200, headers={"Access-Control-Allow-Origin": origin}),
                       headers={**preflight, "Origin": origin})
-        self.call("preflight from an unlisted origin names none", "OPTIONS", "/courses",
+        self.call("preflight from an unlisted origin names none", ("OPTIONS", "/courses"),
                   Expect(200, headers={"Access-Control-Allow-Origin": None}),
                   headers={**preflight, "Origin": UNLISTED_ORIGIN})
 
     def course_life(self) -> None:
         owner = self.instructor_token
-        created = self.call("POST /courses creates (instructor)", "POST", "/courses", Expect(201), token=owner,
+        created = self.call("POST /courses creates (instructor)", ("POST", "/courses"), Expect(201), token=owner,
                             json=VALID_COURSE)
         if created is None:
             return
         course_id = created.json()["course_id"]
         path = f"/courses/{course_id}"
-        published = self.call("PATCH publishes", "PATCH", path, Expect(200), token=owner,
+        published = self.call("PATCH publishes", ("PATCH", path), Expect(200), token=owner,
                               headers={"If-Match": created.headers.get("ETag", "")}, json={"status": "published"})
-        self.call("GET the course", "GET", path, Expect(200))
+        self.call("GET the course", ("GET", path), Expect(200))
         self.cache_hit("GET the course again is a cache HIT", path)
-        self.call("POST enrollment enrolls", "POST", f"{path}/enrollments", Expect(201), token=self.token)
-        self.call("GET roster (owner) lists the student", "GET", f"{path}/enrollments",
+        self.call("POST enrollment enrolls", ("POST", f"{path}/enrollments"), Expect(201), token=self.token)
+        self.call("GET roster (owner) lists the student", ("GET", f"{path}/enrollments"),
                   Expect(200, body=lambda body: None if body and body.get("items") else "empty roster"), token=owner)
-        self.call("GET roster by a student is 403", "GET", f"{path}/enrollments", Expect(403, problem=True),
+        self.call("GET roster by a student is 403", ("GET", f"{path}/enrollments"), Expect(403, problem=True),
                   token=self.token)
         etag = (published or created).headers.get("ETag", "")
-        self.call("DELETE deletes", "DELETE", path, Expect(204), token=owner, headers={"If-Match": etag})
+        self.call("DELETE deletes", ("DELETE", path), Expect(204), token=owner, headers={"If-Match": etag})
         # As the owner: anonymous reads may be served by a near cache for its TTL (1 s by default).
-        self.call("GET after DELETE is 404 (owner)", "GET", path, Expect(404, problem=True), token=owner)
+        self.call("GET after DELETE is 404 (owner)", ("GET", path), Expect(404, problem=True), token=owner)
 
 
 def _unknown() -> str:

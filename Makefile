@@ -52,6 +52,13 @@ test: install lint check ## Lint, type-check, check the template, then run the w
 test-fast: $(STAMP) ## Only the test suite (no lint, no template checks)
 	$(BIN)/pytest -x -q $(PYTEST_ARGS)
 
+# ---- fuzzing (issue 11) --------------------------------------------------------------------
+FUZZ_EXAMPLES ?= 200
+.PHONY: fuzz
+fuzz: $(STAMP) redis-binary ## Long fuzz run: Hypothesis targets (20,000 examples each) + Schemathesis, all phases, new seed
+	HYPOTHESIS_PROFILE=fuzz SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_SEED= \
+	  $(BIN)/pytest -q --timeout=3600 tests/unit/fuzz tests/e2e/test_schemathesis.py $(PYTEST_ARGS)
+
 # ---- template checks (issues 2 and 7) -----------------------------------------------------
 # checkov has its own virtualenv: its pins clash with pytest and locust. The network may be
 # closed, hence --skip-download (no policy download from the Prisma platform).
@@ -158,10 +165,30 @@ load: $(STAMP) redis-binary ## Load test: locust, 200 users for 60 s, headless, 
 	  --csv loadtest/results/load --html loadtest/results/load.html; \
 	echo "results: loadtest/results/load_stats.csv, loadtest/results/load.html"
 
+# Cold starts are measured on the functions' runtime, python3.13, in a virtualenv holding only the
+# layer's requirements (as the deployed layer does); python3 stands in, with a notice, where 3.13 is absent.
+COLD_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13 /root/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+COLD_VENV := .venv-py313
+COLD_STAMP := $(COLD_VENV)/.installed-$(shell sha1sum layers/shared/requirements.txt 2>/dev/null | cut -c1-12)
+
+$(COLD_STAMP): layers/shared/requirements.txt
+	@interpreter="$(COLD_PYTHON)"; \
+	if [ -z "$$interpreter" ]; then interpreter=$(PYTHON); \
+	  echo "python3.13 not found: cold starts will be measured on $$($$interpreter --version) instead"; fi; \
+	test -x $(COLD_VENV)/bin/python || $$interpreter -m venv $(COLD_VENV)
+	$(COLD_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLD_VENV)/bin/python -m pip install --quiet -r layers/shared/requirements.txt
+	rm -f $(COLD_VENV)/.installed-* && touch $@
+
 BENCH_ARGS ?=
 .PHONY: bench
-bench: $(STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~15 min; BENCH_ARGS=--quick for a small run)
-	$(PY) -m benchmarks.run $(BENCH_ARGS)
+bench: $(STAMP) $(COLD_STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~15 min; BENCH_ARGS=--quick for a small run)
+	COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.run $(BENCH_ARGS)
+
+.PHONY: bench-coldstart
+bench-coldstart: $(STAMP) $(COLD_STAMP) redis-binary ## Cold start only, on python3.13, against the naive backend (~1 min): latest.json + docs section
+	@$(COLD_VENV)/bin/python -c 'import sys; sys.version_info[:2] == (3, 13) or print("note: no python3.13 here, measuring on", sys.version.split()[0])'
+	COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.coldstart
 
 .PHONY: bench-cache
 bench-cache: $(STAMP) redis-binary ## Cache figures: near/Redis hit, miss, bare GET, 64-way stampede, frozen Redis (~1 min)

@@ -18,6 +18,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 Level = Literal["beginner", "intermediate", "advanced"]
 Status = Literal["draft", "published", "archived"]
@@ -39,7 +40,14 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class _Input(BaseModel):
+class _Model(BaseModel):
+    """Base of every model here: its schema is built on first use, not at import, so a
+    function builds only the models its route uses (each costs milliseconds of cold start)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Input(_Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
@@ -58,13 +66,15 @@ class CourseCreate(_Input):
 class CoursePatch(_Input):
     """Body of ``PATCH /courses/{course_id}``: any subset of the writable fields."""
 
-    title: Title | None = None
-    description: Description | None = None
-    category: Slug | None = None
-    level: Level | None = None
-    price: Price | None = None
-    tags: Tags | None = None
-    status: Status | None = None
+    # Optional, but never null (see ``_no_nulls``): the schema says so too, so clients and
+    # contract tests are not told that ``null`` is accepted.
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    category: Slug | SkipJsonSchema[None] = None
+    level: Level | SkipJsonSchema[None] = None
+    price: Price | SkipJsonSchema[None] = None
+    tags: Tags | SkipJsonSchema[None] = None
+    status: Status | SkipJsonSchema[None] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -87,7 +97,7 @@ class CoursePatch(_Input):
         return self.model_dump(exclude_unset=True)
 
 
-class CourseSummary(BaseModel):
+class CourseSummary(_Model):
     """What a list shows; exactly the attributes the list indexes project."""
 
     model_config = ConfigDict(extra="ignore")
@@ -117,14 +127,14 @@ class Course(CourseSummary):
         return CourseSummary.model_construct(**{name: getattr(self, name) for name in CourseSummary.model_fields})
 
 
-class CoursePage(BaseModel):
+class CoursePage(_Model):
     """One page of a course list."""
 
     items: list[CourseSummary]
     next_cursor: str | None = None
 
 
-class Enrollment(BaseModel):
+class Enrollment(_Model):
     """One user's enrollment in one course."""
 
     user_id: str
@@ -132,37 +142,47 @@ class Enrollment(BaseModel):
     enrolled_at: str
 
 
-class EnrollmentWithCourse(BaseModel):
+class EnrollmentWithCourse(_Model):
     """An entry of ``GET /me/enrollments``: the enrollment with its course's summary."""
 
     course_id: str
     enrolled_at: str
-    course: CourseSummary | None = Field(description="null when the course was deleted since")
+    course: CourseSummary | None = Field(
+        description="null when the course was deleted since, or is no longer published: a draft or "
+        "archived course is shown only to its instructor and admins, as GET /courses/{course_id} does"
+    )
 
 
-class EnrollmentPage(BaseModel):
+class EnrollmentPage(_Model):
     """One page of the caller's enrollments."""
 
     items: list[EnrollmentWithCourse]
     next_cursor: str | None = None
 
 
-class RosterEntry(BaseModel):
+class RosterEntry(_Model):
     """An entry of a course's roster (``GET /courses/{course_id}/enrollments``)."""
 
     user_id: str
     enrolled_at: str
 
 
-class RosterPage(BaseModel):
+class RosterPage(_Model):
     """One page of a course's roster."""
 
     items: list[RosterEntry]
     next_cursor: str | None = None
 
 
-class HealthReport(BaseModel):
-    """Body of ``GET /health``."""
+class HealthStatus(_Model):
+    """Body of ``GET /health`` for everyone but admins: the status alone."""
 
     status: Literal["ok", "degraded"]
-    dependencies: dict[str, dict[str, Any]]
+
+
+class HealthReport(HealthStatus):
+    """Body of ``GET /health``: the dependencies' details only for admins (and in the log)."""
+
+    dependencies: dict[str, dict[str, Any]] | None = Field(
+        default=None, description="Per dependency status, breaker and near-cache figures; admins only"
+    )

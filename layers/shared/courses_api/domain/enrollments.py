@@ -32,11 +32,6 @@ class EnrollOutcome:
     created: bool
 
 
-def visible_to(caller: Caller, status: str, instructor_id: str) -> bool:
-    """Whether an enrolled user is shown a course's summary: not a draft, unless they manage it."""
-    return status != "draft" or caller.may_manage(instructor_id)
-
-
 class EnrollmentService:
     """Enroll the caller, list their enrollments, list a course's roster."""
 
@@ -62,7 +57,7 @@ class EnrollmentService:
             return EnrollOutcome(existing.enrollment, created=False)
         except CourseNotOpen as closed:
             course = closed.course
-            if course is None or (course.status != "published" and not caller.may_manage(course.instructor_id)):
+            if course is None or not caller.may_see(course.status, course.instructor_id):
                 raise NotFound(f"No course with id {course_id!r}.") from closed
             raise Conflict(f"The course is {course.status}; only published courses take enrollments.") from closed
         # The count changed: drop the course's item (the lists' counts age out with their TTL).
@@ -86,7 +81,7 @@ class EnrollmentService:
         for enrollment in enrollments:
             course = courses[enrollment.course_id].value
             summary = None
-            if course is not None and visible_to(caller, course.status, course.instructor_id):
+            if course is not None and caller.may_see(course.status, course.instructor_id):
                 summary = course.summary()
             items.append(EnrollmentWithCourse(
                 course_id=enrollment.course_id, enrolled_at=enrollment.enrolled_at, course=summary

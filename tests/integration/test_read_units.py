@@ -17,7 +17,9 @@ import pytest
 from courses_api.container import Container
 from courses_api.data.dynamo import batch_write
 from courses_api.settings import Settings
-from tests.helpers import call, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import load_event
+from tests.support.functions import call
 
 
 def published_read_units(output: str) -> list[float]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -30,6 +30,10 @@ from courses_api.data.dynamo import (
 )
 from courses_api.errors import DependencyUnavailable
 from courses_api.models import Course, Enrollment, RosterEntry
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 BY_COURSE = "ByCourse"  # GSI: course_id + enrolled_at, the roster of a course
 TRANSACTION_ATTEMPTS = 4
@@ -92,14 +96,14 @@ class CourseNotOpen(Exception):
 class EnrollmentRepository:
     """The Enrollments table (key ``user_id`` + ``course_id``, index ``ByCourse``)."""
 
-    def __init__(self, client: Any, table_name: str, courses_table: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, courses_table: str) -> None:
         self._client = client
         self.table_name = table_name
         self.courses_table = courses_table
 
     def enroll(self, enrollment: Enrollment) -> None:
         """Write the enrollment and count it, atomically; raises if it exists or the course is closed."""
-        transaction = [
+        transaction: list[TransactWriteItemTypeDef] = [
             {"Put": {
                 "TableName": self.table_name,
                 "Item": to_attributes(enrollment.model_dump()),

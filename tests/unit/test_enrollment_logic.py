@@ -88,6 +88,8 @@ def test_required_version() -> None:
     for missing in (None, "", "*"):
         with pytest.raises(PreconditionRequired):
             required_version(missing)
-    for bad in ('"x"', '"²"', '"٣"'):  # superscript and Arabic-Indic digits are not versions
+    with pytest.raises(BadRequest):
+        required_version('"x"')
+    for not_ascii in ("\u00b2", '"\u0663"', "W/\u00b9"):  # digits to str.isdigit(), not to int() or to us
         with pytest.raises(BadRequest):
-            required_version(bad)
+            required_version(not_ascii)

@@ -153,6 +153,7 @@ def parse_version_header(value: str | None, header: str) -> int | None:
     if value is None or value.strip() in ("", "*"):
         return None
     text = value.strip().removeprefix("W/").strip('"')
+    # ASCII digits only: str.isdigit() also accepts "²" (int() then fails) and other scripts' digits.
     if not (text.isascii() and text.isdigit()) or len(text) > MAX_VERSION_DIGITS:
         raise BadRequest(f"{header} must be an ETag returned by this API, such as \"3\".")
     return int(text)

@@ -19,8 +19,10 @@ from courses_api.data.capacity import CapacityMeter
 from courses_api.data.courses import CourseRepository
 from courses_api.data.cursors import CursorCodec
 from courses_api.data.dynamo import build_dynamodb_client, guarded
+from courses_api.data.enrollment_shards import EnrollmentCounts
 from courses_api.domain.course_reads import CourseReads
 from courses_api.domain.course_writes import CourseWrites
+from courses_api.domain.enrollment_counts import CountedCourseReads, CourseCounts
 from courses_api.domain.enrollments import EnrollmentRepository, EnrollmentService
 from courses_api.domain.errors import DependencyUnavailable
 from courses_api.domain.invalidation import Invalidator
@@ -75,7 +77,24 @@ class Container:
         return CourseRepository(self.dynamodb, self.settings.courses_table)
 
     @cached_property
+    def count_cache(self) -> ReadThroughCache:
+        """Enrollment counts: a cache of their own whose entries live as long as list pages."""
+        with self._lock:
+            return build_cache(self.settings.model_copy(update={"cache_item_ttl_s": self.settings.cache_list_ttl_s}),
+                               metrics)
+
+    @cached_property
+    def course_counts(self) -> CourseCounts:
+        return CourseCounts(EnrollmentCounts(self.dynamodb, self.settings.courses_table), self.count_cache)
+
+    @cached_property
     def course_reads(self) -> CourseReads:
+        """What the course routes serve: courses and pages with their current enrollment counts."""
+        return CountedCourseReads(self.courses, self.cache, self.cursors, self.course_counts)
+
+    @cached_property
+    def stored_course_reads(self) -> CourseReads:
+        """Courses as stored (no count lookup): visibility and status checks."""
         return CourseReads(self.courses, self.cache, self.cursors)
 
     # ----- write path -----
@@ -95,7 +114,7 @@ class Container:
     @cached_property
     def enrollments(self) -> EnrollmentService:
         return EnrollmentService(
-            self.enrollment_repository, self.courses, self.course_reads, self.invalidator, self.cursors
+            self.enrollment_repository, self.stored_course_reads, self.course_counts, self.cursors
         )
 
     @cached_property

@@ -1,12 +1,16 @@
 """Enrollments: the repository (one transaction per enrollment) and the service around it.
 
-An enrollment and the course's ``enrollment_count`` change together in one
-TransactWriteItems: Put the enrollment if it does not exist, and ADD 1 to the count if the
-course is published. DynamoDB runs it atomically, so however many concurrent repeats
-arrive, one commits and the rest are cancelled: the count moves exactly once. The
-cancellation reasons say which condition failed (already enrolled → 200 with the existing
-enrollment; course absent or unpublished → 404/409); ``TransactionConflict`` (a concurrent
-transaction on the same items) is retried with jittered backoff.
+An enrollment and its course's count change together in one TransactWriteItems: Put the
+enrollment if it does not exist, and ADD 1 to one of the course's count shards (picked
+from the user id, see :mod:`courses_api.data.enrollment_shards`). DynamoDB runs it
+atomically, so however many concurrent repeats arrive, one commits and the rest are
+cancelled: the count moves exactly once. Neither write touches the course row or a list
+index, so a launch spreads over the shards instead of queueing on one item.
+The cancellation reason says whether the enrollment already existed (→ 200 with it);
+``TransactionConflict`` (a concurrent transaction on the same shard) is retried with
+jittered backoff. The course must be published: checked by reading it (through the item
+cache) before the transaction, because a condition on the course row would make every
+enrollment a transaction on that one item again.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from courses_api.data.courses import CourseRepository
 from courses_api.data.cursors import CursorCodec
 from courses_api.data.dynamo import (
     BY_COURSE,
@@ -30,12 +33,19 @@ from courses_api.data.dynamo import (
     unavailable,
     values_of,
 )
+from courses_api.data.enrollment_shards import (
+    COUNT_ATTRIBUTE,
+    COUNT_SHARDS,
+    count_shard_key,
+    enrollment_row,
+    roster_partition,
+    shard_of,
+)
 from courses_api.domain.auth import Caller
 from courses_api.domain.course_reads import CourseReads
-from courses_api.domain.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
-from courses_api.domain.invalidation import Invalidation, Invalidator
+from courses_api.domain.enrollment_counts import CourseCounts
+from courses_api.domain.errors import BadRequest, Conflict, DependencyUnavailable, Forbidden
 from courses_api.domain.models import (
-    Course,
     Enrollment,
     EnrollmentPage,
     EnrollmentWithCourse,
@@ -45,8 +55,8 @@ from courses_api.domain.models import (
 )
 
 TRANSACTION_ATTEMPTS = 4
-# Positions of the two actions in the transaction, hence of their cancellation reasons.
-_ENROLLMENT, _COURSE = 0, 1
+# Position of the enrollment's Put in the transaction, hence of its cancellation reason.
+_ENROLLMENT = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,34 +72,19 @@ class Cancellation:
     """Why DynamoDB cancelled the enrollment transaction."""
 
     already_enrolled: Enrollment | None
-    course_refused: bool
-    course: Course | None  # the course row when its condition failed (None: no such course)
     retryable: bool
 
 
 def read_cancellation(error: ClientError) -> Cancellation:
     """Interpret ``CancellationReasons`` (one per action, in order) of a cancelled transaction."""
     reasons: Sequence[Mapping[str, Any]] = error.response.get("CancellationReasons") or []
-
-    def reason(index: int) -> Mapping[str, Any]:
-        return reasons[index] if index < len(reasons) else {}
-
-    enrollment_reason, course_reason = reason(_ENROLLMENT), reason(_COURSE)
+    enrollment_reason: Mapping[str, Any] = reasons[_ENROLLMENT] if reasons else {}
     existing = None
     if enrollment_reason.get("Code") == "ConditionalCheckFailed" and enrollment_reason.get("Item"):
         existing = Enrollment.model_validate(from_attributes(enrollment_reason["Item"]))
-    course_refused = course_reason.get("Code") == "ConditionalCheckFailed"
-    course = None
-    if course_refused and course_reason.get("Item"):
-        course = Course.model_validate(from_attributes(course_reason["Item"]))
     codes = {str(r.get("Code", "None")) for r in reasons}
     retryable = bool(codes - {"None", "ConditionalCheckFailed"})
-    return Cancellation(
-        already_enrolled=existing,
-        course_refused=course_refused,
-        course=course,
-        retryable=retryable and existing is None and not course_refused,
-    )
+    return Cancellation(already_enrolled=existing, retryable=retryable and existing is None)
 
 
 class EnrollmentAlreadyExists(Exception):
@@ -100,41 +95,43 @@ class EnrollmentAlreadyExists(Exception):
         self.enrollment = enrollment
 
 
-class CourseNotOpen(Exception):
-    """The course is absent (``course`` is None) or not published."""
-
-    def __init__(self, course: Course | None) -> None:
-        super().__init__("course not open for enrollment")
-        self.course = course
+def enrollment_transaction(
+    enrollment: Enrollment, *, enrollments_table: str, courses_table: str, shards: int = COUNT_SHARDS
+) -> list[dict[str, Any]]:
+    """The two writes of one enrollment: the row (if new) and +1 on the user's count shard."""
+    shard = shard_of(enrollment.user_id, shards)
+    row = enrollment_row(enrollment.user_id, enrollment.course_id, enrollment.enrolled_at, shards)
+    return [
+        {"Put": {
+            "TableName": enrollments_table,
+            "Item": to_attributes(row),
+            "ConditionExpression": "attribute_not_exists(user_id)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }},
+        {"Update": {
+            "TableName": courses_table,
+            "Key": {"course_id": {"S": count_shard_key(enrollment.course_id, shard)}},
+            "UpdateExpression": "ADD #count :one",
+            "ExpressionAttributeNames": {"#count": COUNT_ATTRIBUTE},
+            "ExpressionAttributeValues": values_of(one=1),
+        }},
+    ]
 
 
 class EnrollmentRepository:
-    """The Enrollments table (key ``user_id`` + ``course_id``, index ``ByCourse``)."""
+    """The Enrollments table (key ``user_id`` + ``course_id``, index ``ByCourse`` on ``course_shard``)."""
 
-    def __init__(self, client: Any, table_name: str, courses_table: str) -> None:
+    def __init__(self, client: Any, table_name: str, courses_table: str, shards: int = COUNT_SHARDS) -> None:
         self._client = client
         self.table_name = table_name
         self.courses_table = courses_table
+        self.shards = shards
 
     def enroll(self, enrollment: Enrollment) -> None:
-        """Write the enrollment and count it, atomically; raises if it exists or the course is closed."""
-        transaction = [
-            {"Put": {
-                "TableName": self.table_name,
-                "Item": to_attributes(enrollment.model_dump()),
-                "ConditionExpression": "attribute_not_exists(user_id)",
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }},
-            {"Update": {
-                "TableName": self.courses_table,
-                "Key": {"course_id": {"S": enrollment.course_id}},
-                "UpdateExpression": "ADD enrollment_count :one",
-                "ConditionExpression": "#status = :published",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": values_of(one=1, published="published"),
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }},
-        ]
+        """Write the enrollment and count it, atomically; raises if it exists already."""
+        transaction = enrollment_transaction(
+            enrollment, enrollments_table=self.table_name, courses_table=self.courses_table, shards=self.shards
+        )
         for attempt in range(TRANSACTION_ATTEMPTS):
             # The SDK resends the same token when it retries a timed-out attempt, so an attempt
             # that committed but whose response was lost is answered as a success, not as
@@ -151,8 +148,6 @@ class EnrollmentRepository:
                 raise unavailable(error) from error
             if cancellation.already_enrolled is not None:
                 raise EnrollmentAlreadyExists(cancellation.already_enrolled)
-            if cancellation.course_refused:
-                raise CourseNotOpen(cancellation.course)
             if not cancellation.retryable or attempt == TRANSACTION_ATTEMPTS - 1:
                 break
             jittered_backoff(attempt, base_s=0.02, cap_s=0.5)
@@ -184,20 +179,59 @@ class EnrollmentRepository:
         return [Enrollment.model_validate(item) for item in items], next_key
 
     def list_by_course(
-        self, course_id: str, *, limit: int, start_key: dict[str, Any] | None
-    ) -> tuple[list[RosterEntry], dict[str, Any] | None]:
-        """A course's roster through ``ByCourse``, oldest enrollment first."""
-        items, next_key = query_page(
-            self._client,
-            limit=limit,
-            start_key=start_key,
-            TableName=self.table_name,
-            IndexName=BY_COURSE,
-            KeyConditionExpression="course_id = :course",
-            ExpressionAttributeValues=values_of(course=course_id),
-            ScanIndexForward=True,
-        )
-        return [RosterEntry.model_validate(item) for item in items], next_key
+        self, course_id: str, *, limit: int, after: RosterPosition | None
+    ) -> tuple[list[RosterEntry], RosterPosition | None]:
+        """A course's roster, oldest enrollment first (ties by user id), merged from its ``ByCourse`` shards.
+
+        Each shard is read past ``after`` (one Query per shard, usually) until it holds
+        ``limit`` entries and every entry tied with its last one; the union is sorted and
+        the first ``limit`` entries returned with the position of the last, from which the
+        next page resumes. No entry is skipped: a shard's unread entries all come after
+        its ``limit``-th, so after every entry of this page.
+        """
+        reads = [self._read_shard(roster_partition(course_id, shard), limit, after) for shard in range(self.shards)]
+        merged = sorted((entry for entries, _ in reads for entry in entries), key=roster_position)
+        page = merged[:limit]
+        more = len(merged) > limit or any(unread for _, unread in reads)
+        return page, (roster_position(page[-1]) if page and more else None)
+
+    def _read_shard(
+        self, partition: str, limit: int, after: RosterPosition | None
+    ) -> tuple[list[RosterEntry], bool]:
+        """Entries of one roster shard past ``after``: at least ``limit`` (and all tied with the
+        ``limit``-th) unless the shard ends first; and whether entries remain unread."""
+        condition = "course_shard = :partition"
+        values: dict[str, Any] = {"partition": partition}
+        if after is not None:
+            condition += " AND enrolled_at >= :after"
+            values["after"] = after[0]
+        entries: list[RosterEntry] = []
+        start_key: dict[str, Any] | None = None
+        while True:
+            items, start_key = query_page(
+                self._client,
+                limit=limit + 1,
+                start_key=start_key,
+                TableName=self.table_name,
+                IndexName=BY_COURSE,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values_of(**values),
+                ScanIndexForward=True,
+            )
+            read = (RosterEntry.model_validate(item) for item in items)
+            entries += [e for e in read if after is None or roster_position(e) > after]
+            if start_key is None:
+                return entries, False
+            if len(entries) > limit and entries[-1].enrolled_at > entries[limit - 1].enrolled_at:
+                return entries, True
+
+
+RosterPosition = tuple[str, str]
+
+
+def roster_position(entry: RosterEntry) -> RosterPosition:
+    """Where an entry sits in a roster: enrollment time, then user id."""
+    return (entry.enrolled_at, entry.user_id)
 
 
 def visible_to(caller: Caller, status: str, instructor_id: str) -> bool:
@@ -211,40 +245,40 @@ class EnrollmentService:
     def __init__(
         self,
         enrollments: EnrollmentRepository,
-        courses: CourseRepository,
         course_reads: CourseReads,
-        invalidator: Invalidator,
+        counts: CourseCounts,
         cursors: CursorCodec,
     ) -> None:
         self._enrollments = enrollments
-        self._courses = courses
         self._course_reads = course_reads
-        self._invalidator = invalidator
+        self._counts = counts
         self._cursors = cursors
 
     def enroll(self, caller: Caller, course_id: str) -> EnrollOutcome:
-        """Enroll the caller themself; a repeat returns the existing enrollment and creates nothing."""
+        """Enroll the caller themself; a repeat returns the existing enrollment and creates nothing.
+
+        The course is read first (through the item cache): 404 when the caller may not see
+        it, 409 when it is not published. Nothing is invalidated afterwards: the course row
+        did not change, and counts are cached for a bounded time (see ``CourseCounts``).
+        """
         user_id = caller.require_user()
+        course = self._course_reads.get_course(course_id, caller).value  # 404 for invisible courses
+        if course.status != "published":
+            raise Conflict(f"The course is {course.status}; only published courses take enrollments.")
         enrollment = Enrollment(user_id=user_id, course_id=course_id, enrolled_at=utc_now())
         try:
             self._enrollments.enroll(enrollment)
         except EnrollmentAlreadyExists as existing:
             return EnrollOutcome(existing.enrollment, created=False)
-        except CourseNotOpen as closed:
-            course = closed.course
-            if course is None or (course.status != "published" and not caller.may_manage(course.instructor_id)):
-                raise NotFound(f"No course with id {course_id!r}.") from closed
-            raise Conflict(f"The course is {course.status}; only published courses take enrollments.") from closed
-        # The count changed: drop the course's item (the lists' counts age out with their TTL).
-        self._invalidator.apply(Invalidation(item_ids=(course_id,), namespaces=()))
         return EnrollOutcome(enrollment, created=True)
 
     def my_enrollments(self, caller: Caller, *, limit: int, cursor: str | None) -> EnrollmentPage:
-        """The caller's enrollments, each with its course summary.
+        """The caller's enrollments, each with its course summary and count.
 
         One Query, then the summaries from the item cache (the whole course is cached; the
         summary is derived from it); only the courses not cached are read, with one
         BatchGetItem per 100. Without Redis that is one BatchGetItem of every course.
+        The counts come from the count cache (a BatchGetItem of the missing ones' shards).
         """
         user_id = caller.require_user()
         scope = f"me:{user_id}"
@@ -252,25 +286,44 @@ class EnrollmentService:
             user_id, limit=limit, start_key=self._cursors.decode(scope, cursor)
         )
         courses = self._course_reads.get_courses([e.course_id for e in enrollments], caller) if enrollments else {}
-        items = []
-        for enrollment in enrollments:
-            course = courses[enrollment.course_id].value
-            summary = None
-            if course is not None and visible_to(caller, course.status, course.instructor_id):
-                summary = course.summary()
-            items.append(EnrollmentWithCourse(
-                course_id=enrollment.course_id, enrolled_at=enrollment.enrolled_at, course=summary
-            ))
+        shown = {
+            course_id: course.summary()
+            for course_id, cached in courses.items()
+            if (course := cached.value) is not None and visible_to(caller, course.status, course.instructor_id)
+        }
+        summaries = {summary.course_id: summary for summary in self._counts.merge_summaries(list(shown.values()))}
+        items = [
+            EnrollmentWithCourse(
+                course_id=enrollment.course_id,
+                enrolled_at=enrollment.enrolled_at,
+                course=summaries.get(enrollment.course_id),
+            )
+            for enrollment in enrollments
+        ]
         return EnrollmentPage(items=items, next_cursor=self._cursors.encode(scope, next_key))
 
     def roster(self, caller: Caller, course_id: str, *, limit: int, cursor: str | None) -> RosterPage:
-        """Who is enrolled in a course: its instructor and admins only."""
+        """Who is enrolled in a course: its instructor and admins only.
+
+        One signed cursor covers every shard: it holds the position (time, user id) of the
+        page's last entry, and every shard resumes after it.
+        """
         caller.require_user()
         course = self._course_reads.get_course(course_id, caller).value  # 404 for invisible courses
         if not caller.may_manage(course.instructor_id):
             raise Forbidden("Only the course's instructor or an admin may read its roster.")
         scope = f"roster:{course_id}"
-        entries, next_key = self._enrollments.list_by_course(
-            course_id, limit=limit, start_key=self._cursors.decode(scope, cursor)
-        )
+        after = _position_of(self._cursors.decode(scope, cursor))
+        entries, last = self._enrollments.list_by_course(course_id, limit=limit, after=after)
+        next_key = {"enrolled_at": last[0], "user_id": last[1]} if last else None
         return RosterPage(items=entries, next_cursor=self._cursors.encode(scope, next_key))
+
+
+def _position_of(key: dict[str, Any] | None) -> RosterPosition | None:
+    """A decoded roster cursor as a position; 400 if it is not one (it is signed, so only if we changed shape)."""
+    if key is None:
+        return None
+    enrolled_at, user_id = key.get("enrolled_at"), key.get("user_id")
+    if not isinstance(enrolled_at, str) or not isinstance(user_id, str):
+        raise BadRequest("The cursor is invalid: use the next_cursor of the previous page, unchanged.")
+    return (enrolled_at, user_id)

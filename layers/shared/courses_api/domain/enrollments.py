@@ -127,11 +127,15 @@ class EnrollmentRepository:
         self.courses_table = courses_table
         self.shards = shards
 
-    def enroll(self, enrollment: Enrollment) -> None:
-        """Write the enrollment and count it, atomically; raises if it exists already."""
-        transaction = enrollment_transaction(
+    def transaction(self, enrollment: Enrollment) -> list[dict[str, Any]]:
+        """The TransactWriteItems actions of one enrollment, the enrollment's Put first."""
+        return enrollment_transaction(
             enrollment, enrollments_table=self.table_name, courses_table=self.courses_table, shards=self.shards
         )
+
+    def enroll(self, enrollment: Enrollment) -> None:
+        """Write the enrollment and count it, atomically; raises if it exists already."""
+        transaction = self.transaction(enrollment)
         for attempt in range(TRANSACTION_ATTEMPTS):
             # The SDK resends the same token when it retries a timed-out attempt, so an attempt
             # that committed but whose response was lost is answered as a success, not as

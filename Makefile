@@ -130,6 +130,10 @@ bench: $(STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~15 min
 bench-cache: $(STAMP) redis-binary ## Cache figures: near/Redis hit, miss, bare GET, 64-way stampede, frozen Redis (~1 min)
 	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.cache_bench
 
+.PHONY: bench-writes
+bench-writes: $(STAMP) ## Write capacity model: a 10,000/s launch on 50,000/s of Zipf background, before vs after (a few minutes)
+	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.writes $(BENCH_ARGS)
+
 .PHONY: format
 format: $(STAMP) ## Apply ruff's fixes and formatter
 	$(BIN)/ruff check --fix .

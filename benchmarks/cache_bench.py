@@ -41,7 +41,7 @@ from pydantic import TypeAdapter  # noqa: E402
 
 from courses_api.cache import ListNamespace, NullCache, NullMetrics, RedisCacheManager, build_manager  # noqa: E402
 from courses_api.cache.client import create_redis_client  # noqa: E402
-from courses_api.domain.models import Course  # noqa: E402
+from courses_api.models import Course  # noqa: E402
 from courses_api.settings import Settings  # noqa: E402
 from local.redis_server import LocalRedis, start_redis_server  # noqa: E402
 

@@ -77,8 +77,9 @@ from courses_api.container import Container  # noqa: E402
 from courses_api.data.capacity import item_size  # noqa: E402
 from courses_api.data.dynamo import batch_write  # noqa: E402
 from courses_api.data.enrollment_shards import COUNT_SHARDS, EnrollmentCounts, roster_partition  # noqa: E402
+from courses_api.data.enrollments import EnrollmentRepository  # noqa: E402
 from courses_api.domain.auth import Caller  # noqa: E402
-from courses_api.domain.enrollments import EnrollmentRepository, EnrollmentService  # noqa: E402
+from courses_api.domain.enrollments import EnrollmentService  # noqa: E402
 from courses_api.settings import Settings  # noqa: E402
 from local.aws import LOCAL_REGION, _create_table_kwargs, use_fake_aws_credentials  # noqa: E402
 from local.template import resources_of_type  # noqa: E402

@@ -13,8 +13,8 @@ import copy
 from typing import Any
 
 from courses_api.data.dynamo import to_attributes, values_of
-from courses_api.domain.enrollments import EnrollmentRepository
-from courses_api.domain.models import Enrollment
+from courses_api.data.enrollments import EnrollmentRepository
+from courses_api.models import Enrollment
 
 
 class SingleCounterEnrollments(EnrollmentRepository):

@@ -1,6 +1,7 @@
 """What the REST API in ``template.yaml`` does before and around the functions.
 
-API Gateway answers some requests itself: CORS preflights (the ``Cors`` block), bodies
+API Gateway answers some requests itself: CORS preflights (the ``Cors`` block, or the
+``options`` mock integrations of the API's ``DefinitionBody``), bodies
 that fail a route's ``RequestModel`` (``BAD_REQUEST_BODY``), bad tokens (``UNAUTHORIZED``),
 unknown routes (``MISSING_AUTHENTICATION_TOKEN``) and so on, with the bodies and headers
 of the API's ``GatewayResponses``. This module reads those from the template, resolving
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,10 @@ SERVERLESS_API = "AWS::Serverless::Api"
 # Template parameters that the local environment may override (parameter → env var).
 PARAMETER_ENV = {"AllowedOrigins": "ALLOWED_ORIGINS"}
 _SUB_VAR = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
+# A gateway response header that copies a request header (``method.request.header.Origin``).
+_REQUEST_HEADER = "method.request.header."
+# The preflight of a DefinitionBody echoes the request's Origin when it is one of these.
+ORIGINS_PARAMETER = "AllowedOrigins"
 
 # What API Gateway sends when the template does not customise a response type.
 AWS_DEFAULT_STATUS = {
@@ -102,6 +107,19 @@ class GatewayResponse:
     headers: tuple[tuple[str, str], ...] = ()
     template: str | None = None
 
+    def headers_for(self, request_headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The response's headers, with ``method.request.header.X`` values copied from the request."""
+        resolved: list[tuple[str, str]] = []
+        for name, value in self.headers:
+            if not value.startswith(_REQUEST_HEADER):
+                resolved.append((name, value))
+                continue
+            wanted = value.removeprefix(_REQUEST_HEADER).lower()
+            copied = next((v for k, v in request_headers if k.lower() == wanted), "")
+            if copied:  # API Gateway leaves out a mapped header the request did not send
+                resolved.append((name, copied))
+        return resolved
+
     def render(self, message: str, request_id: str) -> str | None:
         if self.template is None:
             return None
@@ -114,21 +132,37 @@ class GatewayResponse:
 
 @dataclass(frozen=True)
 class Cors:
-    """The API's CORS block: what the preflight mock integration returns."""
+    """What the preflight mock integration returns.
+
+    ``allow_origin`` is the fixed origin of SAM's ``Cors`` block, or, with ``echo_listed``,
+    a comma-separated list: the preflight then echoes the request's ``Origin`` when it is
+    listed, and names no origin otherwise.
+    """
 
     allow_origin: str
     allow_methods: str
     allow_headers: str
     max_age: str = ""
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    echo_listed: bool = False
 
-    def preflight_headers(self) -> list[tuple[str, str]]:
+    def origin_for(self, origin: str | None) -> str | None:
+        if not self.echo_listed:
+            return self.allow_origin
+        allowed = [item.strip() for item in self.allow_origin.split(",") if item.strip()]
+        return origin if origin in allowed else None
+
+    def preflight_headers(self, origin: str | None = None) -> list[tuple[str, str]]:
         headers = [
-            ("Access-Control-Allow-Origin", self.allow_origin),
             ("Access-Control-Allow-Methods", self.allow_methods),
             ("Access-Control-Allow-Headers", self.allow_headers),
         ]
+        allowed = self.origin_for(origin)
+        if allowed is not None:
+            headers.insert(0, ("Access-Control-Allow-Origin", allowed))
         if self.max_age:
             headers.append(("Access-Control-Max-Age", self.max_age))
+        headers.extend(self.extra_headers)
         return headers
 
 
@@ -168,10 +202,38 @@ def _gateway_responses(props: Mapping[str, Any], parameters: Mapping[str, Any]) 
     return responses
 
 
+def _definition_preflight(props: Mapping[str, Any], parameters: Mapping[str, Any]) -> Cors | None:
+    """The ``options`` mock integration of a ``DefinitionBody`` that echoes a listed Origin."""
+    paths = (props.get("DefinitionBody") or {}).get("paths") or {}
+    for operations in paths.values():
+        integration = ((operations or {}).get("options") or {}).get("x-amazon-apigateway-integration") or {}
+        if str(integration.get("type", "")).lower() != "mock":
+            continue
+        mapped = ((integration.get("responses") or {}).get("default") or {}).get("responseParameters") or {}
+        headers = {
+            name.removeprefix("method.response.header."): _unquote(value)
+            for name, value in mapped.items() if isinstance(value, str)
+        }
+        try:
+            origins = str(resolve({"Ref": ORIGINS_PARAMETER}, parameters))
+        except Unresolvable:
+            origins = ""
+        known = ("Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age")
+        return Cors(
+            allow_origin=origins,
+            echo_listed=True,
+            allow_methods=headers.get("Access-Control-Allow-Methods", "*"),
+            allow_headers=headers.get("Access-Control-Allow-Headers", "*"),
+            max_age=headers.get("Access-Control-Max-Age", ""),
+            extra_headers=tuple((name, value) for name, value in headers.items() if name not in known),
+        )
+    return None
+
+
 def _cors(props: Mapping[str, Any], parameters: Mapping[str, Any]) -> Cors | None:
     cors = props.get("Cors")
     if not cors:
-        return None
+        return _definition_preflight(props, parameters)
     if isinstance(cors, str):
         return Cors(allow_origin=_unquote(cors), allow_methods="*", allow_headers="*")
     try:

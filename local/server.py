@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +116,8 @@ class LocalGateway:
         return response
 
     def gateway_error(
-        self, response_type: str, status: int, slug: str, title: str, detail: str, *, request_id: str
+        self, response_type: str, status: int, slug: str, title: str, detail: str, *, request_id: str,
+        request_headers: Sequence[tuple[str, str]] = (),
     ) -> HttpResponse:
         """An error API Gateway makes itself, with the template's ``GatewayResponses`` applied.
 
@@ -130,7 +131,7 @@ class LocalGateway:
         status = custom.status or status
         rendered = custom.render(detail, request_id)
         body = rendered.encode("utf-8") if rendered is not None else fallback.body
-        headers = [("Content-Type", PROBLEM_JSON), *custom.headers]
+        headers = [("Content-Type", PROBLEM_JSON), *custom.headers_for(request_headers)]
         names = [name.lower() for name, _ in headers]
         headers = [pair for index, pair in enumerate(headers) if pair[0].lower() not in names[index + 1 :]]
         headers.append(("x-amzn-RequestId", request_id))
@@ -174,19 +175,22 @@ class LocalGateway:
         match = self.table.match(raw_path)
         if match is None:
             return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", 404, "not-found", "Not found",
-                                      f"No resource matches {request.url.path}.", request_id=request_id)
+                                      f"No resource matches {request.url.path}.", request_id=request_id,
+                                      request_headers=http_request.headers)
         route: ApiRoute | None = self.table.target(match.resource, http_request.method)
         if route is None:
             allowed = sorted(self.table.methods(match.resource))
             cors = self.config.api.cors
             if http_request.method == "OPTIONS" and cors is not None:
-                return HttpResponse(status=200, headers=[*cors.preflight_headers(), ("x-amzn-RequestId", request_id),
-                                                         ("Content-Type", "application/json")], body=b"")
+                origin = next((v for k, v in http_request.headers if k.lower() == "origin"), None)
+                headers = [*cors.preflight_headers(origin), ("x-amzn-RequestId", request_id),
+                           ("Content-Type", "application/json")]
+                return HttpResponse(status=200, headers=headers, body=b"")
             # AWS answers a wrong method like an unknown route; 405 with Allow tells a developer more.
             response = self.gateway_error(
                 "LOCAL_METHOD_NOT_ALLOWED", 405, "method-not-allowed", "Method not allowed",
                 f"{http_request.method} is not allowed on {match.resource}; use {', '.join(allowed)}.",
-                request_id=request_id,
+                request_id=request_id, request_headers=http_request.headers,
             )
             fallback = problem_response(405, "method-not-allowed", "Method not allowed",
                                         f"{http_request.method} is not allowed on {match.resource}; "
@@ -198,47 +202,55 @@ class LocalGateway:
         except PayloadTooLargeError:
             return self.gateway_error("REQUEST_TOO_LARGE", 413, "payload-too-large", "Payload too large",
                                       f"Request bodies are limited to {self.config.max_body_bytes} bytes.",
-                                      request_id=request_id)
+                                      request_id=request_id, request_headers=http_request.headers)
         try:
             authorizer = authorize(route.authorizer, dict(http_request.headers), self.config.auth_secret)
         except AuthError as error:
             response = self.gateway_error("UNAUTHORIZED", 401, "unauthorized", "Authentication required",
-                                          f"Unauthorized: {error}.", request_id=request_id)
+                                          f"Unauthorized: {error}.", request_id=request_id,
+                                          request_headers=http_request.headers)
             if not any(name.lower() == "www-authenticate" for name, _ in response.headers):
                 response.headers.append(("WWW-Authenticate", "Bearer"))
             return response
         invalid = self._validate_body(route, http_request)
         if invalid is not None:
             return self.gateway_error("BAD_REQUEST_BODY", 400, "bad-request-body", "Bad request", invalid,
-                                      request_id=request_id)
+                                      request_id=request_id, request_headers=http_request.headers)
         pool = self.pools.get(route.function_id)
         if pool is None:
             return self.gateway_error("DEFAULT_5XX", 502, "bad-gateway", "Bad gateway",
-                                      f"{route.function_id} has no handler file yet.", request_id=request_id)
+                                      f"{route.function_id} has no handler file yet.", request_id=request_id,
+                                      request_headers=http_request.headers)
         event = build_proxy_event(
             http_request, match, stage=self.config.api.stage, authorizer=authorizer,
             binary_media_types=self.config.api.binary_media_types,
         )
-        return await self._integrate(pool, event, request_id)
+        return await self._integrate(pool, event, request_id, http_request.headers)
 
-    async def _integrate(self, pool: FunctionPool, event: dict[str, Any], request_id: str) -> HttpResponse:
+    async def _integrate(
+        self, pool: FunctionPool, event: dict[str, Any], request_id: str,
+        request_headers: Sequence[tuple[str, str]] = (),
+    ) -> HttpResponse:
         try:
             result = await asyncio.wait_for(run_in_threadpool(pool.invoke, event, request_id),
                                             self.config.integration_timeout_s)
         except (TimeoutError, FunctionTimeoutError):
             log.error("%s timed out (request %s)", pool.spec.logical_id, request_id)
             return self.gateway_error("INTEGRATION_TIMEOUT", 504, "gateway-timeout", "Gateway timeout",
-                                      "Endpoint request timed out.", request_id=request_id)
+                                      "Endpoint request timed out.", request_id=request_id,
+                                      request_headers=request_headers)
         except (FunctionError, FunctionCrashedError) as error:
             log.error("%s failed (request %s): %s", pool.spec.logical_id, request_id, error)
             return self.gateway_error("DEFAULT_5XX", 502, "bad-gateway", "Bad gateway",
-                                      "The function failed; see the server log.", request_id=request_id)
+                                      "The function failed; see the server log.", request_id=request_id,
+                                      request_headers=request_headers)
         try:
             return proxy_response_to_http(result, request_id)
         except BadProxyResponse as error:
             log.error("%s returned a malformed proxy response: %s", pool.spec.logical_id, error)
             return self.gateway_error("DEFAULT_5XX", 502, "bad-gateway", "Bad gateway",
-                                      "Malformed Lambda proxy response.", request_id=request_id)
+                                      "Malformed Lambda proxy response.", request_id=request_id,
+                                      request_headers=request_headers)
 
 
 _ERROR_TYPES = {

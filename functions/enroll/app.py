@@ -4,9 +4,9 @@ from aws_lambda_powertools.event_handler import Response
 
 from courses_api import http
 from courses_api.container import Container
-from courses_api.domain.errors import DependencyUnavailable
-from courses_api.domain.models import Enrollment
+from courses_api.errors import DependencyUnavailable
 from courses_api.http.writes import IdempotencyKeyHeader, limit_body
+from courses_api.models import Enrollment
 
 app = http.create_app()
 container = Container()
@@ -24,7 +24,7 @@ container = Container()
 def enroll(course_id: http.CourseIdPath, idempotency_key: IdempotencyKeyHeader = None) -> Response[str]:
     caller = http.current_caller(app)
     if idempotency_key is None:
-        outcome = container.enrollments.enroll(caller, course_id)
+        outcome = container.enrollment_service.enroll(caller, course_id)
     else:
         idempotent = container.idempotent_enrollments
         if idempotent is None:

@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from courses_api import http
 from courses_api.container import Container
-from courses_api.domain.models import Course
+from courses_api.models import Course
 
 app = http.create_app()
 container = Container()

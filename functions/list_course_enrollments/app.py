@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from courses_api import http
 from courses_api.container import Container
-from courses_api.domain.models import RosterPage
+from courses_api.models import RosterPage
 
 app = http.create_app()
 container = Container()
@@ -18,7 +18,7 @@ container = Container()
 def list_course_enrollments(
     course_id: http.CourseIdPath, limit: http.LimitQuery = 20, cursor: http.CursorQuery = None
 ) -> Response[str]:
-    page = container.enrollments.roster(http.current_caller(app), course_id, limit=limit, cursor=cursor)
+    page = container.enrollment_service.roster(http.current_caller(app), course_id, limit=limit, cursor=cursor)
     return http.json_response(page, headers={"Cache-Control": "private, no-store"})
 
 

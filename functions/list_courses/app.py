@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from courses_api import http
 from courses_api.container import Container
-from courses_api.domain.models import CoursePage
+from courses_api.models import CoursePage
 
 app = http.create_app()
 container = Container()

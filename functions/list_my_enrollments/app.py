@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from courses_api import http
 from courses_api.container import Container
-from courses_api.domain.models import EnrollmentPage
+from courses_api.models import EnrollmentPage
 
 app = http.create_app()
 container = Container()
@@ -16,7 +16,7 @@ container = Container()
     responses={200: http.json_body(EnrollmentPage, "One page"), **http.problem_responses(401)},
 )
 def list_my_enrollments(limit: http.LimitQuery = 20, cursor: http.CursorQuery = None) -> Response[str]:
-    page = container.enrollments.my_enrollments(http.current_caller(app), limit=limit, cursor=cursor)
+    page = container.enrollment_service.my_enrollments(http.current_caller(app), limit=limit, cursor=cursor)
     return http.json_response(page, headers={"Cache-Control": "private, no-store"})
 
 

@@ -4,10 +4,15 @@ API Gateway's Cognito authorizer rejects requests without a token, so routes suc
 ``GET /courses/{course_id}`` (drafts visible to their owner) need this one instead:
 
 * no ``Authorization`` header → allowed, with no claims (an anonymous caller);
-* a valid Cognito JWT (RS256, issuer = the user pool, audience = the app client) →
+* a valid Cognito **ID token** (RS256, issuer = the user pool, audience = the app client,
+  ``token_use`` = ``id``) →
   allowed, with ``sub`` and ``cognito:groups`` (comma-separated) in the context, which
   API Gateway passes to the function as ``requestContext.authorizer.<key>``;
 * a present but bad, expired or foreign token → ``Unauthorized`` (API Gateway's 401).
+
+Access tokens are refused, like the Cognito user-pool authorizer of the other routes
+refuses them (it has no OAuth scopes configured, so it accepts ID tokens only): one token
+gets one answer on every route.
 
 The JWKS is fetched once per container and cached by ``PyJWKClient``. This function is
 deliberately *not* in the VPC: it must reach Cognito's JWKS endpoint, and the VPC has no NAT.
@@ -30,7 +35,7 @@ JWKS_TIMEOUT_S = 2
 JWKS_LIFESPAN_S = 3600
 LEEWAY_S = 5
 ANONYMOUS = "anonymous"
-AUDIENCE_CLAIM = {"id": "aud", "access": "client_id"}  # the claim naming the app client, per token kind
+ID_TOKEN_USE = "id"  # noqa: S105 - not a secret: the token_use of the only tokens API Gateway's Cognito authorizer accepts without OAuth scopes
 
 
 class Unauthorized(Exception):
@@ -69,9 +74,10 @@ def bearer_token(headers: dict[str, str] | None) -> str | None:
 
 
 def verify(token: str, signing_key: Any, issuer: str, client_id: str) -> dict[str, Any]:
-    """Claims of a Cognito ID or access token issued by ``issuer`` for ``client_id``.
+    """Claims of a Cognito ID token issued by ``issuer`` for ``client_id``.
 
-    Raises :class:`Unauthorized` for any signature, expiry, issuer or audience problem.
+    Raises :class:`Unauthorized` for any signature, expiry, issuer, audience or token-type
+    problem (an access token included).
     """
     try:
         claims: dict[str, Any] = jwt.decode(
@@ -79,15 +85,13 @@ def verify(token: str, signing_key: Any, issuer: str, client_id: str) -> dict[st
             signing_key,
             algorithms=["RS256"],
             issuer=issuer,
+            audience=client_id,
             leeway=LEEWAY_S,
-            options={"require": ["exp", "iss", "sub", "token_use"], "verify_aud": False},
+            options={"require": ["exp", "iss", "sub", "aud", "token_use"]},
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized from exc
-    kind = claims.get("token_use")
-    # ID tokens carry the client in ``aud``, access tokens in ``client_id``.
-    audience = claims.get(AUDIENCE_CLAIM.get(str(kind), ""))
-    if audience is None or audience != client_id:
+    if claims.get("token_use") != ID_TOKEN_USE:
         raise Unauthorized
     return claims
 

@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from courses_api import http
 from courses_api.container import Container
-from courses_api.domain.models import Course, CoursePatch
 from courses_api.http.writes import limit_body, required_version
+from courses_api.models import Course, CoursePatch
 
 app = http.create_app()
 container = Container()

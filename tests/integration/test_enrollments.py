@@ -170,7 +170,7 @@ class TestEnroll:
         course_id = courses["published"]
         students = 10
         barrier = threading.Barrier(students)
-        services = [load_function("enroll").container.enrollments for _ in range(students)]
+        services = [load_function("enroll").container.enrollment_service for _ in range(students)]
 
         def enroll(n: int) -> bool:
             barrier.wait()

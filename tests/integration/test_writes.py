@@ -20,8 +20,8 @@ import redis
 
 from courses_api.data.dynamo import from_attributes
 from courses_api.domain.auth import Caller
-from courses_api.domain.errors import PreconditionFailed
-from courses_api.domain.models import CoursePatch
+from courses_api.errors import PreconditionFailed
+from courses_api.models import CoursePatch
 from local.aws import MotoEndpoint, free_port
 from tests.helpers import HttpResult, call, claims_for, load_event, load_function
 from tests.integration.linearizable import serialize

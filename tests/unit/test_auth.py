@@ -4,8 +4,9 @@ from typing import Any
 
 import pytest
 
-from courses_api.domain.auth import ANONYMOUS, Caller, caller_from_event, parse_groups
-from courses_api.domain.errors import Forbidden, Unauthorized
+from courses_api.domain.auth import ANONYMOUS, Caller
+from courses_api.errors import Forbidden, Unauthorized
+from courses_api.http.caller import caller_from_event, parse_groups
 
 
 @pytest.mark.parametrize(

@@ -81,3 +81,43 @@ def test_consistent_batch_reads_are_billed_in_full() -> None:
     meter._after_call(None, {"Responses": {"Courses": [{"course_id": {"S": "x"}}]}}, FakeModel("BatchGetItem"),
                       context=context)
     assert cost.computed_rcu == 1.0
+
+
+def test_published_figure_is_the_estimate_or_dynamodbs_own() -> None:
+    item = {"course_id": {"S": "x" * 5000}}  # 2 read units strongly consistent, by the sizing rules
+    parsed = {"Item": item, "ConsumedCapacity": {"TableName": "Courses", "CapacityUnits": 3.0}}
+    context = {"courses_params": {"ConsistentRead": True}}
+    estimating, reporting = CapacityMeter(estimate=True), CapacityMeter(estimate=False)
+    for meter in (estimating, reporting):
+        cost = meter.begin_request()
+        meter._after_call(None, parsed, FakeModel("GetItem"), context=context)
+        # both figures are kept whichever is published
+        assert (cost.computed_rcu, cost.reported_rcu) == (2.0, 3.0)
+        assert meter.total.rcu == cost.rcu
+    assert estimating.total.rcu == 2.0
+    assert reporting.total.rcu == 3.0
+
+
+def test_meter_reads_consumed_capacity_from_a_real_client() -> None:
+    """DynamoDB's ConsumedCapacity exists only in AWS: botocore's Stubber stands in for the answer."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.session.Session().client(
+        "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    meter = CapacityMeter(estimate=False)
+    meter.attach(client)
+    cost = meter.begin_request()
+    with Stubber(client) as stub:
+        stub.add_response(
+            "query",
+            {"Items": [{"course_id": {"S": "c1"}}], "Count": 1, "ScannedCount": 1,
+             "ConsumedCapacity": {"TableName": "Courses", "CapacityUnits": 4.5}},
+            {"TableName": "Courses", "KeyConditionExpression": "course_id = :c",
+             "ExpressionAttributeValues": {":c": {"S": "c1"}}, "ReturnConsumedCapacity": "TOTAL"},
+        )
+        client.query(TableName="Courses", KeyConditionExpression="course_id = :c",
+                     ExpressionAttributeValues={":c": {"S": "c1"}}, ReturnConsumedCapacity="TOTAL")
+    assert cost.rcu == cost.reported_rcu == 4.5
+    assert cost.computed_rcu == 0.5

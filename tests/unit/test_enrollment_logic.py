@@ -17,11 +17,12 @@ from courses_api.data.enrollment_shards import (
     is_count_shard_key,
     shard_of,
 )
+from courses_api.data.enrollments import enrollment_transaction, read_cancellation
 from courses_api.domain.auth import Caller
-from courses_api.domain.enrollments import enrollment_transaction, read_cancellation, visible_to
-from courses_api.domain.errors import BadRequest, PreconditionRequired
-from courses_api.domain.models import Enrollment
+from courses_api.domain.enrollments import visible_to
+from courses_api.errors import BadRequest, PreconditionRequired
 from courses_api.http.writes import MAX_BODY_BYTES, body_size, limit_body, required_version
+from courses_api.models import Enrollment
 from tests.helpers import FakeLambdaContext
 
 ENROLLMENT = {"user_id": {"S": "u1"}, "course_id": {"S": "c1"}, "enrolled_at": {"S": "2026-01-01T00:00:00Z"}}

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from courses_api.domain.models import CourseCreate, CoursePatch
+from courses_api.models import CourseCreate, CoursePatch
 
 VALID: dict[str, Any] = {
     "title": "Intro to DynamoDB",

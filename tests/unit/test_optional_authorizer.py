@@ -87,8 +87,18 @@ def test_valid_id_token_passes_sub_and_groups(authorizer: ModuleType, prefix: st
     assert result["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 
 
-def test_access_token_of_the_app_client_passes(authorizer: ModuleType) -> None:
-    token = _token(token_use="access", aud=None, client_id=CLIENT_ID, **{"cognito:groups": None})
+def test_access_token_of_the_app_client_is_refused_like_the_cognito_authorizer_does(authorizer: ModuleType) -> None:
+    """API Gateway's Cognito user-pool authorizer without OAuth scopes accepts ID tokens only
+    (the template configures none), so the optional authorizer must refuse access tokens too:
+    the same token gets the same answer on every route."""
+    token = _token(token_use="access", aud=None, client_id=CLIENT_ID)
+
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorizer.lambda_handler(_event(f"Bearer {token}"), FakeLambdaContext())
+
+
+def test_id_token_without_groups_passes_with_empty_groups(authorizer: ModuleType) -> None:
+    token = _token(**{"cognito:groups": None})
 
     result = authorizer.lambda_handler(_event(f"Bearer {token}"), FakeLambdaContext())
 
@@ -103,7 +113,8 @@ def test_access_token_of_the_app_client_passes(authorizer: ModuleType) -> None:
         pytest.param(lambda: _token(iss="https://cognito-idp.eu-west-1.amazonaws.com/other"), id="foreign-issuer"),
         pytest.param(lambda: _token(key=_OTHER_KEY), id="bad-signature"),
         pytest.param(lambda: _token(token_use=None), id="no-token-use"),
-        pytest.param(lambda: _token(token_use="access"), id="access-token-without-client-id"),
+        pytest.param(lambda: _token(token_use="access"), id="access-token-with-aud"),
+        pytest.param(lambda: _token(aud=None), id="no-audience"),
         pytest.param(lambda: "not-a-jwt", id="garbage"),
     ],
 )

@@ -3,7 +3,7 @@
 import pytest
 
 from courses_api.data.cursors import CursorCodec
-from courses_api.domain.errors import BadRequest
+from courses_api.errors import BadRequest
 
 KEY = {"course_id": "abc", "published_at": "2026-11-01T10:00:00.000000Z", "status": "published"}
 

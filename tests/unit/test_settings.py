@@ -29,3 +29,4 @@ def test_reads_variables_case_insensitively_and_ignores_others() -> None:
 def test_missing_or_invalid_variables_fail_at_cold_start(environ: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         Settings.from_environment(environ)
+

@@ -20,14 +20,15 @@ from courses_api.data.courses import CourseRepository
 from courses_api.data.cursors import CursorCodec
 from courses_api.data.dynamo import build_dynamodb_client, guarded
 from courses_api.data.enrollment_shards import EnrollmentCounts
+from courses_api.data.enrollments import EnrollmentRepository
 from courses_api.domain.course_reads import CourseReads
 from courses_api.domain.course_writes import CourseWrites
 from courses_api.domain.enrollment_counts import CountedCourseReads, CourseCounts
-from courses_api.domain.enrollments import EnrollmentRepository, EnrollmentService
-from courses_api.domain.errors import DependencyUnavailable
+from courses_api.domain.enrollments import EnrollmentService
 from courses_api.domain.invalidation import Invalidator
-from courses_api.domain.models import HealthReport
+from courses_api.errors import DependencyUnavailable
 from courses_api.lifecycle import prime
+from courses_api.models import HealthReport
 from courses_api.observability import metrics
 from courses_api.settings import Settings
 
@@ -56,7 +57,7 @@ class Container:
 
     @cached_property
     def meter(self) -> CapacityMeter:
-        return CapacityMeter()
+        return CapacityMeter(estimate=self.settings.estimate_read_units)
 
     @cached_property
     def dynamodb(self) -> Any:
@@ -73,7 +74,7 @@ class Container:
         return CursorCodec(self.settings.cursor_secret.get_secret_value().encode())
 
     @cached_property
-    def courses(self) -> CourseRepository:
+    def course_repository(self) -> CourseRepository:
         return CourseRepository(self.dynamodb, self.settings.courses_table)
 
     @cached_property
@@ -90,12 +91,12 @@ class Container:
     @cached_property
     def course_reads(self) -> CourseReads:
         """What the course routes serve: courses and pages with their current enrollment counts."""
-        return CountedCourseReads(self.courses, self.cache, self.cursors, self.course_counts)
+        return CountedCourseReads(self.course_repository, self.cache, self.cursors, self.course_counts)
 
     @cached_property
     def stored_course_reads(self) -> CourseReads:
         """Courses as stored (no count lookup): visibility and status checks."""
-        return CourseReads(self.courses, self.cache, self.cursors)
+        return CourseReads(self.course_repository, self.cache, self.cursors)
 
     # ----- write path -----
 
@@ -105,17 +106,15 @@ class Container:
 
     @cached_property
     def course_writes(self) -> CourseWrites:
-        return CourseWrites(self.courses, self.invalidator)
+        return CourseWrites(self.course_repository, self.invalidator)
 
     @cached_property
     def enrollment_repository(self) -> EnrollmentRepository:
         return EnrollmentRepository(self.dynamodb, self.settings.enrollments_table, self.settings.courses_table)
 
     @cached_property
-    def enrollments(self) -> EnrollmentService:
-        return EnrollmentService(
-            self.enrollment_repository, self.stored_course_reads, self.course_counts, self.cursors
-        )
+    def enrollment_service(self) -> EnrollmentService:
+        return EnrollmentService(self.enrollment_repository, self.stored_course_reads, self.course_counts, self.cursors)
 
     @cached_property
     def idempotent_enrollments(self) -> IdempotentEnrollments | None:
@@ -130,7 +129,7 @@ class Container:
 
         with self._lock:
             return IdempotentEnrollments(
-                self.enrollments,
+                self.enrollment_service,
                 table_name=self.settings.idempotency_table,
                 client=build_dynamodb_client(self.settings),
             )
@@ -145,7 +144,8 @@ class Container:
         """DynamoDB must answer; a cache outage only degrades (reads fall back to DynamoDB)."""
         try:
             guarded(lambda: self.dynamodb.get_item(
-                TableName=self.settings.courses_table, Key={"course_id": {"S": HEALTH_PROBE_KEY}}
+                TableName=self.settings.courses_table, Key={"course_id": {"S": HEALTH_PROBE_KEY}},
+                ReturnConsumedCapacity="TOTAL",
             ))
             database = {"status": "ok"}
         except DependencyUnavailable as error:

@@ -4,25 +4,48 @@ Field names match the ``Environment`` block of ``template.yaml`` (case-insensiti
 a typo in either place fails at cold start instead of at the first request. A plain
 pydantic model filled from ``os.environ``: pydantic-settings would add about 200 ms of
 imports to every cold start for features (dotenv, secrets dirs, nested sources) we do
-not use.
+not use. The HTTP adapter reads its part (:class:`HttpSettings`, which :class:`Settings`
+extends) when a function module is imported, before the container is built.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from functools import lru_cache
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 DEVELOPMENT_CURSOR_SECRET = "local-development-cursor-secret"  # noqa: S105 - documented dev default
 
 
-class Settings(BaseModel):
-    """Environment of every function; table names have no defaults on purpose."""
+class EnvironmentModel(BaseModel):
+    """Fields filled from environment variables of the same name (any case); others are ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Validate the variables named like the fields (any case); others are ignored."""
+        source = os.environ if environ is None else environ
+        return cls.model_validate({name.lower(): value for name, value in source.items()
+                                   if name.lower() in cls.model_fields})
+
+
+class HttpSettings(EnvironmentModel):
+    """What the HTTP adapter needs when a function module is imported (no table names)."""
+
+    # Comma-separated origins allowed by CORS; empty disables CORS headers.
+    allowed_origins: str = ""
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """``allowed_origins`` as a list (empty: no CORS headers at all)."""
+        return [origin.strip() for origin in self.allowed_origins.split(",") if origin.strip()]
+
+
+class Settings(HttpSettings):
+    """Environment of every function; table names have no defaults on purpose."""
 
     courses_table: str = Field(min_length=3)
     enrollments_table: str = Field(min_length=3)
@@ -60,28 +83,16 @@ class Settings(BaseModel):
     # Opaque pagination cursors are HMAC-signed with this key.
     cursor_secret: SecretStr = SecretStr(DEVELOPMENT_CURSOR_SECRET)
 
-    # Comma-separated origins allowed by CORS; empty disables CORS headers.
-    allowed_origins: str = ""
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Validate the variables named like the fields (any case); others are ignored."""
-        source = os.environ if environ is None else environ
-        return cls.model_validate({name.lower(): value for name, value in source.items()
-                                   if name.lower() in cls.model_fields})
-
     @property
     def cache_enabled(self) -> bool:
         """Whether a Redis tier is configured at all."""
         return bool(self.redis_url)
 
     @property
-    def origins(self) -> list[str]:
-        """``allowed_origins`` as a list."""
-        return [origin.strip() for origin in self.allowed_origins.split(",") if origin.strip()]
+    def estimate_read_units(self) -> bool:
+        """Whether the read-unit figure is computed from the items read instead of DynamoDB's own.
 
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The container's settings, validated on first use and cached for its lifetime."""
-    return Settings.from_environment()
+        True with an endpoint override (moto, in tests and benchmarks), whose
+        ``ConsumedCapacity`` is a fixed fake; in AWS DynamoDB's reported figure is the truth.
+        """
+        return bool(self.dynamodb_endpoint)

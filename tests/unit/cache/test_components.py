@@ -22,7 +22,7 @@ from courses_api.cache import (
     RedisCacheManager,
     build_cache,
 )
-from courses_api.cache.client import client_options
+from courses_api.cache.client import IAMTarget, client_options
 from courses_api.cache.codec import Codec, CodecError
 from courses_api.settings import Settings
 
@@ -229,10 +229,7 @@ def test_password_auth_needs_a_password() -> None:
 def test_iam_token_is_a_presigned_connect_url_renewed_before_expiry() -> None:
     clock = Clock()
     provider = ElastiCacheIAMProvider(
-        "app-user",
-        "my-cache",
-        "eu-west-1",
-        serverless=True,
+        IAMTarget("app-user", "my-cache", "eu-west-1", serverless=True),
         credentials=Credentials("AKIDEXAMPLE", "secret"),
         clock=clock,
     )

@@ -8,7 +8,7 @@ import time
 import jwt
 import pytest
 
-from courses_api.domain.auth import caller_from_event
+from courses_api.http.caller import caller_from_event
 from local.auth import (
     DEFAULT_LOCAL_AUTH_SECRET,
     AuthError,

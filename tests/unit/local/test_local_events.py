@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from courses_api.domain.errors import PROBLEM_BASE as LAYER_PROBLEM_BASE
+from courses_api.http.problems import PROBLEM_BASE as LAYER_PROBLEM_BASE
 from local.events import (
     PROBLEM_BASE,
     BadProxyResponse,

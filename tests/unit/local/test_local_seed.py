@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from courses_api.domain.models import Course
+from courses_api.models import Course
 from local.seed import generate
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeAlias
 from urllib.parse import urlencode, urlsplit
@@ -32,6 +33,16 @@ class CacheConfigurationError(ValueError):
     """The Redis settings cannot work (e.g. IAM auth without a user or cache name)."""
 
 
+@dataclass(frozen=True, slots=True)
+class IAMTarget:
+    """Whom an IAM token is for: an ElastiCache user of a cache in a region (Serverless or not)."""
+
+    user: str
+    cache_name: str
+    region: str
+    serverless: bool = False
+
+
 class ElastiCacheIAMProvider(CredentialProvider):
     """Credentials for ElastiCache IAM auth: the user id and a SigV4-presigned token.
 
@@ -39,27 +50,28 @@ class ElastiCacheIAMProvider(CredentialProvider):
     (plus ``ResourceType=ServerlessCache`` for Serverless) signed locally with botocore;
     no AWS call is made. It is valid 15 minutes for new connections, so it is cached and
     re-signed after ``refresh_s``. redis-py asks for credentials on every new connection.
+
+    The token's age is measured on the wall clock, the one its SigV4 date is checked
+    against: a monotonic clock stands still while Lambda freezes an idle environment, so
+    a thawed container would keep presenting an expired token.
     """
 
     def __init__(
         self,
-        user: str,
-        cache_name: str,
-        region: str,
+        target: IAMTarget,
         *,
-        serverless: bool = False,
         credentials: Any = None,
         refresh_s: float = IAM_TOKEN_REFRESH_S,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        if not user or not cache_name:
+        if not target.user or not target.cache_name:
             raise CacheConfigurationError("IAM auth needs REDIS_USERNAME and REDIS_CACHE_NAME")
-        self.user = user
-        self.cache_name = cache_name
-        self.region = region
-        self.serverless = serverless
+        self.user = target.user
+        self.cache_name = target.cache_name
+        self.region = target.region
+        self.serverless = target.serverless
         self.refresh_s = min(refresh_s, IAM_TOKEN_LIFETIME_S - 60)
-        self._clock = clock
+        self._clock = clock or time.time
         self._credentials = credentials
         self._lock = threading.Lock()
         self._token = ""
@@ -128,12 +140,12 @@ def client_options(settings: Settings) -> dict[str, Any]:
         if settings.redis_username:
             options["username"] = settings.redis_username
     elif settings.redis_auth_mode == "iam":
-        options["credential_provider"] = ElastiCacheIAMProvider(
+        options["credential_provider"] = ElastiCacheIAMProvider(IAMTarget(
             settings.redis_username,
             settings.redis_cache_name,
             settings.aws_region,
             serverless=_is_serverless_endpoint(settings.redis_url),
-        )
+        ))
     return options
 
 

@@ -1,4 +1,4 @@
-"""Repositories: the only code that knows table names, key shapes and index names."""
+"""The Courses table: the only code that knows its key shape and its indexes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from courses_api.data.dynamo import (
-    BY_CATEGORY,
-    BY_INSTRUCTOR,
-    BY_STATUS,
     batch_get,
     from_attributes,
     guarded,
@@ -18,7 +15,12 @@ from courses_api.data.dynamo import (
     to_attributes,
     values_of,
 )
-from courses_api.domain.models import Course, CourseSummary
+from courses_api.models import Course, CourseSummary
+
+# The table's global secondary indexes (see template.yaml), each sorted newest first.
+BY_CATEGORY = "ByCategory"  # category + published_at: one category's published courses
+BY_INSTRUCTOR = "ByInstructor"  # instructor_id + created_at: an instructor's courses
+BY_STATUS = "ByStatus"  # status + published_at: the published catalogue
 
 # What a list shows: exactly the non-key attributes the list indexes project (INCLUDE).
 SUMMARY_ATTRIBUTES: tuple[str, ...] = tuple(CourseSummary.model_fields)

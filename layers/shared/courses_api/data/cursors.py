@@ -13,7 +13,7 @@ import hmac
 import json
 from typing import Any
 
-from courses_api.domain.errors import BadRequest
+from courses_api.errors import BadRequest
 
 MAX_CURSOR_LENGTH = 2048
 

@@ -1,4 +1,4 @@
-"""DynamoDB access: the client factory, item (de)serialisation, repositories and batch helpers.
+"""DynamoDB access shared by the repositories: the client factory, item (de)serialisation, batch helpers.
 
 Every read here is a GetItem, a Query on the table or a GSI, or a BatchGetItem: there is
 no Scan on any request path (a test hooks the client to prove it).
@@ -18,18 +18,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from courses_api.data.capacity import CapacityMeter
-from courses_api.domain.errors import DependencyUnavailable
+from courses_api.errors import DependencyUnavailable
 from courses_api.settings import Settings
 
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 MAX_BATCH_RETRIES = 8
 QUERY_MAX_ROUNDS = 5  # a filtered page stops after this many reads and hands back a cursor
-
-BY_CATEGORY = "ByCategory"
-BY_INSTRUCTOR = "ByInstructor"
-BY_STATUS = "ByStatus"
-BY_COURSE = "ByCourse"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

@@ -1,1 +1,1 @@
-"""Domain: models, errors, the caller and the services that apply the product's rules."""
+"""Domain services: the product's rules (visibility, authoring, enrollment, invalidation) and the caller."""

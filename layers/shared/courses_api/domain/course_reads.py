@@ -10,8 +10,8 @@ from courses_api.cache.api import Cached, ListNamespace, ReadThroughCache
 from courses_api.data.courses import CourseRepository
 from courses_api.data.cursors import CursorCodec
 from courses_api.domain.auth import Caller
-from courses_api.domain.errors import NotFound
-from courses_api.domain.models import Course, CoursePage
+from courses_api.errors import NotFound
+from courses_api.models import Course, CoursePage
 
 COURSE_ADAPTER: TypeAdapter[Course] = TypeAdapter(Course)
 PAGE_ADAPTER: TypeAdapter[CoursePage] = TypeAdapter(CoursePage)

@@ -15,10 +15,9 @@ from typing import Any
 
 from courses_api.data.courses import ConditionFailed, CourseRepository
 from courses_api.domain.auth import ADMINS, INSTRUCTORS, Caller
-from courses_api.domain.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from courses_api.domain.invalidation import Invalidator
-from courses_api.domain.models import Course, CourseCreate, CoursePatch, utc_now
-from courses_api.http.resolver import etag_of
+from courses_api.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from courses_api.models import Course, CourseCreate, CoursePatch, utc_now
 
 AUTHOR_ROLES = (INSTRUCTORS, ADMINS)
 
@@ -61,11 +60,11 @@ def refusal(caller: Caller, course_id: str, current: Course | None, *, expected_
     if expected_version is not None and current.version != expected_version:
         return PreconditionFailed(
             f"The course is at version {current.version}, not {expected_version}: fetch it again and retry.",
-            headers={"ETag": etag_of(current.version)},
+            current_version=current.version,
         )
     # The condition failed although every rule holds now: a concurrent write came and went.
     return PreconditionFailed("The course changed while this request ran: fetch it again and retry.",
-                              headers={"ETag": etag_of(current.version)})
+                              current_version=current.version)
 
 
 class CourseWrites:

@@ -20,7 +20,7 @@ from courses_api.data.cursors import CursorCodec
 from courses_api.data.enrollment_shards import EnrollmentCounts
 from courses_api.domain.auth import Caller
 from courses_api.domain.course_reads import CourseReads
-from courses_api.domain.models import Course, CoursePage, CourseSummary
+from courses_api.models import Course, CoursePage, CourseSummary
 
 COUNT_ADAPTER: TypeAdapter[int] = TypeAdapter(int)
 _CACHE_SUFFIX = "#enrollment-count"

@@ -30,18 +30,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from courses_api.domain.auth import Caller
 from courses_api.domain.enrollments import EnrollmentService, EnrollOutcome
-from courses_api.domain.errors import Conflict, DependencyUnavailable, DomainError
-from courses_api.domain.models import Enrollment
+from courses_api.errors import Conflict, DependencyUnavailable, IdempotencyKeyReused
+from courses_api.models import Enrollment
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,128}$"
 RECORD_TTL_S = 24 * 60 * 60
 KEY_PREFIX = "courses-api.enroll"
-
-
-class IdempotencyKeyReused(DomainError):
-    """The key was used before for a different request."""
-
-    status, slug, title = 422, "idempotency-key-reused", "Idempotency key reused"
 
 
 class IdempotentEnrollments:
@@ -84,7 +78,7 @@ class IdempotentEnrollments:
             raise IdempotencyKeyReused("This Idempotency-Key was used for a different course.") from error
         except IdempotencyAlreadyInProgressError as error:
             raise Conflict("A request with this Idempotency-Key is in progress; retry shortly.",
-                           headers={"Retry-After": "1"}) from error
+                           retry_after_s=1) from error
         except IdempotencyPersistenceLayerError as error:
             raise DependencyUnavailable("The idempotency store did not answer; retry shortly.") from error
         return EnrollOutcome(Enrollment.model_validate(stored["enrollment"]), created=bool(stored["created"]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -15,13 +14,16 @@ from pydantic import BaseModel
 
 from courses_api.cache.api import Cached
 from courses_api.data.capacity import CapacityMeter
-from courses_api.domain.auth import Caller, caller_from_event
-from courses_api.domain.errors import BadRequest, register_problem_handlers
-from courses_api.domain.models import Problem
+from courses_api.domain.auth import Caller
+from courses_api.errors import BadRequest
+from courses_api.http.caller import caller_from_event
+from courses_api.http.problems import Problem, etag_of, register_problem_handlers
 from courses_api.observability import logger, metrics, tracer
+from courses_api.settings import HttpSettings
 
 JSON = "application/json"
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+MAX_VERSION_DIGITS = 12  # an ETag's version; far beyond any course's number of edits
 
 # Parameters shared by several routes, declared once so their validation cannot diverge.
 CourseIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="Course id")]
@@ -35,9 +37,9 @@ IfMatchHeader = Annotated[str | None, Header(alias="If-Match", max_length=64)]
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def _cors() -> CORSConfig | None:
+def cors_config(settings: HttpSettings) -> CORSConfig | None:
     """CORS only for the configured origins (never ``*`` on an authenticated API)."""
-    origins = [o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    origins = settings.cors_origins
     if not origins:
         return None
     return CORSConfig(
@@ -49,9 +51,14 @@ def _cors() -> CORSConfig | None:
     )
 
 
-def create_app() -> APIGatewayRestResolver:
-    """A REST resolver with request validation and problem+json errors for every failure."""
-    app = APIGatewayRestResolver(enable_validation=True, cors=_cors())
+def create_app(settings: HttpSettings | None = None) -> APIGatewayRestResolver:
+    """A REST resolver with request validation and problem+json errors for every failure.
+
+    CORS comes from ``settings`` (``ALLOWED_ORIGINS``), read from the environment when not
+    given: only the HTTP part, so importing a function needs no table names.
+    """
+    app = APIGatewayRestResolver(enable_validation=True,
+                                 cors=cors_config(settings or HttpSettings.from_environment()))
     register_problem_handlers(app)
     return app
 
@@ -78,10 +85,10 @@ def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         cost = CapacityMeter.begin_request()
         response = app.resolve(event, context)
-        metrics.add_metric(name="ReadCapacityUnits", unit=MetricUnit.Count, value=cost.computed_rcu)
+        metrics.add_metric(name="ReadCapacityUnits", unit=MetricUnit.Count, value=cost.rcu)
         logger.info(
             "request served",
-            extra={"status": response.get("statusCode"), "read_units": cost.computed_rcu,
+            extra={"status": response.get("statusCode"), "read_units": cost.rcu,
                    "dynamodb_calls": cost.total_calls},
         )
         return response
@@ -94,17 +101,12 @@ def current_caller(app: APIGatewayRestResolver) -> Caller:
     return caller_from_event(app.current_event.raw_event)
 
 
-def etag_of(version: int) -> str:
-    """The strong ETag of a course version."""
-    return f'"{version}"'
-
-
 def parse_version_header(value: str | None, header: str) -> int | None:
     """``If-Match`` / ``If-None-Match`` → the version it names (``None`` when absent or ``*``)."""
     if value is None or value.strip() in ("", "*"):
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 12:
+    if not text.isdigit() or len(text) > MAX_VERSION_DIGITS:
         raise BadRequest(f"{header} must be an ETag returned by this API, such as \"3\".")
     return int(text)
 

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from courses_api.domain.errors import PROBLEM_CONTENT_TYPE, PayloadTooLarge, PreconditionRequired, problem_json
 from courses_api.domain.idempotency import IDEMPOTENCY_KEY_PATTERN
+from courses_api.errors import PreconditionRequired
+from courses_api.http.problems import PAYLOAD_TOO_LARGE, PROBLEM_CONTENT_TYPE, problem_json
 from courses_api.http.resolver import LambdaHandler, parse_version_header
 from courses_api.observability import logger
 
@@ -36,12 +37,10 @@ def body_size(event: dict[str, Any]) -> int:
 
 def too_large_response(size: int, limit: int) -> dict[str, Any]:
     """The 413 proxy response, shaped like every other problem."""
-    too_large = PayloadTooLarge
     return {
-        "statusCode": too_large.status,
+        "statusCode": PAYLOAD_TOO_LARGE.status,
         "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
-        "body": problem_json(too_large.status, too_large.slug, too_large.title,
-                             f"The body has {size} bytes; the limit is {limit}."),
+        "body": problem_json(PAYLOAD_TOO_LARGE, f"The body has {size} bytes; the limit is {limit}."),
         "isBase64Encoded": False,
     }
 

@@ -161,25 +161,6 @@ class RosterPage(BaseModel):
     next_cursor: str | None = None
 
 
-class FieldError(BaseModel):
-    """One field-level validation failure."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details; every error body of the API."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[FieldError] | None = None
-
-
 class HealthReport(BaseModel):
     """Body of ``GET /health``."""
 

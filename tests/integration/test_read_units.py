@@ -1,0 +1,68 @@
+"""The ReadCapacityUnits metric a function publishes: DynamoDB's own figure, or the estimate.
+
+moto answers over HTTP with a fixed ``ConsumedCapacity``, so an endpoint override makes the
+meter publish its estimate; in AWS (no override) it publishes what DynamoDB reports.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from courses_api.container import Container
+from courses_api.data.dynamo import batch_write
+from courses_api.settings import Settings
+from tests.helpers import call, course_item, load_event
+
+
+def published_read_units(output: str) -> list[float]:
+    """The ReadCapacityUnits values of the EMF documents Powertools printed."""
+    values: list[float] = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            document = json.loads(line)
+            value = document.get("ReadCapacityUnits")
+            if value is not None:
+                values.extend(float(v) for v in (value if isinstance(value, list) else [value]))
+    return values
+
+
+@pytest.fixture
+def get_course(
+    tables: dict[str, str], dynamodb: Any, without_redis: None, function: Callable[[str], ModuleType]
+) -> ModuleType:
+    big = course_item("big0001", description="x" * 9000)  # three 4 KB read units, strongly consistent
+    batch_write(dynamodb, tables["COURSES_TABLE"], [big])
+    return function("get_course")
+
+
+def test_against_moto_the_estimate_is_published(get_course: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    assert get_course.container.meter.estimate
+    cost = get_course.container.meter.total
+    assert call(get_course, load_event("get_course", path_parameters={"course_id": "big0001"})).status == 200
+    assert published_read_units(capsys.readouterr().out) == [cost.computed_rcu] == [3.0]
+
+
+def test_dynamodbs_own_figure_is_published_when_not_estimating(
+    get_course: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the meter as it is built in AWS (moto's ConsumedCapacity stands in for DynamoDB's)
+    get_course.container.meter.estimate = False
+    cost = get_course.container.meter.total
+    assert call(get_course, load_event("get_course", path_parameters={"course_id": "big0001"})).status == 200
+    # Then the reported figure is published, not the 3 units the sizing rules give
+    assert cost.reported_rcu != cost.computed_rcu
+    assert published_read_units(capsys.readouterr().out) == [cost.reported_rcu]
+
+
+@pytest.mark.parametrize(("endpoint", "estimate"), [("http://127.0.0.1:5000", True), ("", False)])
+def test_the_container_chooses_by_the_endpoint_setting(endpoint: str, estimate: bool) -> None:
+    settings = Settings.from_environment(
+        {"COURSES_TABLE": "courses", "ENROLLMENTS_TABLE": "enrollments", "DYNAMODB_ENDPOINT": endpoint}
+    )
+    assert settings.estimate_read_units is estimate
+    assert Container(settings).meter.estimate is estimate

@@ -8,7 +8,7 @@ The workload: one course takes ``--launch-rate`` enrollments a second (10,000) f
 spread by a Zipf law. Replaying 3.6 million requests through moto is out of reach, so a
 sample is replayed (``--launch-samples`` of the launch, ``--background-samples`` of the
 rest), each request on a logical clock (a time drawn uniformly in the window) and weighted
-by how many real requests it stands for (e.g. 600,000 / 3,000 = 200): every figure below
+by how many real requests it stands for (e.g. 600,000 / 4,000 = 150): every figure below
 is the weighted sum, so rates are those of the full launch.
 
 Each sampled request goes through the real write path: ``EnrollmentService.enroll`` with the
@@ -79,6 +79,7 @@ from courses_api.data.dynamo import batch_write  # noqa: E402
 from courses_api.data.enrollment_shards import COUNT_SHARDS, EnrollmentCounts, roster_partition  # noqa: E402
 from courses_api.data.enrollments import EnrollmentRepository  # noqa: E402
 from courses_api.domain.auth import Caller  # noqa: E402
+from courses_api.domain.enrollment_counts import CourseCounts  # noqa: E402
 from courses_api.domain.enrollments import EnrollmentService  # noqa: E402
 from courses_api.settings import Settings  # noqa: E402
 from local.aws import LOCAL_REGION, _create_table_kwargs, use_fake_aws_credentials  # noqa: E402
@@ -343,10 +344,14 @@ def replay(service: EnrollmentService, recorder: RecordingClient, requests: Iter
         if not outcome.created:
             continue
         result.transactions += request.weight
+        # A sample stands for ``weight`` requests of other users on the same course: what is keyed
+        # by the course (its row, shards, index partitions) takes all of them, what is keyed by
+        # the user (their enrollment row and its partition) is a different item for each.
         for write in writes:
-            result.partition_wcu[(write.target, write.partition)] += write.wcu * request.weight
+            scale = 1.0 if request.user_id in write.partition else request.weight
+            result.partition_wcu[(write.target, write.partition)] += write.wcu * scale
         for item in items:
-            result.item_transactions[item] += request.weight
+            result.item_transactions[item] += 1.0 if request.user_id in item else request.weight
     result.replay_s = time.perf_counter() - started
     return result
 
@@ -354,7 +359,7 @@ def replay(service: EnrollmentService, recorder: RecordingClient, requests: Iter
 def settled(counts: EnrollmentCounts, client: Any, enrollments_table: str, course_id: str,
             *, sharded: bool) -> dict[str, int]:
     """The launch course's count and its roster rows (``ByCourse``), once the replay is over."""
-    partitions = [roster_partition(course_id, s) for s in range(COUNT_SHARDS)] if sharded else [course_id]
+    partitions = [roster_partition(course_id, s) for s in range(counts.shards)] if sharded else [course_id]
     key = "course_shard" if sharded else "course_id"
     rows = 0
     for partition in partitions:
@@ -377,7 +382,8 @@ def settled(counts: EnrollmentCounts, client: Any, enrollments_table: str, cours
     return {"count": count, "roster_rows": rows}
 
 
-def build_design(name: str, courses: list[dict[str, Any]]) -> tuple[EnrollmentService, RecordingClient, dict[str, str]]:
+def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple[EnrollmentService, RecordingClient,
+                                                                                   dict[str, str]]:
     """Tables (from the template, or its pre-shard variant), seeded courses, and the service."""
     client = dynamodb_client()
     names: dict[str, str] = {}
@@ -397,8 +403,9 @@ def build_design(name: str, courses: list[dict[str, Any]]) -> tuple[EnrollmentSe
     container = Container(settings)
     recorder = RecordingClient(dynamodb_client(), read_item, specs)
     strategy = SingleCounterEnrollments if name == "before" else EnrollmentRepository
-    repository = strategy(recorder, names["Enrollments"], names["Courses"])
-    service = EnrollmentService(repository, container.stored_course_reads, container.course_counts, container.cursors)
+    repository = strategy(recorder, names["Enrollments"], names["Courses"], shards)
+    counts = CourseCounts(EnrollmentCounts(container.dynamodb, names["Courses"], shards), container.count_cache)
+    service = EnrollmentService(repository, container.stored_course_reads, counts, container.cursors)
     return service, recorder, names
 
 
@@ -409,8 +416,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--duration-s", type=float, default=60.0)
     parser.add_argument("--courses", type=int, default=10_000, help="catalogue size (85 %% published)")
     parser.add_argument("--zipf-s", type=float, default=1.1, help="Zipf exponent of the background")
-    parser.add_argument("--launch-samples", type=int, default=3_000)
-    parser.add_argument("--background-samples", type=int, default=1_500)
+    parser.add_argument("--launch-samples", type=int, default=4_000)
+    parser.add_argument("--background-samples", type=int, default=1_000)
+    parser.add_argument("--shards", type=int, default=COUNT_SHARDS, help="count and roster shards of the after design")
     parser.add_argument("--hold-ms", type=float, default=5.0, help="how long a transaction holds its items")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -431,10 +439,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         designs: dict[str, Any] = {}
         checks: dict[str, Any] = {}
         for name in ("before", "after"):
-            service, recorder, names = build_design(name, data.courses)
+            service, recorder, names = build_design(name, data.courses, args.shards)
             result = replay(service, recorder, requests, name)
             designs[name] = result.summary(args.duration_s, args.hold_ms, launch_course)
-            counts = EnrollmentCounts(dynamodb_client(), names["Courses"])
+            counts = EnrollmentCounts(dynamodb_client(), names["Courses"], args.shards)
             checks[name] = settled(counts, dynamodb_client(), names["Enrollments"], launch_course,
                                    sharded=name == "after")
             checks[name]["sampled_launch_enrollments"] = args.launch_samples
@@ -464,7 +472,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "sampled_requests": {"launch": args.launch_samples, "background": args.background_samples},
             "weight_per_sample": {"launch": args.launch_rate * args.duration_s / args.launch_samples,
                                   "background": args.background_rate * args.duration_s / args.background_samples},
-            "count_shards": COUNT_SHARDS,
+            "count_shards": args.shards,
             "seed": args.seed,
         },
         "designs": designs,

@@ -417,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--courses", type=int, default=10_000, help="catalogue size (85 %% published)")
     parser.add_argument("--zipf-s", type=float, default=1.1, help="Zipf exponent of the background")
     parser.add_argument("--launch-samples", type=int, default=4_000)
-    parser.add_argument("--background-samples", type=int, default=1_000)
+    parser.add_argument("--background-samples", type=int, default=4_000)
     parser.add_argument("--shards", type=int, default=COUNT_SHARDS, help="count and roster shards of the after design")
     parser.add_argument("--hold-ms", type=float, default=5.0, help="how long a transaction holds its items")
     parser.add_argument("--seed", type=int, default=14)

@@ -83,6 +83,42 @@ sam-build: $(SAM_STAMP) ## sam build without Docker (arm64 wheels, Python 3.13 f
 .PHONY: check
 check: validate checkov sam-build ## All template checks: validate + cfn-lint, checkov, sam build
 
+# ---- deploy (issue 10) --------------------------------------------------------------------
+# ENV=dev uses samconfig.toml's [default] section, ENV=prod its [prod] section.
+ENV ?= dev
+SAM_CONFIG_ENV = $(if $(filter prod,$(ENV)),prod,default)
+# The region is the operator's (AWS_REGION, AWS_DEFAULT_REGION or the profile), as for any AWS CLI.
+SAM := PATH="$(PY313_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+
+.PHONY: deploy
+deploy: $(SAM_STAMP) ## Build and deploy: make deploy ENV=dev|prod (guided the first time, when the stack does not exist)
+	@case "$(ENV)" in dev|prod) ;; *) echo "ENV must be dev or prod, not '$(ENV)'"; exit 1;; esac
+	@test -n "$(PY313_BIN)" || { echo "python3.13 not found (pyenv versions 3.13.x or python3.13 on PATH)"; exit 1; }
+	$(SAM) build --config-env $(SAM_CONFIG_ENV) --template template.yaml
+	@set -e; stack=$$($(SAM_VENV)/bin/python -c "import tomllib; print(tomllib.load(open('samconfig.toml', 'rb'))['$(SAM_CONFIG_ENV)']['global']['parameters']['stack_name'])"); \
+	$(SAM_VENV)/bin/python -m ops.stack_exists "$$stack" && found=0 || found=$$?; \
+	case $$found in \
+	  0) $(SAM) deploy --config-env $(SAM_CONFIG_ENV) ;; \
+	  1) echo "$$stack does not exist yet: guided deploy (answers are saved to samconfig.toml [$(SAM_CONFIG_ENV)])"; \
+	     $(SAM) deploy --guided --config-env $(SAM_CONFIG_ENV) ;; \
+	  *) exit 2 ;; \
+	esac
+
+.PHONY: deploy-check
+deploy-check: $(STAMP) validate checkov sam-build ## Everything checkable without an account: lint, checkov, invariant tests, sam build, quotas
+	$(BIN)/pytest -q -p no:cacheprovider tests/template
+	@echo "CloudFormation quotas (the template as the SAM transform expands it):"
+	@$(PY) -m ops.template_limits
+
+URL ?=
+TOKEN ?=
+INSTRUCTOR_TOKEN ?=
+ORIGINS ?=
+.PHONY: smoke
+smoke: $(STAMP) ## Smoke-test a deployed stage: make smoke URL=<ApiUrl> TOKEN=<ID token> [INSTRUCTOR_TOKEN=...] [ORIGINS=...]
+	@test -n "$(URL)" -a -n "$(TOKEN)" || { echo "usage: make smoke URL=<stack output ApiUrl> TOKEN=<ID token of a non-instructor> [INSTRUCTOR_TOKEN=<ID token of an instructor>] [ORIGINS=<AllowedOrigins>]"; exit 2; }
+	@$(PY) -m ops.smoke --url "$(URL)" --token "$(TOKEN)" --instructor-token "$(INSTRUCTOR_TOKEN)" --origins "$(ORIGINS)"
+
 # ---- local API (issue 5) ------------------------------------------------------------------
 PORT ?= 3000
 SUB ?= local-user
@@ -122,10 +158,30 @@ load: $(STAMP) redis-binary ## Load test: locust, 200 users for 60 s, headless, 
 	  --csv loadtest/results/load --html loadtest/results/load.html; \
 	echo "results: loadtest/results/load_stats.csv, loadtest/results/load.html"
 
+# Cold starts are measured on the functions' runtime, python3.13, in a virtualenv holding only the
+# layer's requirements (as the deployed layer does); python3 stands in, with a notice, where 3.13 is absent.
+COLD_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13 /root/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+COLD_VENV := .venv-py313
+COLD_STAMP := $(COLD_VENV)/.installed-$(shell sha1sum layers/shared/requirements.txt 2>/dev/null | cut -c1-12)
+
+$(COLD_STAMP): layers/shared/requirements.txt
+	@interpreter="$(COLD_PYTHON)"; \
+	if [ -z "$$interpreter" ]; then interpreter=$(PYTHON); \
+	  echo "python3.13 not found: cold starts will be measured on $$($$interpreter --version) instead"; fi; \
+	test -x $(COLD_VENV)/bin/python || $$interpreter -m venv $(COLD_VENV)
+	$(COLD_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLD_VENV)/bin/python -m pip install --quiet -r layers/shared/requirements.txt
+	rm -f $(COLD_VENV)/.installed-* && touch $@
+
 BENCH_ARGS ?=
 .PHONY: bench
-bench: $(STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~15 min; BENCH_ARGS=--quick for a small run)
-	$(PY) -m benchmarks.run $(BENCH_ARGS)
+bench: $(STAMP) $(COLD_STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~15 min; BENCH_ARGS=--quick for a small run)
+	COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.run $(BENCH_ARGS)
+
+.PHONY: bench-coldstart
+bench-coldstart: $(STAMP) $(COLD_STAMP) redis-binary ## Cold start only, on python3.13, against the naive backend (~1 min): latest.json + docs section
+	@$(COLD_VENV)/bin/python -c 'import sys; sys.version_info[:2] == (3, 13) or print("note: no python3.13 here, measuring on", sys.version.split()[0])'
+	COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.coldstart
 
 .PHONY: bench-cache
 bench-cache: $(STAMP) redis-binary ## Cache figures: near/Redis hit, miss, bare GET, 64-way stampede, frozen Redis (~1 min)

@@ -5,13 +5,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from courses_api.container import Container
-from courses_api.observability import logger, metrics, tracer
+from courses_api.observability import logger, metrics, trace_handler
 
 container = Container()
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@trace_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return container.stream_invalidator.handle_batch(event, context)

@@ -38,3 +38,28 @@ def test_clients_are_built_during_lambda_init_and_restores_reseed(monkeypatch: p
     assert "dynamodb" in container.__dict__
     assert "cache" in container.__dict__
     assert hooks == [lifecycle.reseed_after_restore]
+
+
+@pytest.mark.parametrize(("init_type", "warmed"), [
+    ("on-demand", False),
+    ("provisioned-concurrency", True),
+    ("snap-start", True),
+])
+def test_warm_runs_only_in_inits_ahead_of_requests(
+    monkeypatch: pytest.MonkeyPatch, init_type: str, warmed: bool
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setenv(lifecycle.LAMBDA_INIT_TYPE, init_type)
+
+    lifecycle.prime(lambda: calls.append("build"), lambda: calls.append("warm"))
+
+    assert calls == (["build", "warm"] if warmed else ["build"])
+
+
+def test_neither_build_nor_warm_runs_outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.delenv(lifecycle.LAMBDA_INIT_TYPE, raising=False)
+
+    lifecycle.prime(lambda: calls.append("build"), lambda: calls.append("warm"))
+
+    assert calls == []

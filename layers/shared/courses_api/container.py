@@ -4,37 +4,36 @@ Each function module holds one :class:`Container`, so clients and the near cache
 as long as the Lambda container (and, locally, each function keeps its own, as separate
 containers would). Outside Lambda nothing is built at import time, so tests can replace
 or reset a container before the first request; inside Lambda the clients are built during
-init (see :mod:`courses_api.lifecycle`), where SnapStart captures them.
+init (see :mod:`courses_api.lifecycle`), where SnapStart captures them. Each part's module
+is imported when the part is first built, so a function loads only what its route uses
+(a read never imports the write path, a container without Redis never imports redis-py).
 """
 
 from __future__ import annotations
 
 import threading
 from functools import cached_property
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, Literal
 
-from courses_api.cache import build_cache
-from courses_api.cache.api import ReadThroughCache
-from courses_api.data.capacity import CapacityMeter
-from courses_api.data.courses import CourseRepository
-from courses_api.data.cursors import CursorCodec
-from courses_api.data.dynamo import build_dynamodb_client, guarded
-from courses_api.data.enrollment_shards import EnrollmentCounts
-from courses_api.data.enrollments import EnrollmentRepository
-from courses_api.domain.course_reads import CourseReads
-from courses_api.domain.course_writes import CourseWrites
-from courses_api.domain.enrollment_counts import CountedCourseReads, CourseCounts
-from courses_api.domain.enrollments import EnrollmentService
-from courses_api.domain.invalidation import Invalidator
-from courses_api.errors import DependencyUnavailable
 from courses_api.lifecycle import prime
-from courses_api.models import HealthReport
 from courses_api.observability import metrics
 from courses_api.settings import Settings
 
 if TYPE_CHECKING:
+    from courses_api.cache.api import ReadThroughCache
+    from courses_api.data.capacity import CapacityMeter
+    from courses_api.data.courses import CourseRepository
+    from courses_api.data.cursors import CursorCodec
+    from courses_api.data.enrollments import EnrollmentRepository
+    from courses_api.domain.course_reads import CourseReads
+    from courses_api.domain.course_writes import CourseWrites
+    from courses_api.domain.enrollment_counts import CourseCounts
+    from courses_api.domain.enrollments import EnrollmentService
     from courses_api.domain.idempotency import IdempotentEnrollments
+    from courses_api.domain.invalidation import Invalidator
     from courses_api.domain.stream_invalidation import StreamInvalidator
+    from courses_api.models import HealthReport
 
 HEALTH_PROBE_KEY = "__health__"
 
@@ -45,11 +44,16 @@ class Container:
     def __init__(self, settings: Settings | None = None) -> None:
         self._explicit_settings = settings
         self._lock = threading.RLock()
-        prime(self.build_clients)
+        prime(self.build_clients, self.warm)
 
     def build_clients(self) -> None:
         """Build settings, the DynamoDB client and the cache now (no network I/O happens)."""
         _ = (self.settings, self.dynamodb, self.cache, self.cursors)
+
+    def warm(self) -> None:
+        """Load now what first use would load: redis-py, with a Redis tier (no connection is made)."""
+        if self.settings.cache_enabled:
+            import_module("courses_api.cache.client")
 
     @cached_property
     def settings(self) -> Settings:
@@ -57,63 +61,90 @@ class Container:
 
     @cached_property
     def meter(self) -> CapacityMeter:
+        from courses_api.data.capacity import CapacityMeter
+
         return CapacityMeter(estimate=self.settings.estimate_read_units)
 
     @cached_property
     def dynamodb(self) -> Any:
+        from courses_api.data.dynamo import build_dynamodb_client
+
         with self._lock:
             return build_dynamodb_client(self.settings, self.meter)
 
     @cached_property
     def cache(self) -> ReadThroughCache:
+        from courses_api.cache.factory import build_cache
+
         with self._lock:
             return build_cache(self.settings, metrics)
 
     @cached_property
     def cursors(self) -> CursorCodec:
+        from courses_api.data.cursors import CursorCodec
+
         return CursorCodec(self.settings.cursor_secret.get_secret_value().encode())
 
     @cached_property
     def course_repository(self) -> CourseRepository:
+        from courses_api.data.courses import CourseRepository
+
         return CourseRepository(self.dynamodb, self.settings.courses_table)
 
     @cached_property
     def count_cache(self) -> ReadThroughCache:
         """Enrollment counts: a cache of their own whose entries live as long as list pages."""
+        from courses_api.cache.factory import build_cache
+
         with self._lock:
-            return build_cache(self.settings.model_copy(update={"cache_item_ttl_s": self.settings.cache_list_ttl_s}),
-                               metrics)
+            settings = self.settings.model_copy(update={"cache_item_ttl_s": self.settings.cache_list_ttl_s})
+            return build_cache(settings, metrics)
 
     @cached_property
     def course_counts(self) -> CourseCounts:
+        from courses_api.data.enrollment_shards import EnrollmentCounts
+        from courses_api.domain.enrollment_counts import CourseCounts
+
         return CourseCounts(EnrollmentCounts(self.dynamodb, self.settings.courses_table), self.count_cache)
 
     @cached_property
     def course_reads(self) -> CourseReads:
         """What the course routes serve: courses and pages with their current enrollment counts."""
+        from courses_api.domain.enrollment_counts import CountedCourseReads
+
         return CountedCourseReads(self.course_repository, self.cache, self.cursors, self.course_counts)
 
     @cached_property
     def stored_course_reads(self) -> CourseReads:
         """Courses as stored (no count lookup): visibility and status checks."""
+        from courses_api.domain.course_reads import CourseReads
+
         return CourseReads(self.course_repository, self.cache, self.cursors)
 
     # ----- write path -----
 
     @cached_property
     def invalidator(self) -> Invalidator:
+        from courses_api.domain.invalidation import Invalidator
+
         return Invalidator(self.cache)
 
     @cached_property
     def course_writes(self) -> CourseWrites:
+        from courses_api.domain.course_writes import CourseWrites
+
         return CourseWrites(self.course_repository, self.invalidator)
 
     @cached_property
     def enrollment_repository(self) -> EnrollmentRepository:
+        from courses_api.data.enrollments import EnrollmentRepository
+
         return EnrollmentRepository(self.dynamodb, self.settings.enrollments_table, self.settings.courses_table)
 
     @cached_property
     def enrollment_service(self) -> EnrollmentService:
+        from courses_api.domain.enrollments import EnrollmentService
+
         return EnrollmentService(self.enrollment_repository, self.stored_course_reads, self.course_counts, self.cursors)
 
     @cached_property
@@ -125,6 +156,7 @@ class Container:
         """
         if not self.settings.idempotency_table:
             return None
+        from courses_api.data.dynamo import build_dynamodb_client
         from courses_api.domain.idempotency import IdempotentEnrollments  # Powertools idempotency: load on use
 
         with self._lock:
@@ -142,6 +174,10 @@ class Container:
 
     def health(self) -> HealthReport:
         """DynamoDB must answer; a cache outage only degrades (reads fall back to DynamoDB)."""
+        from courses_api.data.dynamo import guarded
+        from courses_api.errors import DependencyUnavailable
+        from courses_api.models import HealthReport
+
         try:
             guarded(lambda: self.dynamodb.get_item(
                 TableName=self.settings.courses_table, Key={"course_id": {"S": HEALTH_PROBE_KEY}},

@@ -1,11 +1,16 @@
 """Container lifecycle in Lambda: build clients during init, and survive SnapStart restores.
 
-Work done in Lambda's init phase is free for on-demand cold starts' first request and,
-with SnapStart, is captured in the snapshot. Building the boto3 client and the services
-opens no socket (connections are made on first use), so nothing stale is restored from a
-snapshot; the one thing to renew after a restore is the ``random`` state, which would
-otherwise be identical in every environment restored from the same snapshot (jitter and
-early-refresh decisions would then move in lockstep).
+Every Lambda init builds the clients the first request needs (settings, the boto3 client,
+the cache); with SnapStart they are captured in the snapshot. None of this opens a socket
+(connections are made on first use), so nothing stale is restored from a snapshot; the one
+thing to renew after a restore is the ``random`` state, which would otherwise be identical
+in every environment restored from the same snapshot (jitter and early-refresh decisions
+would then move in lockstep).
+
+What only some requests need (redis-py, which loads with the Redis client on the first
+cache call) waits for its first use in an on-demand init, whose time a waiting request
+pays. Where init runs ahead of any request — SnapStart and provisioned concurrency — it is
+loaded during init too (``warm``), so restored and provisioned environments never pay it.
 """
 
 from __future__ import annotations
@@ -15,11 +20,17 @@ import random
 from collections.abc import Callable
 
 LAMBDA_INIT_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"  # on-demand | provisioned-concurrency | snap-start
+AHEAD_OF_REQUESTS = frozenset({"snap-start", "provisioned-concurrency"})
 
 
 def running_in_lambda_init() -> bool:
     """True inside a real Lambda execution environment (never in tests or ``make run``)."""
     return bool(os.environ.get(LAMBDA_INIT_TYPE))
+
+
+def init_ahead_of_requests() -> bool:
+    """True when this init runs before any request waits on it (SnapStart, provisioned concurrency)."""
+    return os.environ.get(LAMBDA_INIT_TYPE, "") in AHEAD_OF_REQUESTS
 
 
 def _register_after_restore(hook: Callable[[], None]) -> None:
@@ -36,9 +47,14 @@ def reseed_after_restore() -> None:
     random.seed()
 
 
-def prime(build: Callable[[], object]) -> None:
-    """Run ``build`` now when in Lambda's init phase, and renew randomness after restores."""
+def prime(build: Callable[[], object], warm: Callable[[], object] | None = None) -> None:
+    """In Lambda's init: run ``build``, and ``warm`` too when init runs ahead of requests.
+
+    Also renews randomness after SnapStart restores.
+    """
     if not running_in_lambda_init():
         return
     build()
+    if warm is not None and init_ahead_of_requests():
+        warm()
     _register_after_restore(reseed_after_restore)

@@ -53,15 +53,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, cast
+from functools import cache
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from pydantic import TypeAdapter
-from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from courses_api.cache import scripts
 from courses_api.cache.api import BatchLoader, Cached, CacheOutcome, DependencyStatus, ListNamespace
 from courses_api.cache.breaker import BreakerState, CircuitBreaker
-from courses_api.cache.client import RedisClient
 from courses_api.cache.codec import Codec, CodecError, Decoded
 from courses_api.cache.keys import KeySpace
 from courses_api.cache.metrics import (
@@ -78,9 +77,20 @@ from courses_api.cache.metrics import (
 )
 from courses_api.cache.near import NearCache
 
+if TYPE_CHECKING:
+    from courses_api.cache.client import RedisClient
+
 T = TypeVar("T")
 
-REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError)
+
+@cache
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """What a failed Redis call raises. redis-py loads with the client, not with this module."""
+    from redis.exceptions import RedisClusterException, RedisError
+
+    return (RedisError, RedisClusterException, OSError)
+
+
 NEAR_ENTRY_OVERHEAD = 64  # bytes charged per near entry on top of its serialised size
 GENERATION_TTL_MS = 24 * 3600 * 1000  # > any page TTL; refreshed by fills and invalidations
 MAX_PENDING = 10_000
@@ -199,7 +209,7 @@ class RedisCacheManager:
             self._client: RedisClient | None = None
             self._client_factory: Callable[[], RedisClient] | None = client
         else:
-            self._client = cast(RedisClient, client)
+            self._client = cast("RedisClient", client)
             self._client_factory = None
         self._client_lock = threading.Lock()
         self.metrics = metrics
@@ -707,7 +717,7 @@ class RedisCacheManager:
             if self._has_pending():
                 self._invalidate_remote(client, [], [])
             result = operation(client)
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self.breaker.record_failure(f"{type(exc).__name__}: {exc}")
             self._count_error(f"redis call failed: {type(exc).__name__}: {exc}", log=False)
             raise _Bypassed from exc
@@ -747,6 +757,8 @@ class RedisCacheManager:
         return list(pipe.execute())
 
     def _eval(self, client: RedisClient, script: _Script, keys: list[str], args: list[Any]) -> Any:
+        from redis.exceptions import NoScriptError  # loaded with the client already
+
         try:
             return client.evalsha(script.sha, len(keys), *keys, *args)
         except NoScriptError:

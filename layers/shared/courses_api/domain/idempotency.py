@@ -33,7 +33,6 @@ from courses_api.domain.enrollments import EnrollmentService, EnrollOutcome
 from courses_api.errors import Conflict, DependencyUnavailable, IdempotencyKeyReused
 from courses_api.models import Enrollment
 
-IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,128}$"
 RECORD_TTL_S = 24 * 60 * 60
 KEY_PREFIX = "courses-api.enroll"
 

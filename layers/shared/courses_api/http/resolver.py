@@ -18,7 +18,7 @@ from courses_api.domain.auth import Caller
 from courses_api.errors import BadRequest
 from courses_api.http.caller import caller_from_event
 from courses_api.http.problems import Problem, etag_of, register_problem_handlers
-from courses_api.observability import logger, metrics, tracer
+from courses_api.observability import logger, metrics, trace_handler
 from courses_api.settings import HttpSettings
 
 JSON = "application/json"
@@ -80,7 +80,7 @@ def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
     """The Lambda entry point of one API function: logs, traces, metrics and read-cost metering."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @trace_handler
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         cost = CapacityMeter.begin_request()

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from courses_api.domain.idempotency import IDEMPOTENCY_KEY_PATTERN
 from courses_api.errors import PreconditionRequired
 from courses_api.http.problems import PAYLOAD_TOO_LARGE, PROBLEM_CONTENT_TYPE, problem_json
 from courses_api.http.resolver import LambdaHandler, parse_version_header
@@ -17,6 +16,8 @@ from courses_api.observability import logger
 # Far above any valid course (title 200 + description 5,000 + 10 tags), far below API
 # Gateway's 10 MB: a bigger body is refused before it is parsed.
 MAX_BODY_BYTES = 64 * 1024
+# Declared here, not with the idempotency service, so that routes without it never load it.
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,128}$"
 
 IdempotencyKeyHeader = Annotated[
     str | None,

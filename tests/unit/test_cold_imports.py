@@ -1,0 +1,109 @@
+"""What a function loads at cold start: only what its route uses, when it uses it.
+
+Each case imports a function module in a fresh interpreter, as a new Lambda container
+does, runs what Lambda's init runs (``lifecycle.prime``), and lists the modules loaded.
+No network is involved: building the clients opens no connection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pytest_socket import enable_socket
+
+from courses_api import lifecycle, observability
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROBE = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+module.container.build_clients()
+for name in sys.argv[2:]:
+    getattr(module.container, name)
+print(json.dumps(sorted(sys.modules)))
+"""
+WRITE_PATH = ("courses_api.domain.course_writes", "courses_api.domain.enrollments", "courses_api.domain.idempotency",
+              "courses_api.data.enrollments", "courses_api.domain.stream_invalidation")
+
+
+def loaded_modules(function: str, *services: str, **environment: str) -> set[str]:
+    """Modules loaded by importing ``functions/<function>``, building its clients, then ``services``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    env.pop(lifecycle.LAMBDA_INIT_TYPE, None)
+    env.pop(observability.TRACE_SUBSEGMENTS_ENV, None)
+    env.update({
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "layers" / "shared"), str(REPO_ROOT)]),
+        "COURSES_TABLE": "courses",
+        "ENROLLMENTS_TABLE": "enrollments",
+        "DYNAMODB_ENDPOINT": "http://127.0.0.1:1",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "AWS_REGION": "us-east-1",
+        **environment,
+    })
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE, str(REPO_ROOT / "functions" / function / "app.py"), *services],
+        env=env, capture_output=True, text=True, check=True, timeout=120,
+    )
+    return set(json.loads(completed.stdout))
+
+
+def test_a_read_function_loads_no_xray_sdk_no_redis_and_no_write_path() -> None:
+    modules = loaded_modules("get_course", "course_reads")
+
+    assert "courses_api.domain.course_reads" in modules
+    assert not {name for name in modules if name.split(".")[0] in ("aws_xray_sdk", "redis")}
+    assert not modules.intersection(WRITE_PATH)
+
+
+def test_a_write_function_loads_its_write_path_and_not_the_enrollments() -> None:
+    modules = loaded_modules("create_course", "course_writes")
+
+    assert "courses_api.domain.course_writes" in modules
+    assert "courses_api.domain.enrollments" not in modules
+    assert "aws_xray_sdk" not in modules
+
+
+def test_asking_for_subsegments_loads_the_xray_sdk() -> None:
+    modules = loaded_modules("get_course", TRACE_SUBSEGMENTS="true")
+
+    assert "aws_xray_sdk" in modules
+
+
+@pytest.mark.parametrize("init_type", ["snap-start", "provisioned-concurrency"])
+def test_inits_ahead_of_requests_load_redis_during_init(init_type: str) -> None:
+    modules = loaded_modules("get_course", AWS_LAMBDA_INITIALIZATION_TYPE=init_type)
+
+    assert "redis" in modules
+
+
+def test_an_on_demand_init_leaves_redis_to_the_first_cache_call() -> None:
+    modules = loaded_modules("get_course", AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")
+
+    assert "redis" not in modules
+
+
+def test_no_redis_tier_never_loads_redis() -> None:
+    modules = loaded_modules("get_course", AWS_LAMBDA_INITIALIZATION_TYPE="provisioned-concurrency", REDIS_URL="")
+
+    assert "redis" not in modules
+
+
+def test_handlers_are_traced_only_when_subsegments_are_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    def handler(event: dict[str, str], context: object) -> dict[str, str]:
+        return event
+
+    monkeypatch.delenv(observability.TRACE_SUBSEGMENTS_ENV, raising=False)
+    assert observability.trace_handler(handler) is handler
+
+    monkeypatch.setenv(observability.TRACE_SUBSEGMENTS_ENV, "true")
+    enable_socket()  # the X-Ray SDK creates its UDP emitter socket at import; tracing is off, nothing is sent
+    traced = observability.trace_handler(handler)
+    assert traced is not handler
+    assert traced({"a": "b"}, object()) == {"a": "b"}

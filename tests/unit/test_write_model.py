@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from benchmarks.writes import IndexSpec, TableSpec, item_writes, write_units
+from pathlib import Path
+
+from benchmarks.writes import SECTION_BEGIN, IndexSpec, TableSpec, item_writes, update_document, write_units
 
 COURSES = TableSpec("Courses", "course_id", None, (
     IndexSpec("ByStatus", "status", "published_at", "INCLUDE", ("title", "enrollment_count")),
@@ -39,3 +41,15 @@ def test_a_new_item_outside_every_index_writes_only_itself() -> None:
     shard = {"course_id": {"S": "c1#enrollments#07"}, "enrollment_count": {"N": "1"}}
     writes = item_writes(COURSES, None, shard, transactional=True)
     assert [(w.target, w.partition, w.wcu) for w in writes] == [("Courses (table)", "c1#enrollments#07", 2)]
+
+
+def test_the_writes_section_replaces_only_itself(tmp_path: Path) -> None:
+    document = tmp_path / "BENCHMARKS.md"
+    document.write_text("# Benchmarks\n\nread side\n", encoding="utf-8")
+    update_document("## Writes\nsecond", document)
+    update_document("## Writes\nthird", document)
+    text = document.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmarks\n\nread side\n")
+    assert text.count(SECTION_BEGIN) == 1
+    assert "third" in text
+    assert "second" not in text

@@ -562,14 +562,17 @@ the per-table throughput quota (40,000 write units per second by default, raised
 launch this size must be provisioned for; retries after throttling or conflicts; cancelled transactions'
 capacity. **Sampling**: rates of partitions shared by many requests (a course row, `ByStatus`) are exact up to the
 weights; a shard takes 1/{work['count_shards']} of its course's samples, so its figure carries sampling noise
-(about ±10 % for the launch course's shards at this sample size; the expected launch shard load is
-{work['launch_enrollments_per_s']:,.0f} x 2 / {work['count_shards']} = {shard_load:,.0f} WCU/s).
+(about ±10 % per launch shard at this sample size, and the busiest of {work['count_shards']} shards is the one the
+noise pushed up most: the expected load of every launch shard is {work['launch_enrollments_per_s']:,.0f} x 2 /
+{work['count_shards']} = {shard_load:,.0f} WCU/s). The figures depend on the seed ({work['seed']}), not on the machine.
 """
 
 
 def _cell(entry: Mapping[str, Any] | None) -> str:
     if entry is None:
         return "no write"
+    if entry["wcu_per_s"] < 1:  # a user's own partition: one row per enrollment
+        return f"under 1 WCU/s (one student's partition, e.g. `{entry['partition']}`)"
     return f"{entry['wcu_per_s']:,} WCU/s on `{entry['partition']}`"
 
 

@@ -52,6 +52,13 @@ test: install lint check ## Lint, type-check, check the template, then run the w
 test-fast: $(STAMP) ## Only the test suite (no lint, no template checks)
 	$(BIN)/pytest -x -q $(PYTEST_ARGS)
 
+# ---- fuzzing (issue 11) --------------------------------------------------------------------
+FUZZ_EXAMPLES ?= 200
+.PHONY: fuzz
+fuzz: $(STAMP) redis-binary ## Long fuzz run: Hypothesis targets (20,000 examples each) + Schemathesis, all phases, new seed
+	HYPOTHESIS_PROFILE=fuzz SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_SEED= \
+	  $(BIN)/pytest -q --timeout=3600 tests/unit/fuzz tests/e2e/test_schemathesis.py $(PYTEST_ARGS)
+
 # ---- template checks (issues 2 and 7) -----------------------------------------------------
 # checkov has its own virtualenv: its pins clash with pytest and locust. The network may be
 # closed, hence --skip-download (no policy download from the Prisma platform).

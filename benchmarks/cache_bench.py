@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -37,7 +38,7 @@ if str(_ROOT / "layers" / "shared") not in sys.path:  # `python benchmarks/cache
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from pydantic import TypeAdapter  # noqa: E402
+from pydantic import SecretStr, TypeAdapter  # noqa: E402
 
 from courses_api.cache import ListNamespace, NullCache, NullMetrics, RedisCacheManager, build_manager  # noqa: E402
 from courses_api.cache.client import create_redis_client  # noqa: E402
@@ -92,6 +93,7 @@ def _settings(url: str, **overrides: Any) -> Settings:
         enrollments_table="bench-enrollments",
         redis_url=url,
         cache_key_prefix="bench",
+        cursor_secret=SecretStr(secrets.token_urlsafe(32)),
         **overrides,
     )
 

@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import logging
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ for _path in (str(LAYER), str(REPO_ROOT)):
 # (without overriding what a caller, e.g. the test suite, has already set).
 from local.invoke import IN_PROCESS_ENVIRONMENT  # noqa: E402 - only yaml, no layer import
 
-BASE_ENVIRONMENT = {**IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": "benchmark-cursor-secret"}
+BASE_ENVIRONMENT = {**IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": secrets.token_urlsafe(32)}  # fresh per run
 for _key, _value in BASE_ENVIRONMENT.items():
     os.environ.setdefault(_key, _value)
 

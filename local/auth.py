@@ -1,8 +1,8 @@
 """Local stand-in for the API's authorizers: HS256 JWTs instead of Cognito.
 
 In AWS the REST API verifies a Cognito id token and hands the handler its claims at
-``requestContext.authorizer.claims`` (every value a string, ``cognito:groups`` joined by
-commas), and the optional Lambda REQUEST authorizer returns a flat context instead.
+``requestContext.authorizer.claims`` (every value a string, ``cognito:groups`` as
+``[a b]``), and the optional Lambda REQUEST authorizer returns a flat context instead.
 Here the same claims come from an HS256 JWT signed with ``LOCAL_AUTH_SECRET``, so the
 handlers receive exactly what they would behind API Gateway and cannot tell the difference.
 """
@@ -10,6 +10,7 @@ handlers receive exactly what they would behind API Gateway and cannot tell the 
 from __future__ import annotations
 
 import ipaddress
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import jwt
 
 DEFAULT_LOCAL_AUTH_SECRET = "local-dev-secret-change-me-not-for-production"  # noqa: S105 - documented development default
 ALGORITHM = "HS256"
+ADMINS = "admins"
 ISSUER = "courses-api-local"
 DEFAULT_TTL_S = 12 * 3600
 _MIN_SECRET_BYTES = 32  # RFC 7518: an HS256 key as long as the hash
@@ -118,10 +120,10 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
 
 
 def groups_of(claims: Mapping[str, Any]) -> list[str]:
-    """``cognito:groups`` as a list, whether the token carries a list or a string."""
+    """``cognito:groups`` as a list (a token carries a list; a lone string is one group)."""
     raw = claims.get("cognito:groups", [])
     if isinstance(raw, str):
-        raw = raw.strip().strip("[]").replace(",", " ").split()
+        raw = [raw]
     if not isinstance(raw, list):
         return []
     return [str(group) for group in raw if str(group)]
@@ -135,19 +137,20 @@ def _cognito_time(epoch: Any) -> str:
 def cognito_authorizer_context(claims: Mapping[str, Any]) -> dict[str, Any]:
     """``requestContext.authorizer`` as the Cognito user-pool authorizer fills it.
 
-    Every claim becomes a string; ``cognito:groups`` is comma-joined (its REST API form).
+    Every claim becomes a string; ``cognito:groups`` is rendered as the REST API renders
+    an array claim: its elements between brackets, separated by spaces (``[a b]``).
     """
     rendered: dict[str, str] = {}
     for name, value in claims.items():
         if name == "cognito:groups":
-            rendered[name] = ",".join(groups_of(claims))
+            rendered[name] = "[" + " ".join(groups_of(claims)) + "]"
         elif name in {"exp", "iat", "auth_time"} and isinstance(value, int | float):
             rendered[name] = _cognito_time(value)
         elif isinstance(value, str):
             rendered[name] = value
         else:
             rendered[name] = str(value)
-    if not rendered.get("cognito:groups"):
+    if rendered.get("cognito:groups") == "[]":
         rendered.pop("cognito:groups", None)
     return {"claims": rendered}
 
@@ -159,14 +162,15 @@ def lambda_authorizer_context(claims: Mapping[str, Any] | None) -> dict[str, Any
     """``requestContext.authorizer`` as the optional Lambda REQUEST authorizer returns it.
 
     API Gateway flattens the authorizer's ``context`` next to ``principalId`` and only
-    allows string, number and boolean values, so groups travel comma-joined.
+    allows string, number and boolean values, so groups travel as a JSON array in a string
+    (as ``functions/optional_authorizer`` sends them).
     """
     if claims is None:
         return {"principalId": ANONYMOUS_PRINCIPAL, "integrationLatency": 0}
     context: dict[str, Any] = {
         "principalId": claims["sub"],
         "sub": claims["sub"],
-        "cognito:groups": ",".join(groups_of(claims)),
+        "cognito:groups": json.dumps(groups_of(claims), separators=(",", ":")),
         "integrationLatency": 0,
     }
     return context

@@ -81,6 +81,9 @@ def merge_documents(schemas: Iterable[Mapping[str, Any]], routes: Iterable[ApiRo
         if operation is None:
             continue
         responses: dict[str, Any] = operation.setdefault("responses", {})
+        for bodiless in ("204", "304"):  # no body: Powertools documents a JSON one by default
+            if bodiless in responses:
+                responses[bodiless].pop("content", None)
         if route.authorizer is not None:
             if route.authorizer.kind == "cognito":
                 operation["security"] = [{BEARER_SCHEME: []}]

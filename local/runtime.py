@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from local.apigw import template_environment
-from local.auth import DEFAULT_LOCAL_AUTH_SECRET, check_secret, mint_token
+from local.auth import DEFAULT_LOCAL_AUTH_SECRET, InsecureSecretError, check_secret, mint_token
 from local.aws import create_tables, dynamodb_client, free_port, use_fake_aws_credentials
 from local.functions import (
     ApiRoute,
@@ -147,6 +147,26 @@ def start_moto_process(timeout_s: float = 30.0) -> MotoProcess:
     return MotoProcess(process=process, url=f"http://127.0.0.1:{port}")
 
 
+def ensure_cursor_secret(environ: dict[str, str] | None = None) -> str:
+    """Give the functions a cursor key: a random one per run unless ``CURSOR_SECRET`` is set.
+
+    Deployed functions refuse to start without a strong key; locally a fresh random key
+    costs nothing (cursors are opaque and the in-memory data lives as long as the run).
+    A configured key must be as strong as in AWS. Returns a note for the banner.
+    """
+    from courses_api.settings import cursor_secret_problem  # the layer is on sys.path by now
+
+    env = os.environ if environ is None else environ
+    configured = env.get("CURSOR_SECRET")
+    if not configured:
+        env["CURSOR_SECRET"] = secrets.token_urlsafe(32)
+        return "random for this run (CURSOR_SECRET unset)"
+    problem = cursor_secret_problem(configured)
+    if problem is not None:
+        raise InsecureSecretError(problem)
+    return "from CURSOR_SECRET"
+
+
 @dataclass
 class LocalRuntime:
     """The running dependencies of the local API and what the banner says about them."""
@@ -159,6 +179,7 @@ class LocalRuntime:
     redis: LocalRedis | None = None
     redis_note: str = ""
     dynamodb_note: str = ""
+    cursor_note: str = ""
     pollers: list[StreamPoller] = field(default_factory=list)
     seed_summary: Any = None
     tables: dict[str, str] = field(default_factory=dict)
@@ -178,6 +199,7 @@ class LocalRuntime:
         template = load_template(TEMPLATE_PATH)
         self.specs = function_specs(template)
         add_layers_to_path(self.specs)
+        self.cursor_note = ensure_cursor_secret()
         self._start_dynamodb()
         self._start_redis()
         for name, value in {**template_environment(template), **LOCAL_ENV_DEFAULTS}.items():
@@ -305,6 +327,7 @@ class LocalRuntime:
         lines += [
             f"  docs        {base_url}/docs   (OpenAPI: {base_url}/openapi.json)",
             f"  auth        HS256 tokens, secret {secret_note}; make token SUB=... GROUPS=instructors",
+            f"  cursors     signed with a key {self.cursor_note or 'from CURSOR_SECRET'}",
             "",
             "  Try:",
             f"    curl -s '{base_url}/courses?category=data-science&limit=3'",

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,12 +27,13 @@ from jsonschema import Draft4Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from local.apigw import ApiSettings
-from local.auth import AuthError, authorize
+from local.auth import ADMINS, AuthError, authorize, bearer_token, groups_of, is_loopback, verify_token
 from local.events import (
     MAX_PAYLOAD_BYTES,
     PROBLEM_JSON,
@@ -100,7 +102,12 @@ class LocalGateway:
     async def endpoint(self, request: Request) -> Response:
         """The Starlette endpoint: gateway behaviour, then the wire response with repeated headers kept."""
         started = time.perf_counter()
-        http = await self.handle(request)
+        try:
+            http = await self.handle(request)
+        except Exception:  # the gateway's own failure: still a problem+json answer, never a bare 500
+            log.exception("the local gateway failed on %s %s", request.method, request.url.path)
+            http = problem_response(500, "internal-error", "Internal error",
+                                    "The local gateway failed; see the server log.", str(uuid.uuid4()))
         response = Response(content=http.body, status_code=http.status)
         raw: list[tuple[bytes, bytes]] = []
         if not (http.status < 200 or http.status in (204, 304)):
@@ -147,10 +154,15 @@ class LocalGateway:
         if content_type.split(";", 1)[0].strip().lower() != "application/json":
             return None  # no model for this content type: API Gateway passes the body through
         try:
-            document = json.loads(request.body or b"{}")
-        except ValueError:
+            # Strictly UTF-8 (json.loads would guess UTF-16 or UTF-32 from bytes), and a
+            # document nested past the parser's recursion limit is malformed, not a crash.
+            document = json.loads((request.body or b"{}").decode("utf-8"))
+        except (ValueError, RecursionError):
             return "Invalid request body"
-        error = best_match(validator.iter_errors(document))
+        try:
+            error = best_match(validator.iter_errors(document))
+        except RecursionError:
+            return "Invalid request body"
         if error is None:
             return None
         where = "/".join(str(part) for part in error.absolute_path)
@@ -272,16 +284,45 @@ def create_app(
     """The ASGI app: documentation endpoints, then every API route through the gateway."""
     cache: dict[str, dict[str, Any]] = {}
 
-    async def local_status(_: Request) -> Response:
+    def admin_refusal(request: Request) -> Response | None:
+        """``/__local/*`` answers only a loopback caller with an ``admins`` token: others get
+        404 (from elsewhere: as if it did not exist), 401 (no valid token) or 403."""
+        request_id = str(uuid.uuid4())
+        client = request.client
+        if client is None or not is_loopback(client.host):
+            return wire(problem_response(404, "not-found", "Not found", f"No resource matches {request.url.path}.",
+                                         request_id))
+        try:
+            token = bearer_token(request.headers)
+            if token is None:
+                raise AuthError("missing Authorization header")
+            claims = verify_token(gateway.config.auth_secret, token)
+        except AuthError as error:
+            response = wire(problem_response(401, "unauthorized", "Authentication required",
+                                             f"Unauthorized: {error}.", request_id))
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        if ADMINS not in groups_of(claims):
+            return wire(problem_response(403, "forbidden", "Not allowed",
+                                         "Local diagnostics need a token of the admins group.", request_id))
+        return None
+
+    async def local_status(request: Request) -> Response:
         """Local-only diagnostics: function containers and stream pollers (no such route in AWS)."""
+        refused = admin_refusal(request)
+        if refused is not None:
+            return refused
         pools = {
             name: {"containers": pool.containers, "invocations": pool.invocations, "cold_starts": pool.cold_starts}
             for name, pool in gateway.pools.items()
         }
         return JSONResponse({"functions": pools, **(status() if status else {})})
 
-    async def local_threads(_: Request) -> Response:
+    async def local_threads(request: Request) -> Response:
         """Local-only: every thread's stack, to find a hung handler without a debugger."""
+        refused = admin_refusal(request)
+        if refused is not None:
+            return refused
         names = {thread.ident: thread.name for thread in threading.enumerate()}
         dump = [
             f"--- {names.get(ident, ident)}\n{''.join(traceback.format_stack(frame))}"
@@ -300,7 +341,8 @@ def create_app(
     async def asset(request: Request) -> Response:
         path = swagger_asset(str(request.path_params["name"]))
         if path is None:
-            return Response(status_code=404)
+            return wire(problem_response(404, "not-found", "Not found", f"No resource matches {request.url.path}.",
+                                         str(uuid.uuid4())))
         return FileResponse(path, headers={"Cache-Control": "max-age=3600"})
 
     return Starlette(
@@ -311,8 +353,37 @@ def create_app(
             Route("/docs", docs, methods=["GET"]),
             Route("/docs/{name}", asset, methods=["GET"]),
             Route("/{path:path}", gateway.endpoint, methods=ALL_METHODS),
-        ]
+        ],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
     )
+
+
+def wire(http: HttpResponse) -> Response:
+    """A gateway response as a Starlette response (repeated header names kept)."""
+    response = Response(content=http.body, status_code=http.status)
+    response.raw_headers = [
+        *[(name, value) for name, value in response.raw_headers if name != b"content-type"],
+        *[(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in http.headers],
+    ]
+    return response
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    """Starlette's own 404/405 answers, as problem+json like every other answer."""
+    status = error.status_code if isinstance(error, HTTPException) else 500
+    detail = error.detail if isinstance(error, HTTPException) else "Unexpected error."
+    response = wire(problem_response(status, "not-found" if status == 404 else "http-error", str(detail), str(detail),
+                                     str(uuid.uuid4())))
+    for name, value in (getattr(error, "headers", None) or {}).items():  # Allow, with a 405
+        response.headers[name] = value
+    return response
+
+
+async def server_error(request: Request, error: Exception) -> Response:
+    """Anything that escaped a route: logged, answered with problem+json instead of a plain-text 500."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return wire(problem_response(500, "internal-error", "Internal error",
+                                 "The local server failed; see its log.", str(uuid.uuid4())))
 
 
 def dump_json(document: Mapping[str, Any]) -> str:

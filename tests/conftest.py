@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -17,7 +18,10 @@ from typing import Any
 # environment is set before anything from the layer is imported.
 from local.invoke import IN_PROCESS_ENVIRONMENT  # only yaml: imports nothing of the layer
 
-BASE_ENVIRONMENT = {**IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": "test-cursor-secret", "CACHE_KEY_PREFIX": "courses-test"}
+# A fresh cursor key per session: no valid key is ever written in the repository.
+BASE_ENVIRONMENT = {
+    **IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": secrets.token_urlsafe(32), "CACHE_KEY_PREFIX": "courses-test",
+}
 os.environ.update(BASE_ENVIRONMENT)
 
 import botocore.client  # noqa: E402

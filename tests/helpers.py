@@ -69,10 +69,10 @@ def load_event(
 
 
 def claims_for(sub: str, *groups: str) -> dict[str, Any]:
-    """Claims as API Gateway's Cognito authorizer delivers them (groups as one string)."""
+    """Claims as API Gateway's Cognito authorizer delivers them (groups as one ``[a b]`` string)."""
     claims: dict[str, Any] = {"sub": sub, "token_use": "id", "email": f"{sub}@example.com"}
     if groups:
-        claims["cognito:groups"] = ",".join(groups)
+        claims["cognito:groups"] = "[" + " ".join(groups) + "]"
     return claims
 
 

@@ -12,11 +12,11 @@ container = Container()
 
 @app.get(
     "/health",
-    summary="Health of the API and its dependencies",
+    summary="Health of the API: ok or degraded (dependency details for admins only)",
     responses={200: http.json_body(HealthReport, "Healthy or degraded"), **http.problem_responses(503)},
 )
 def health() -> Response[str]:
-    return http.json_response(container.health(), headers={"Cache-Control": "no-store"})
+    return http.health_response(container.health(), http.current_caller(app))
 
 
 lambda_handler = http.api_handler(app)

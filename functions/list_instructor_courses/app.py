@@ -13,7 +13,7 @@ container = Container()
 @app.get(
     "/instructors/<instructor_id>/courses",
     summary="List an instructor's courses (drafts only for the owner and admins)",
-    responses={200: http.json_body(CoursePage, "One page"), **http.problem_responses()},
+    responses={200: http.json_body(CoursePage, "One page"), **http.problem_responses(404)},
 )
 def list_instructor_courses(
     instructor_id: http.UserIdPath,

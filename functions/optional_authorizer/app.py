@@ -6,7 +6,7 @@ API Gateway's Cognito authorizer rejects requests without a token, so routes suc
 * no ``Authorization`` header → allowed, with no claims (an anonymous caller);
 * a valid Cognito **ID token** (RS256, issuer = the user pool, audience = the app client,
   ``token_use`` = ``id``) →
-  allowed, with ``sub`` and ``cognito:groups`` (comma-separated) in the context, which
+  allowed, with ``sub`` and ``cognito:groups`` (a JSON array in a string) in the context, which
   API Gateway passes to the function as ``requestContext.authorizer.<key>``;
 * a present but bad, expired or foreign token → ``Unauthorized`` (API Gateway's 401).
 
@@ -22,6 +22,7 @@ method ARN of this request.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from typing import Any
@@ -97,11 +98,12 @@ def verify(token: str, signing_key: Any, issuer: str, client_id: str) -> dict[st
 
 
 def groups_of(claims: dict[str, Any]) -> str:
-    """``cognito:groups`` as the comma-separated string an authorizer context can carry."""
+    """``cognito:groups`` as a JSON array in a string: an authorizer context holds only
+    strings, and a group name may contain commas, so joining with commas would be ambiguous."""
     groups = claims.get("cognito:groups") or []
     if isinstance(groups, str):
         groups = [groups]
-    return ",".join(str(group) for group in groups)
+    return json.dumps([str(group) for group in groups], separators=(",", ":"))
 
 
 def policy(principal_id: str, method_arn: str, context: dict[str, str]) -> dict[str, Any]:

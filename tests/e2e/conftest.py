@@ -101,9 +101,17 @@ def ddb(local_api: LocalApi) -> Any:
     return dynamodb_client(local_api.dynamodb_endpoint)
 
 
-def stream_delivered(api: httpx.Client) -> int:
+def local_status(api: httpx.Client, local_api: LocalApi) -> dict[str, Any]:
+    """The local server's diagnostics (loopback callers with an admins token only)."""
+    response = api.get("/__local/status", headers=local_api.auth("e2e-operator", "admins"))
+    assert response.status_code == 200, response.text
+    status: dict[str, Any] = response.json()
+    return status
+
+
+def stream_delivered(api: httpx.Client, local_api: LocalApi) -> int:
     """Stream records the local server has handed to the invalidator so far."""
-    streams = api.get("/__local/status").json()["streams"]
+    streams = local_status(api, local_api)["streams"]
     return sum(int(stream["delivered"]) for stream in streams)
 
 
@@ -112,7 +120,7 @@ def new_course(api: httpx.Client, local_api: LocalApi) -> Callable[..., dict[str
     """Create a course through the API as ``owner`` and return its body."""
 
     def create(owner: str = "e2e-instructor", **fields: Any) -> dict[str, Any]:
-        before = stream_delivered(api)
+        before = stream_delivered(api, local_api)
         body = {"title": "End-to-end testing", "description": "Made by the e2e suite.", "category": "devops",
                 "level": "intermediate", "price": 19.99, "tags": ["testing"], "status": "published", **fields}
         response = api.post("/courses", json=body, headers=local_api.auth(owner, "instructors"))
@@ -121,7 +129,7 @@ def new_course(api: httpx.Client, local_api: LocalApi) -> Callable[..., dict[str
         # The create's stream record invalidates asynchronously; let it land so reads that
         # follow see a settled cache (as they would a moment later in AWS).
         deadline = time.monotonic() + 30  # generous: a loaded CI machine runs moto slowly
-        while stream_delivered(api) <= before:
+        while stream_delivered(api, local_api) <= before:
             assert time.monotonic() < deadline, "the stream invalidator did not process the create"
             time.sleep(0.05)
         return created

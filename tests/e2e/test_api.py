@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import LocalApi
+from tests.e2e.conftest import LocalApi, local_status
 
 pytestmark = pytest.mark.e2e
 PROBLEM = "application/problem+json"
@@ -34,13 +33,17 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-def test_health_reports_every_dependency(api: httpx.Client) -> None:
-    response = api.get("/health")
+def test_health_reports_every_dependency_to_admins_only(api: httpx.Client, local_api: LocalApi) -> None:
+    public = api.get("/health")
+    assert public.status_code == 200
+    assert public.json() == {"status": "ok"}
+    response = api.get("/health", headers=local_api.auth("e2e-operator", "admins"))
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
     assert body["dependencies"]["dynamodb"]["status"] == "ok"
     assert body["dependencies"]["cache"]["status"] == "ok"
+    assert response.headers["cache-control"] == "private, no-store"
 
 
 def test_catalogue_pages_visit_every_published_course_once(api: httpx.Client) -> None:
@@ -216,7 +219,7 @@ def test_cors_preflight_is_answered(api: httpx.Client) -> None:
 
 
 def test_stream_invalidator_catches_writes_made_behind_the_apis_back(
-    api: httpx.Client, ddb: Any, new_course: Create
+    api: httpx.Client, ddb: Any, new_course: Create, local_api: LocalApi
 ) -> None:
     # Given a course whose page is in the cache
     course = new_course()
@@ -233,7 +236,6 @@ def test_stream_invalidator_catches_writes_made_behind_the_apis_back(
     deadline = time.monotonic() + 10
     while api.get(path).json()["title"] != "Changed elsewhere":
         if time.monotonic() > deadline:
-            status = api.get("/__local/status").json()
-            Path("/tmp/e2e-threads.txt").write_text(api.get("/__local/threads").text)
+            status = local_status(api, local_api)
             pytest.fail(f"no eviction; {status}")
         time.sleep(0.2)

@@ -219,9 +219,12 @@ class TestInstructorCourses:
         assert anonymous.status == 400
 
 
+ADMIN_AUTHORIZER = {"principalId": "admin-1", "sub": "admin-1", "cognito:groups": '["admins"]'}
+
+
 class TestHealth:
     def test_ok_without_cache_tier(self, seeded: list[Any], function: Callable[[str], ModuleType]) -> None:
-        result = call(function("health"), load_event("health"))
+        result = call(function("health"), load_event("health", authorizer=ADMIN_AUTHORIZER))
         assert result.status == 200
         assert result.body["status"] == "ok"
         assert result.body["dependencies"]["dynamodb"]["status"] == "ok"
@@ -231,7 +234,7 @@ class TestHealth:
         self, tables: dict[str, str], function: Callable[[str], ModuleType], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-        result = call(function("health"), load_event("health"))
+        result = call(function("health"), load_event("health", authorizer=ADMIN_AUTHORIZER))
         assert result.status == 200
         assert result.body["status"] == "degraded"
         assert result.body["dependencies"]["cache"]["status"] != "ok"

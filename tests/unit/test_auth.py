@@ -14,16 +14,37 @@ from courses_api.http.caller import caller_from_event, parse_groups
     [
         (None, set()),
         ("", set()),
+        ("[]", set()),
         ("admins", {"admins"}),
-        ("admins,instructors", {"admins", "instructors"}),
-        ("[admins, instructors]", {"admins", "instructors"}),
+        # The Cognito authorizer of a REST API: array elements between brackets, space-separated
+        ("[admins instructors]", {"admins", "instructors"}),
+        ("[operator]", {"operator"}),
+        ("[ admins  instructors ]", {"admins", "instructors"}),
+        # The optional Lambda authorizer: a JSON array in a string
         ('["admins","instructors"]', {"admins", "instructors"}),
-        ("admins instructors", {"admins", "instructors"}),
+        ('["x,admins"]', {"x,admins"}),
         (["instructors"], {"instructors"}),
+        # A comma is part of a name (Cognito allows punctuation, not whitespace, in names)
+        ("x,admins", {"x,admins"}),
+        ("admins,instructors", {"admins,instructors"}),
+        ("[x,admins]", {"x,admins"}),
+        ("[x,admins instructors]", {"x,admins", "instructors"}),
+        ("[[admins]]", {"[admins]"}),
+        # Not names: whitespace, non-strings, other types
+        ("admins instructors", set()),
+        ([1, None, "admins"], {"admins"}),
+        ({"admins": True}, set()),
+        (42, set()),
     ],
 )
 def test_group_forms(raw: Any, expected: set[str]) -> None:
     assert parse_groups(raw) == expected
+
+
+def test_a_group_named_like_a_list_of_admins_grants_nothing() -> None:
+    for raw in ("x,admins", "[x,admins]", '["x,admins"]', "admins,", ",admins"):
+        caller = caller_from_event({"requestContext": {"authorizer": {"claims": {"sub": "u", "cognito:groups": raw}}}})
+        assert not caller.is_admin, raw
 
 
 def event_with(authorizer: Any) -> dict[str, Any]:

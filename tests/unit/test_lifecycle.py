@@ -4,11 +4,13 @@
 stood in for here (a module object with the same ``register_after_restore`` function).
 """
 
+import secrets
 import sys
 import types
 from collections.abc import Callable
 
 import pytest
+from pydantic import SecretStr
 
 from courses_api import lifecycle
 from courses_api.container import Container
@@ -16,7 +18,8 @@ from courses_api.settings import Settings
 
 
 def settings() -> Settings:
-    return Settings(courses_table="courses", enrollments_table="enrollments", redis_url="")
+    return Settings(courses_table="courses", enrollments_table="enrollments", redis_url="",
+                    cursor_secret=SecretStr(secrets.token_urlsafe(32)))
 
 
 def test_nothing_is_built_outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:

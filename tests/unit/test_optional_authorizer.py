@@ -83,7 +83,7 @@ def test_valid_id_token_passes_sub_and_groups(authorizer: ModuleType, prefix: st
     result = authorizer.lambda_handler(_event(prefix + _token()), FakeLambdaContext())
 
     assert result["principalId"] == "user-1"
-    assert result["context"] == {"sub": "user-1", "cognito:groups": "instructors,admins"}
+    assert result["context"] == {"sub": "user-1", "cognito:groups": '["instructors","admins"]'}
     assert result["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 
 
@@ -102,7 +102,7 @@ def test_id_token_without_groups_passes_with_empty_groups(authorizer: ModuleType
 
     result = authorizer.lambda_handler(_event(f"Bearer {token}"), FakeLambdaContext())
 
-    assert result["context"] == {"sub": "user-1", "cognito:groups": ""}
+    assert result["context"] == {"sub": "user-1", "cognito:groups": "[]"}
 
 
 @pytest.mark.parametrize(

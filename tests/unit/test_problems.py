@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 import pytest
 
@@ -66,7 +67,8 @@ def test_typed_attributes_become_headers() -> None:
 
 
 def test_cors_comes_from_the_settings_field() -> None:
-    tables = {"COURSES_TABLE": "courses", "ENROLLMENTS_TABLE": "enrollments"}
+    tables = {"COURSES_TABLE": "courses", "ENROLLMENTS_TABLE": "enrollments",
+              "CURSOR_SECRET": secrets.token_urlsafe(32)}
     assert cors_config(Settings.from_environment(tables)) is None
     # the HTTP part of the settings needs no table names: functions build their resolver at import
     settings = HttpSettings.from_environment({"ALLOWED_ORIGINS": "https://a.example, https://b.example"})

@@ -18,6 +18,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 Level = Literal["beginner", "intermediate", "advanced"]
 Status = Literal["draft", "published", "archived"]
@@ -65,13 +66,15 @@ class CourseCreate(_Input):
 class CoursePatch(_Input):
     """Body of ``PATCH /courses/{course_id}``: any subset of the writable fields."""
 
-    title: Title | None = None
-    description: Description | None = None
-    category: Slug | None = None
-    level: Level | None = None
-    price: Price | None = None
-    tags: Tags | None = None
-    status: Status | None = None
+    # Optional, but never null (see ``_no_nulls``): the schema says so too, so clients and
+    # contract tests are not told that ``null`` is accepted.
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    category: Slug | SkipJsonSchema[None] = None
+    level: Level | SkipJsonSchema[None] = None
+    price: Price | SkipJsonSchema[None] = None
+    tags: Tags | SkipJsonSchema[None] = None
+    status: Status | SkipJsonSchema[None] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -144,7 +147,10 @@ class EnrollmentWithCourse(_Model):
 
     course_id: str
     enrolled_at: str
-    course: CourseSummary | None = Field(description="null when the course was deleted since")
+    course: CourseSummary | None = Field(
+        description="null when the course was deleted since, or is no longer published: a draft or "
+        "archived course is shown only to its instructor and admins, as GET /courses/{course_id} does"
+    )
 
 
 class EnrollmentPage(_Model):
@@ -168,8 +174,15 @@ class RosterPage(_Model):
     next_cursor: str | None = None
 
 
-class HealthReport(_Model):
-    """Body of ``GET /health``."""
+class HealthStatus(_Model):
+    """Body of ``GET /health`` for everyone but admins: the status alone."""
 
     status: Literal["ok", "degraded"]
-    dependencies: dict[str, dict[str, Any]]
+
+
+class HealthReport(HealthStatus):
+    """Body of ``GET /health``: the dependencies' details only for admins (and in the log)."""
+
+    dependencies: dict[str, dict[str, Any]] | None = Field(
+        default=None, description="Per dependency status, breaker and near-cache figures; admins only"
+    )

@@ -14,9 +14,25 @@ import os
 from collections.abc import Mapping
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-DEVELOPMENT_CURSOR_SECRET = "local-development-cursor-secret"  # noqa: S105 - documented dev default
+# HMAC-SHA256 keys shorter than the hash weaken it (RFC 2104); fewer distinct characters
+# than this is a placeholder ("aaaa...", "0000..."), not a key.
+MIN_CURSOR_SECRET_BYTES = 32
+MIN_CURSOR_SECRET_DISTINCT = 8
+# The development default earlier versions fell back to: public, so never a key.
+PUBLIC_CURSOR_SECRETS = frozenset({"local-development-cursor-secret"})
+
+
+def cursor_secret_problem(value: str) -> str | None:
+    """Why ``value`` may not sign cursors (anyone could forge them), or ``None``."""
+    if value in PUBLIC_CURSOR_SECRETS:
+        return "CURSOR_SECRET is a value published in the repository; generate a random one"
+    if len(value.encode()) < MIN_CURSOR_SECRET_BYTES:
+        return f"CURSOR_SECRET must be at least {MIN_CURSOR_SECRET_BYTES} bytes of random data"
+    if len(set(value)) < MIN_CURSOR_SECRET_DISTINCT:
+        return "CURSOR_SECRET looks like a placeholder, not random data"
+    return None
 
 
 class EnvironmentModel(BaseModel):
@@ -80,8 +96,17 @@ class Settings(HttpSettings):
     breaker_failure_threshold: int = Field(default=3, ge=1)
     breaker_cooldown_s: float = Field(default=5.0, gt=0)
 
-    # Opaque pagination cursors are HMAC-signed with this key.
-    cursor_secret: SecretStr = SecretStr(DEVELOPMENT_CURSOR_SECRET)
+    # Opaque pagination cursors are HMAC-signed with this key. No default: a function
+    # without a strong one refuses to start (``make run`` generates one per run).
+    cursor_secret: SecretStr
+
+    @field_validator("cursor_secret")
+    @classmethod
+    def _strong_cursor_secret(cls, secret: SecretStr) -> SecretStr:
+        problem = cursor_secret_problem(secret.get_secret_value())
+        if problem is not None:
+            raise ValueError(problem)
+        return secret
 
     @property
     def cache_enabled(self) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from pydantic import SecretStr
 from redis.cluster import RedisCluster
 
 from courses_api.cache import CacheOutcome, KeySpace, ListNamespace, build_manager
@@ -88,6 +90,7 @@ def test_client_factory_builds_a_cluster_client_from_settings(redis_cluster_node
         redis_url=f"redis://127.0.0.1:{redis_cluster_nodes[1].port}",
         redis_cluster=True,
         cache_key_prefix="cl3",
+        cursor_secret=SecretStr(secrets.token_urlsafe(32)),
     )
     manager = build_manager(settings, RecordingMetrics())
     first = manager.fetch_item("x", CountingLoader(Thing(id="x", version=1)), THING)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 import urllib.parse
 
 import pytest
 from botocore.credentials import Credentials
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, SecretStr, TypeAdapter
 from redis.crc import key_slot
 
 from courses_api.cache import (
@@ -44,7 +45,8 @@ class Clock:
 
 
 def settings(**overrides: object) -> Settings:
-    return Settings(courses_table="courses", enrollments_table="enrollments", **overrides)  # type: ignore[arg-type]
+    return Settings(courses_table="courses", enrollments_table="enrollments",  # type: ignore[arg-type]
+                    cursor_secret=SecretStr(secrets.token_urlsafe(32)), **overrides)
 
 
 # ---------------------------------------------------------------- near cache

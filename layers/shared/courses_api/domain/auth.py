@@ -38,6 +38,12 @@ class Caller:
         """Owner or admin: may see drafts, change or delete, read the roster."""
         return self.is_admin or (self.user_id is not None and self.user_id == owner_id)
 
+    def may_see(self, status: str, owner_id: str) -> bool:
+        """The one visibility rule, on every route: a published course is visible to anyone;
+        a draft or archived one only to its owner and admins (others are told 404), enrolled
+        students included."""
+        return status == "published" or self.may_manage(owner_id)
+
     def require_user(self) -> str:
         """The caller's id, or 401 for an anonymous caller."""
         if self.user_id is None:

@@ -55,7 +55,7 @@ class CourseReads:
             course_id, lambda: self._repository.get(course_id), COURSE_ADAPTER, skip_near=skip_near
         )
         course = cached.value
-        if course is None or (course.status != "published" and not caller.may_manage(course.instructor_id)):
+        if course is None or not caller.may_see(course.status, course.instructor_id):
             raise NotFound(f"No course with id {course_id!r}.")
         return Cached(course, cached.outcome)
 

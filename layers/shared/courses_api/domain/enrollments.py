@@ -36,11 +36,6 @@ class EnrollOutcome:
     created: bool
 
 
-def visible_to(caller: Caller, status: str, instructor_id: str) -> bool:
-    """Whether an enrolled user is shown a course's summary: not a draft, unless they manage it."""
-    return status != "draft" or caller.may_manage(instructor_id)
-
-
 class EnrollmentService:
     """Enroll the caller, list their enrollments, list a course's roster."""
 
@@ -91,7 +86,7 @@ class EnrollmentService:
         shown = {
             course_id: course.summary()
             for course_id, cached in courses.items()
-            if (course := cached.value) is not None and visible_to(caller, course.status, course.instructor_id)
+            if (course := cached.value) is not None and caller.may_see(course.status, course.instructor_id)
         }
         summaries = {summary.course_id: summary for summary in self._counts.merge_summaries(list(shown.values()))}
         items = [

@@ -16,8 +16,10 @@ from courses_api.cache.api import Cached
 from courses_api.data.capacity import CapacityMeter
 from courses_api.domain.auth import Caller
 from courses_api.errors import BadRequest
+from courses_api.http.body import strict_json_loads
 from courses_api.http.caller import caller_from_event
 from courses_api.http.problems import Problem, etag_of, register_problem_handlers
+from courses_api.models import HealthReport, HealthStatus
 from courses_api.observability import logger, metrics, trace_handler
 from courses_api.settings import HttpSettings
 
@@ -32,8 +34,10 @@ LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
 CursorQuery = Annotated[
     str | None, Query(max_length=2048, description="The next_cursor of the previous page, unchanged")
 ]
-IfNoneMatchHeader = Annotated[str | None, Header(alias="If-None-Match", max_length=64)]
-IfMatchHeader = Annotated[str | None, Header(alias="If-Match", max_length=64)]
+# An ETag of this API ("3", W/"3"), a bare version or "*": anything else is refused (400).
+ETAG_PATTERN = r'^(\*|(W/)?"?[0-9]{1,12}"?)$'
+IfNoneMatchHeader = Annotated[str | None, Header(alias="If-None-Match", max_length=64, pattern=ETAG_PATTERN)]
+IfMatchHeader = Annotated[str | None, Header(alias="If-Match", max_length=64, pattern=ETAG_PATTERN)]
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
@@ -58,7 +62,8 @@ def create_app(settings: HttpSettings | None = None) -> APIGatewayRestResolver:
     given: only the HTTP part, so importing a function needs no table names.
     """
     app = APIGatewayRestResolver(enable_validation=True,
-                                 cors=cors_config(settings or HttpSettings.from_environment()))
+                                 cors=cors_config(settings or HttpSettings.from_environment()),
+                                 json_body_deserializer=strict_json_loads)
     register_problem_handlers(app)
     return app
 
@@ -84,7 +89,7 @@ def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         cost = CapacityMeter.begin_request()
-        response = app.resolve(event, context)
+        response = vary_on_caller(app.resolve(event, context), caller_from_event(event).is_authenticated)
         metrics.add_metric(name="ReadCapacityUnits", unit=MetricUnit.Count, value=cost.rcu)
         logger.info(
             "request served",
@@ -94,6 +99,40 @@ def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
         return response
 
     return lambda_handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
+
+
+def _header_name(headers: dict[str, list[str]], name: str) -> str:
+    return next((key for key in headers if key.lower() == name.lower()), name)
+
+
+def _directives(values: list[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def vary_on_caller(response: dict[str, Any], signed_in: bool) -> dict[str, Any]:
+    """Every answer varies on ``Authorization`` (who asks changes it: drafts, roles), and a
+    signed-in caller's answer is ``Cache-Control: private``, so no shared cache (a CDN, a
+    corporate proxy) keeps one user's response for another.
+
+    Headers end up in ``multiValueHeaders`` (which API Gateway prefers over ``headers``).
+    """
+    multi: dict[str, list[str]] = {name: [str(value)] for name, value in (response.get("headers") or {}).items()}
+    multi.update({name: [str(v) for v in values] for name, values in (response.get("multiValueHeaders") or {}).items()})
+    vary = _header_name(multi, "Vary")
+    varies = _directives(multi.get(vary, []))
+    if "authorization" not in {item.lower() for item in varies}:
+        varies.append("Authorization")
+    multi[vary] = [", ".join(varies)]
+    if signed_in:
+        cache_control = _header_name(multi, "Cache-Control")
+        directives = [d for d in _directives(multi.get(cache_control, []))
+                      if d.lower() != "public" and not d.lower().startswith("s-maxage")]
+        if "private" not in {d.lower() for d in directives}:
+            directives.insert(0, "private")
+        multi[cache_control] = [", ".join(directives)]
+    response.pop("headers", None)
+    response["multiValueHeaders"] = multi
+    return response
 
 
 def current_caller(app: APIGatewayRestResolver) -> Caller:
@@ -126,6 +165,15 @@ def json_response(
     if etag_version is not None:
         all_headers["ETag"] = etag_of(etag_version)
     return Response(status_code=status, content_type=JSON, body=body.model_dump_json(), headers=all_headers)
+
+
+def health_response(report: HealthReport, caller: Caller) -> Response[str]:
+    """``/health``: ``ok|degraded`` for everyone; the dependencies' internals (breaker,
+    near cache) only for admins, and always in the log (a warning when degraded)."""
+    log = logger.info if report.status == "ok" else logger.warning
+    log("health", extra={"health": report.model_dump(mode="json")})
+    body: BaseModel = report if caller.is_admin else HealthStatus(status=report.status)
+    return json_response(body, headers={"Cache-Control": "no-store"})
 
 
 def not_modified(version: int, cached: Cached[Any]) -> Response[str]:

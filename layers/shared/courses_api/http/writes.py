@@ -1,4 +1,4 @@
-"""HTTP pieces only the write routes need: a body-size limit, ``If-Match``, ``Idempotency-Key``."""
+"""HTTP pieces only the write routes need: the body guard, ``If-Match``, ``Idempotency-Key``."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from courses_api.errors import PreconditionRequired
-from courses_api.http.problems import PAYLOAD_TOO_LARGE, PROBLEM_CONTENT_TYPE, problem_json
+from courses_api.http.body import MAX_BODY_BYTES, body_bytes, check_body, with_lowercase_content_type
 from courses_api.http.resolver import LambdaHandler, parse_version_header
 from courses_api.observability import logger
 
-# Far above any valid course (title 200 + description 5,000 + 10 tags), far below API
-# Gateway's 10 MB: a bigger body is refused before it is parsed.
-MAX_BODY_BYTES = 64 * 1024
 # Declared here, not with the idempotency service, so that routes without it never load it.
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,128}$"
 
@@ -26,40 +23,23 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def body_size(event: dict[str, Any]) -> int:
-    """Bytes of the request body as the client sent it (base64 bodies counted decoded)."""
-    body = event.get("body")
-    if not body or not isinstance(body, str):
-        return 0
-    if event.get("isBase64Encoded"):
-        return len(body) * 3 // 4
-    return len(body.encode("utf-8"))
-
-
-def too_large_response(size: int, limit: int) -> dict[str, Any]:
-    """The 413 proxy response, shaped like every other problem."""
-    return {
-        "statusCode": PAYLOAD_TOO_LARGE.status,
-        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
-        "body": problem_json(PAYLOAD_TOO_LARGE, f"The body has {size} bytes; the limit is {limit}."),
-        "isBase64Encoded": False,
-    }
-
-
 def limit_body(handler: LambdaHandler, max_bytes: int = MAX_BODY_BYTES) -> LambdaHandler:
-    """Refuse bodies over ``max_bytes`` with 413 before the resolver parses and validates them.
+    """Refuse, before the resolver reads it, a body this API cannot accept.
 
-    Powertools validates the body before any route middleware runs, so the limit has to sit
-    in front of the resolver.
+    Over ``max_bytes`` → 413; a media type other than JSON in UTF-8 (``application/jsonx``
+    and ``application/json-seq`` included, which Powertools would parse as JSON) → 415;
+    bytes that are not UTF-8, or JSON nested deeper than any course → 400. Powertools
+    validates the body before any route middleware runs, so this sits in front of it.
     """
 
     @functools.wraps(handler)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        size = body_size(event)
-        if size > max_bytes:
-            logger.warning("request body too large", extra={"body_bytes": size, "limit": max_bytes})
-            return too_large_response(size, max_bytes)
-        return handler(event, context)
+        rejection = check_body(event, max_bytes)
+        if rejection is not None:
+            logger.warning("request body refused", extra={"status": rejection.status, "reason": rejection.slug,
+                                                          "body_bytes": body_bytes(event)})
+            return rejection.response()
+        return handler(with_lowercase_content_type(event), context)
 
     return lambda_handler
 

@@ -46,7 +46,9 @@ class CourseCounts:
         by_cache_id = {count_cache_id(course_id): course_id for course_id in ids}
 
         def load(cache_ids: Sequence[str], /, *, consistent: bool) -> Mapping[str, int]:
-            totals = self._counts.totals([by_cache_id[i] for i in cache_ids], consistent=consistent)
+            # Eventually consistent even for a fill (half the read units): nothing invalidates a
+            # count, so there is no fence a slightly older total could slip past; it only ages.
+            totals = self._counts.totals([by_cache_id[i] for i in cache_ids], consistent=False)
             return {count_cache_id(course_id): total for course_id, total in totals.items()}
 
         cached = self._cache.fetch_items(list(by_cache_id), load, COUNT_ADAPTER)

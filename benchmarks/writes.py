@@ -46,6 +46,7 @@ import json
 import math
 import os
 import random
+import secrets
 import sys
 import time
 from collections import defaultdict
@@ -62,7 +63,7 @@ for _path in (str(LAYER), str(REPO_ROOT)):
 
 from local.invoke import IN_PROCESS_ENVIRONMENT  # noqa: E402 - only yaml, no layer import
 
-for _key, _value in {**IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": "benchmark-cursor-secret"}.items():
+for _key, _value in {**IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": secrets.token_urlsafe(32)}.items():  # fresh per run
     os.environ.setdefault(_key, _value)
 
 import boto3  # noqa: E402
@@ -398,8 +399,9 @@ def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple
         names[label] = kwargs["TableName"]
         specs[kwargs["TableName"]] = table_spec(label, props)
     batch_write(client, names["Courses"], courses)
-    settings = Settings(courses_table=names["Courses"], enrollments_table=names["Enrollments"],
-                        redis_url="")
+    settings = Settings.from_environment({**os.environ, "COURSES_TABLE": names["Courses"],
+                                          "ENROLLMENTS_TABLE": names["Enrollments"], "REDIS_URL": "",
+                                          "DYNAMODB_ENDPOINT": ""})
     container = Container(settings)
     recorder = RecordingClient(dynamodb_client(), read_item, specs)
     strategy = SingleCounterEnrollments if name == "before" else EnrollmentRepository

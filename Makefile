@@ -4,11 +4,18 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# The functions run on Python 3.13, so the dev virtualenv does too when a working python3.13
+# is installed (pyenv's 3.13.x, or one on PATH); elsewhere python3 (3.11 or newer) stands in.
+ifndef PYTHON
+PYTHON := $(or $(shell for candidate in $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13; do \
+  "$$candidate" -c "" >/dev/null 2>&1 && { command -v "$$candidate"; break; }; done),python3)
+endif
+# The template tools' own virtualenvs (.venv-sam, .venv-checkov) use the system's python3.
+TOOLS_PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/shared/requirements.txt 2>/dev/null | sha1sum | cut -c1-12)
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(shell sha1sum requirements-sam.txt 2>/dev/null | cut -c1-12)
 PYTEST_ARGS ?=
@@ -17,19 +24,61 @@ PYTEST_ARGS ?=
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt layers/shared/requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	rm -f $(VENV)/.installed-* && touch $@
+# ---- dependencies ---------------------------------------------------------------------------
+# Groups: requirements/<group>.in names what a group needs; requirements/<group>.txt is its
+# lock (every package pinned, with hashes), written by `make lock`. A target installs only
+# the groups it runs: test (the suite and the local server), fuzz (Schemathesis, Hypothesis),
+# dev (ruff, mypy and stubs, import-linter, uv), bench (matplotlib), load (locust).
+GROUP_FILES = $(foreach group,$(1),requirements/$(group).txt)
+stamp = $(VENV)/.installed-$(firstword $(1))-$(shell cat $(call GROUP_FILES,$(1)) 2>/dev/null | { cat; echo $(PY_VERSION); } | sha1sum | cut -c1-12)
+TEST_STAMP := $(call stamp,test)
+FUZZ_STAMP := $(call stamp,fuzz test)
+DEV_STAMP := $(call stamp,dev test fuzz)
+BENCH_STAMP := $(call stamp,bench test)
+LOAD_STAMP := $(call stamp,load test)
+
+# (Re)create .venv when it is missing or runs another Python than PYTHON, then install the
+# locked groups $(1) with hash checking.
+define install_groups
+	@have="$$($(PY) -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)"; \
+	if [ "$$have" != "$(PY_VERSION)" ]; then \
+	  echo "creating $(VENV) with $(PYTHON) ($(PY_VERSION))"; rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes $(foreach file,$(call GROUP_FILES,$(1)),-r $(file))
+	rm -f $(VENV)/.installed-$(firstword $(1))-* && touch $@
+endef
+
+$(TEST_STAMP): requirements/test.txt
+	$(call install_groups,test)
+$(FUZZ_STAMP): requirements/test.txt requirements/fuzz.txt
+	$(call install_groups,fuzz test)
+$(DEV_STAMP): requirements/test.txt requirements/fuzz.txt requirements/dev.txt
+	$(call install_groups,dev test fuzz)
+$(BENCH_STAMP): requirements/test.txt requirements/bench.txt
+	$(call install_groups,bench test)
+$(LOAD_STAMP): requirements/test.txt requirements/load.txt
+	$(call install_groups,load test)
+
+# Each group is locked against the ones before it, so any of them install side by side.
+# Pins already in a lock are kept unless needed otherwise; LOCK_ARGS=--upgrade refreshes them.
+LOCK_ARGS ?=
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+  --custom-compile-command "make lock" $(LOCK_ARGS)
+.PHONY: lock
+lock: $(DEV_STAMP) ## Re-lock every dependency group (requirements/*.in -> requirements/*.txt, with hashes)
+	$(UV_COMPILE) requirements/test.in -o requirements/test.txt
+	$(UV_COMPILE) -c requirements/test.txt requirements/fuzz.in -o requirements/fuzz.txt
+	$(UV_COMPILE) $(foreach group,test fuzz,-c requirements/$(group).txt) requirements/dev.in -o requirements/dev.txt
+	$(UV_COMPILE) $(foreach group,test fuzz dev,-c requirements/$(group).txt) requirements/bench.in -o requirements/bench.txt
+	$(UV_COMPILE) $(foreach group,test fuzz dev bench,-c requirements/$(group).txt) requirements/load.in \
+	  -o requirements/load.txt
 
 $(SAM_STAMP): requirements-sam.txt
-	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	test -x $(SAM_VENV)/bin/python || $(TOOLS_PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
 	rm -f $(SAM_VENV)/.installed-* && touch $@
 
 .PHONY: install
-install: $(STAMP) $(SAM_STAMP) redis-binary ## Create the virtualenvs and install every dependency
+install: $(DEV_STAMP) $(SAM_STAMP) redis-binary ## Create the virtualenvs: what make test runs (test, fuzz, dev groups), template tools, redis-server
 
 .PHONY: redis-binary
 redis-binary: ## Install redis-server from apt when it is missing (tests start one if none runs)
@@ -39,9 +88,9 @@ redis-binary: ## Install redis-server from apt when it is missing (tests start o
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server; }
 
 .PHONY: lint
-lint: $(STAMP) ## ruff on everything, mypy --strict on the layer, the layer's import contract
+lint: $(DEV_STAMP) ## ruff; mypy --strict on the layer, functions, local tooling, benchmarks and tests; the layer's import contract
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict layers/shared/courses_api
+	$(BIN)/mypy --strict layers/shared/courses_api functions local benchmarks tests
 	PYTHONPATH=layers/shared $(BIN)/lint-imports
 
 .PHONY: test
@@ -49,13 +98,13 @@ test: install lint check ## Lint, type-check, check the template, then run the w
 	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: $(STAMP) ## Only the test suite (no lint, no template checks)
+test-fast: $(FUZZ_STAMP) ## Only the test suite (no lint, no template checks)
 	$(BIN)/pytest -x -q $(PYTEST_ARGS)
 
 # ---- fuzzing (issue 11) --------------------------------------------------------------------
 FUZZ_EXAMPLES ?= 200
 .PHONY: fuzz
-fuzz: $(STAMP) redis-binary ## Long fuzz run: Hypothesis targets (20,000 examples each) + Schemathesis, all phases, new seed
+fuzz: $(FUZZ_STAMP) redis-binary ## Long fuzz run: Hypothesis targets (20,000 examples each) + Schemathesis, all phases, new seed
 	HYPOTHESIS_PROFILE=fuzz SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_SEED= \
 	  $(BIN)/pytest -q --timeout=3600 tests/unit/fuzz tests/e2e/test_schemathesis.py $(PYTEST_ARGS)
 
@@ -69,7 +118,7 @@ PY313_BIN ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin /root/.pye
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 
 $(CHECKOV_STAMP): requirements-checkov.txt
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	test -x $(CHECKOV_VENV)/bin/python || $(TOOLS_PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	rm -f $(CHECKOV_VENV)/.installed-* && touch $@
 
@@ -112,7 +161,7 @@ deploy: $(SAM_STAMP) ## Build and deploy: make deploy ENV=dev|prod (guided the f
 	esac
 
 .PHONY: deploy-check
-deploy-check: $(STAMP) validate checkov sam-build ## Everything checkable without an account: lint, checkov, invariant tests, sam build, quotas
+deploy-check: $(TEST_STAMP) validate checkov sam-build ## Everything checkable without an account: lint, checkov, invariant tests, sam build, quotas
 	$(BIN)/pytest -q -p no:cacheprovider tests/template
 	@echo "CloudFormation quotas (the template as the SAM transform expands it):"
 	@$(PY) -m ops.template_limits
@@ -122,7 +171,7 @@ TOKEN ?=
 INSTRUCTOR_TOKEN ?=
 ORIGINS ?=
 .PHONY: smoke
-smoke: $(STAMP) ## Smoke-test a deployed stage: make smoke URL=<ApiUrl> TOKEN=<ID token> [INSTRUCTOR_TOKEN=...] [ORIGINS=...]
+smoke: $(TEST_STAMP) ## Smoke-test a deployed stage: make smoke URL=<ApiUrl> TOKEN=<ID token> [INSTRUCTOR_TOKEN=...] [ORIGINS=...]
 	@test -n "$(URL)" -a -n "$(TOKEN)" || { echo "usage: make smoke URL=<stack output ApiUrl> TOKEN=<ID token of a non-instructor> [INSTRUCTOR_TOKEN=<ID token of an instructor>] [ORIGINS=<AllowedOrigins>]"; exit 2; }
 	@$(PY) -m ops.smoke --url "$(URL)" --token "$(TOKEN)" --instructor-token "$(INSTRUCTOR_TOKEN)" --origins "$(ORIGINS)"
 
@@ -138,19 +187,19 @@ LOAD_TIME ?= 60s
 LOAD_SEED_COURSES ?= 300
 
 .PHONY: run
-run: $(STAMP) redis-binary ## Serve every route on http://127.0.0.1:3000 (PORT=...; moto, redis-server, sample data)
+run: $(TEST_STAMP) redis-binary ## Serve every route on http://127.0.0.1:3000 (PORT=...; moto, redis-server, sample data)
 	PORT=$(PORT) $(PY) -m local run
 
 .PHONY: token
-token: $(STAMP) ## Print a bearer token for make run: make token SUB=alice GROUPS=instructors,admins
+token: $(TEST_STAMP) ## Print a bearer token for make run: make token SUB=alice GROUPS=instructors,admins
 	@$(PY) -m local token --sub "$(SUB)" --groups "$(GROUPS)"
 
 .PHONY: openapi
-openapi: $(STAMP) ## Write the merged OpenAPI document of all functions to docs/openapi.json
+openapi: $(TEST_STAMP) ## Write the merged OpenAPI document of all functions to docs/openapi.json
 	$(PY) -m local openapi --output docs/openapi.json
 
 .PHONY: load
-load: $(STAMP) redis-binary ## Load test: locust, 200 users for 60 s, headless, against make run (started if needed)
+load: $(LOAD_STAMP) redis-binary ## Load test: locust, 200 users for 60 s, headless, against make run (started if needed)
 	@mkdir -p loadtest/results
 	@set -euo pipefail; started=""; \
 	probe() { $(PY) -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$(PORT)/health', timeout=2)" 2>/dev/null; }; \
@@ -182,24 +231,24 @@ $(COLD_STAMP): layers/shared/requirements.txt
 
 BENCH_ARGS ?=
 .PHONY: bench
-bench: $(STAMP) $(COLD_STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~15 min; BENCH_ARGS=--quick for a small run)
+bench: $(BENCH_STAMP) $(COLD_STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~15 min; BENCH_ARGS=--quick for a small run)
 	COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.run $(BENCH_ARGS)
 
 .PHONY: bench-coldstart
-bench-coldstart: $(STAMP) $(COLD_STAMP) redis-binary ## Cold start only, on python3.13, against the naive backend (~1 min): latest.json + docs section
+bench-coldstart: $(BENCH_STAMP) $(COLD_STAMP) redis-binary ## Cold start only, on python3.13, against the naive backend (~1 min): latest.json + docs section
 	@$(COLD_VENV)/bin/python -c 'import sys; sys.version_info[:2] == (3, 13) or print("note: no python3.13 here, measuring on", sys.version.split()[0])'
 	COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.coldstart
 
 .PHONY: bench-cache
-bench-cache: $(STAMP) redis-binary ## Cache figures: near/Redis hit, miss, bare GET, 64-way stampede, frozen Redis (~1 min)
+bench-cache: $(BENCH_STAMP) redis-binary ## Cache figures: near/Redis hit, miss, bare GET, 64-way stampede, frozen Redis (~1 min)
 	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.cache_bench
 
 .PHONY: bench-writes
-bench-writes: $(STAMP) ## Write capacity model: a 10,000/s launch on 50,000/s of Zipf background, before vs after (a few minutes)
+bench-writes: $(BENCH_STAMP) ## Write capacity model: a 10,000/s launch on 50,000/s of Zipf background, before vs after (a few minutes)
 	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.writes $(BENCH_ARGS)
 
 .PHONY: format
-format: $(STAMP) ## Apply ruff's fixes and formatter
+format: $(DEV_STAMP) ## Apply ruff's fixes and formatter
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 

@@ -205,6 +205,7 @@ def measure(function: str, env_extra: dict[str, str], runs: int = 7, *, discard_
         "python": version,
         "runtime_python": version.startswith(RUNTIME + "."),
         "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
     }
     for name, rows in samples.items():
         wall = [row["init_ms"] for row in rows]
@@ -227,21 +228,26 @@ def _importtime(function: str, env_extra: dict[str, str], python: str | None) ->
 
 
 def import_profile(function: str, env_extra: dict[str, str], top: int = 12, *,
-                   python: str | None = None) -> list[dict[str, Any]]:
+                   python: str | None = None, runs: int = 5) -> list[dict[str, Any]]:
     """``python -X importtime``: import time by top-level package (sum of self times), largest first.
 
     Self times add up to the whole import time, so this says what dominates it; a
     package's share includes the module-level work its imports do (e.g. Powertools
-    building its singletons, pydantic building model schemas).
+    building its singletons, pydantic building model schemas). Each package's figure is
+    the least of ``runs`` runs, which keeps what other processes do to the machine out of it.
     """
-    packages: dict[str, int] = {}
-    for line in _importtime(function, env_extra, python).splitlines():
-        match = _LINE.match(line)
-        if match:
-            package = match.group(4).split(".")[0]
-            packages[package] = packages.get(package, 0) + int(match.group(1))
-    total = sum(packages.values())
-    ranked = sorted(packages.items(), key=lambda kv: -kv[1])[:top]
+    best: dict[str, int] = {}
+    for _ in range(runs):
+        packages: dict[str, int] = {}
+        for line in _importtime(function, env_extra, python).splitlines():
+            match = _LINE.match(line)
+            if match:
+                package = match.group(4).split(".")[0]
+                packages[package] = packages.get(package, 0) + int(match.group(1))
+        for package, us in packages.items():
+            best[package] = min(best.get(package, us), us)
+    total = sum(best.values())
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])[:top]
     rows = [{"package": name, "ms": round(us / 1000, 1)} for name, us in ranked]
     rows.append({"package": "(all imports)", "ms": round(total / 1000, 1)})
     return rows
@@ -277,6 +283,28 @@ def _cell(cold: dict[str, Any], key: str) -> str:
     return _spread_text(cold[key]) if key in cold else "-"
 
 
+def _floor_note(cold: dict[str, Any]) -> str:
+    """What the frameworks alone take, by CPU time (steadier than wall time on a shared machine)."""
+    if "floor_cpu_spread_ms" not in cold:
+        return ""
+    ours, naive, floor = (cold[f"{name}_cpu_spread_ms"]["median"] for name in ("ours", "naive", "floor"))
+    out_of_reach = ", so 1.5 x naive is out of reach while the functions use these frameworks" if (
+        floor > GOAL_RATIO * naive) else ""
+    return (f" By CPU time, the frameworks alone (the floor: Powertools' validating resolver, Logger, Metrics and"
+            f" pydantic over the naive client) take {floor:.0f} ms = {floor / naive:.2f} x naive, and ours"
+            f" {ours:.0f} ms = {ours / naive:.2f} x naive: the layer's own code adds {ours - floor:.0f} ms above the"
+            f" floor{out_of_reach}.")
+
+
+def _load_note(cold: dict[str, Any]) -> str:
+    load, cpus = cold["load_average_1m"], cold.get("cpus") or 1
+    if load <= cpus:
+        return f" Load average (1 min) at the end of the run: {load} on {cpus} CPUs."
+    return (f" **The run shared {cpus} CPUs with other work (load average {load})**: wall times include waiting for"
+            " a CPU and overstate an idle machine's several times over; CPU times and the ratios between the three"
+            " columns, measured side by side, are the figures to compare. `make bench-coldstart` reruns it.")
+
+
 def markdown_section(cold: dict[str, Any]) -> str:
     """The "Cold start" section of ``docs/BENCHMARKS.md``, from the details of one measurement."""
     rows = [
@@ -291,14 +319,10 @@ def markdown_section(cold: dict[str, Any]) -> str:
     )
     imports = "\n".join(f"| `{row['package']}` | {row['ms']} |" for row in cold.get("imports", []))
     ours, naive = cold["ours_median_ms"], cold["naive_median_ms"]
-    floor = cold.get("floor_median_ms", 0.0)
     verdict = "met" if goal_met(cold) else "**missed**"
     gap = "" if goal_met(cold) else (
-        f" It misses by {max(0.0, ours - GOAL_MS):.0f} ms against {GOAL_MS:.0f} ms and by "
-        f"{max(0.0, ours - GOAL_RATIO * naive):.0f} ms against {GOAL_RATIO} x naive. The frameworks alone (the floor:"
-        f" Powertools' validating resolver, Logger, Metrics and pydantic over the naive client) take {floor:.0f} ms ="
-        f" {cold.get('floor_ratio', 0.0):.2f} x naive, so {GOAL_RATIO} x naive is out of reach while the functions use"
-        f" them; the layer's own code adds {ours - floor:.0f} ms above that floor.")
+        f" It misses by {max(0.0, ours - GOAL_MS):.0f} ms against {GOAL_MS:.0f} ms and by"
+        f" {max(0.0, ours - GOAL_RATIO * naive):.0f} ms against {GOAL_RATIO} x naive." + _floor_note(cold))
     runtime_note = "" if cold.get("runtime_python", True) else (
         f"\n\n**Measured on Python {cold['python']}, not the runtime's {RUNTIME}** (no python{RUNTIME} was found).")
     return f"""{SECTION_TITLE}
@@ -316,7 +340,7 @@ all three alike; bytecode precompiled, as in a layer. Median (min-max), ms:{runt
 {table}
 
 **Goal** ≤ {GOAL_MS:.0f} ms and ≤ {GOAL_RATIO} x naive: ours {ours:.0f} ms = {cold['ratio']:.2f} x naive
-({naive:.0f} ms): {verdict}.{gap} Load average (1 min) at the end of the run: {cold['load_average_1m']}.
+({naive:.0f} ms): {verdict}.{gap}{_load_note(cold)}
 
 How it gets there:
 
@@ -331,7 +355,8 @@ How it gets there:
   provisioned environments never pay it; `SnapStart` stays on in prod.
 - **Models build their schemas on first use** (`defer_build`): a function builds only the models its route uses.
 
-Where the product's import time goes (`python -X importtime`, self time summed per top-level package):
+Where the product's import time goes (`python -X importtime`, self time summed per top-level package, the least
+of 5 runs):
 
 | package | ms |
 |---|---:|

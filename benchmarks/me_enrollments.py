@@ -44,7 +44,7 @@ class Measurement:
 def seed(client: Any, courses_table: str, enrollments_table: str, count: int = ENROLLMENTS) -> None:
     """``count`` published courses (realistic descriptions) and one enrollment in each for USER."""
     from courses_api.data.dynamo import batch_write
-    from tests.helpers import course_item
+    from tests.support.data import course_item
 
     rows = [course_item(f"bench{i:04d}", description="An hour of practice. " * 40) for i in range(count)]
     batch_write(client, courses_table, rows)
@@ -77,12 +77,13 @@ def naive_page(module: ModuleType, user_id: str, limit: int) -> list[dict[str, A
 def measure(module: ModuleType, *, rounds: int = 5) -> dict[str, Measurement]:
     """Run both variants ``rounds`` times on a loaded ``list_my_enrollments`` module."""
     from courses_api.data.capacity import CapacityMeter
-    from tests.helpers import FakeLambdaContext, claims_for, load_event
+    from local.invoke import invoke
+    from tests.support.events import claims_for, load_event
 
     event = load_event("list_my_enrollments", claims=claims_for(USER), query={"limit": "100"})
 
     def batched() -> int:
-        response = module.lambda_handler(json.loads(json.dumps(event)), FakeLambdaContext())
+        response = invoke(module, json.loads(json.dumps(event)))
         assert response["statusCode"] == 200, response
         return len(json.loads(response["body"])["items"])
 
@@ -119,7 +120,7 @@ def main() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CoursesApi")
     os.environ["REDIS_URL"] = ""
     from local.aws import create_tables, dynamodb_client, start_moto
-    from tests.helpers import load_function
+    from local.invoke import load_function
 
     endpoint = start_moto()
     try:

@@ -58,7 +58,7 @@ def install() -> None:
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         with _lock:
             touched = touched_items(self, transact_items)
-            models.copy = shallow  # type: ignore[assignment]
+            setattr(models, "copy", shallow)  # noqa: B010 - moto's module global, swapped for this call
             try:
                 original(self, transact_items)
             except Exception:
@@ -66,7 +66,7 @@ def install() -> None:
                     restore(*item)
                 raise
             finally:
-                models.copy = copy
+                setattr(models, "copy", copy)  # noqa: B010
 
     _installed["transact_write_items"] = original
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

@@ -31,7 +31,7 @@ for _path in (str(LAYER), str(REPO_ROOT)):
 
 # Powertools reads its environment when its singletons are built (at import): set it first
 # (without overriding what a caller, e.g. the test suite, has already set).
-from local.invoke import IN_PROCESS_ENVIRONMENT  # noqa: E402 - only yaml, no layer import
+from local.invoke import IN_PROCESS_ENVIRONMENT  # noqa: E402 - no layer import
 
 BASE_ENVIRONMENT = {**IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": secrets.token_urlsafe(32)}  # fresh per run
 for _key, _value in BASE_ENVIRONMENT.items():

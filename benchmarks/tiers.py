@@ -19,7 +19,7 @@ from typing import Any
 from benchmarks.stats import RedisUsage, Sample, TierStats
 from benchmarks.workload import Request, fresh
 from courses_api.data.capacity import CapacityMeter
-from local.invoke import FakeLambdaContext, load_function
+from local.invoke import load_function, new_context
 
 PRODUCT_FUNCTIONS = ("get_course", "list_courses", "list_instructor_courses", "list_my_enrollments")
 _counter = itertools.count()
@@ -51,7 +51,7 @@ class _Discard(io.TextIOBase):
 def invoke(handler: Handler, request: Request) -> Sample:
     """Call one handler with a private copy of the event; time it and read its cost."""
     event = fresh(request.event)
-    context = FakeLambdaContext()
+    context = new_context(request.function)
     CapacityMeter.begin_request()
     started = time.perf_counter()
     response = handler(event, context)

@@ -53,7 +53,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAYER = REPO_ROOT / "layers" / "shared"
@@ -83,8 +83,11 @@ from courses_api.domain.auth import Caller  # noqa: E402
 from courses_api.domain.enrollment_counts import CourseCounts  # noqa: E402
 from courses_api.domain.enrollments import EnrollmentService  # noqa: E402
 from courses_api.settings import Settings  # noqa: E402
-from local.aws import LOCAL_REGION, _create_table_kwargs, use_fake_aws_credentials  # noqa: E402
-from local.template import resources_of_type  # noqa: E402
+from local.aws import _create_table_kwargs, use_fake_aws_credentials  # noqa: E402
+from local.template import LOCAL_REGION, resources_of_type  # noqa: E402
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "writes.json"
 PARTITION_WCU_PER_S = 1000
@@ -201,7 +204,7 @@ def item_writes(table: TableSpec, old: Mapping[str, Any] | None, new: Mapping[st
 
 def read_item(table_name: str, table: TableSpec, key: Mapping[str, Any]) -> dict[str, Any] | None:
     """An item as moto holds it now (wire form), read from the in-process backend."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.dynamo_type import DynamoType
 
@@ -405,7 +408,7 @@ def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple
     container = Container(settings)
     recorder = RecordingClient(dynamodb_client(), read_item, specs)
     strategy = SingleCounterEnrollments if name == "before" else EnrollmentRepository
-    repository = strategy(recorder, names["Enrollments"], names["Courses"], shards)
+    repository = strategy(cast("DynamoDBClient", recorder), names["Enrollments"], names["Courses"], shards)
     counts = CourseCounts(EnrollmentCounts(container.dynamodb, names["Courses"], shards), container.count_cache)
     service = EnrollmentService(repository, container.stored_course_reads, counts, container.cursors)
     return service, recorder, names

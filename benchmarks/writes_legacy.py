@@ -10,17 +10,20 @@ with the schema it needs (:func:`legacy_table_properties`).
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from courses_api.data.dynamo import to_attributes, values_of
 from courses_api.data.enrollments import EnrollmentRepository
 from courses_api.models import Enrollment
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
 
 class SingleCounterEnrollments(EnrollmentRepository):
     """Enrollment row + ``ADD 1`` on the course row, in one transaction."""
 
-    def transaction(self, enrollment: Enrollment) -> list[dict[str, Any]]:
+    def transaction(self, enrollment: Enrollment) -> list[TransactWriteItemTypeDef]:
         return [
             {"Put": {
                 "TableName": self.table_name,

@@ -31,9 +31,10 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
-    from local.functions import function_specs, load_functions
+    from local.functions import load_functions
     from local.openapi import build_openapi, write_openapi
     from local.runtime import LOCAL_ENV_DEFAULTS, add_layers_to_path
+    from local.specs import function_specs
 
     for name, value in LOCAL_ENV_DEFAULTS.items():
         os.environ.setdefault(name, value)

@@ -12,17 +12,14 @@ answers with the same statuses, headers and bodies the deployed API sends.
 from __future__ import annotations
 
 import json
-import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
-SERVERLESS_API = "AWS::Serverless::Api"
+from local.template import Unresolvable, resolve
 
-# Template parameters that the local environment may override (parameter → env var).
-PARAMETER_ENV = {"AllowedOrigins": "ALLOWED_ORIGINS"}
-_SUB_VAR = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
+SERVERLESS_API = "AWS::Serverless::Api"
 # A gateway response header that copies a request header (``method.request.header.Origin``).
 _REQUEST_HEADER = "method.request.header."
 # The preflight of a DefinitionBody echoes the request's Origin when it is one of these.
@@ -41,62 +38,10 @@ AWS_DEFAULT_STATUS = {
 }
 
 
-class Unresolvable(ValueError):
-    """An intrinsic that only CloudFormation can evaluate (resource attributes, stack ids)."""
-
-
-def resolve(value: Any, parameters: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Any:
-    """Evaluate ``Ref``/``Fn::Sub``/``Fn::Select``/``Fn::Split``/``Fn::Join`` over parameter values.
-
-    Parameter defaults apply unless the environment overrides them (see ``PARAMETER_ENV``);
-    anything else (a resource's ``Ref``, ``Fn::GetAtt``) raises :class:`Unresolvable`.
-    """
-    env = os.environ if env is None else env
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, list):
-        return [resolve(item, parameters, env) for item in value]
-    if not isinstance(value, dict) or len(value) != 1:
-        raise Unresolvable(str(value))
-    (name, argument), = value.items()
-    if name == "Ref":
-        return _parameter(str(argument), parameters, env)
-    if name == "Fn::Split":
-        separator, text = argument
-        return str(resolve(text, parameters, env)).split(str(separator))
-    if name == "Fn::Select":
-        index, items = argument
-        return resolve(items, parameters, env)[int(resolve(index, parameters, env))]
-    if name == "Fn::Join":
-        separator, items = argument
-        return str(separator).join(str(item) for item in resolve(items, parameters, env))
-    if name == "Fn::Sub":
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
-        local_values = {key: resolve(item, parameters, env) for key, item in variables.items()}
-
-        def substitute(found: re.Match[str]) -> str:
-            key = found.group(1)
-            if key in local_values:
-                return str(local_values[key])
-            return str(_parameter(key, parameters, env))
-
-        return _SUB_VAR.sub(substitute, str(text))
-    raise Unresolvable(name)
-
-
-def _parameter(name: str, parameters: Mapping[str, Any], env: Mapping[str, str]) -> Any:
-    override = PARAMETER_ENV.get(name)
-    if override and env.get(override):
-        return env[override]
-    if name in parameters and "Default" in parameters[name]:
-        return parameters[name]["Default"]
-    raise Unresolvable(f"Ref {name}")
-
-
 def _unquote(value: Any) -> str:
     """SAM header values are quoted for API Gateway: ``"'GET,POST'"`` → ``GET,POST``."""
     text = str(value)
-    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == "'" else text
+    return text[1:-1] if len(text) > 1 and text[0] == text[-1] == "'" else text
 
 
 @dataclass(frozen=True)
@@ -180,7 +125,7 @@ class ApiSettings:
         """The customised response for a type, else the API's DEFAULT_4XX/DEFAULT_5XX."""
         if response_type in self.responses:
             return self.responses[response_type]
-        return self.responses.get("DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX")
+        return self.responses.get("DEFAULT_5XX" if status >= HTTPStatus.INTERNAL_SERVER_ERROR else "DEFAULT_4XX")
 
 
 def _gateway_responses(props: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, GatewayResponse]:
@@ -267,25 +212,3 @@ def api_settings(template: Mapping[str, Any]) -> ApiSettings:
             responses=_gateway_responses(props, parameters),
         )
     return ApiSettings()
-
-
-def template_environment(template: Mapping[str, Any], variables: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """Environment values that resolve locally (literals and parameter refs).
-
-    ``variables`` defaults to ``Globals.Function.Environment``; pass a function's own block
-    to resolve that instead.
-    """
-    parameters = template.get("Parameters", {})
-    if variables is None:
-        variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    environment: dict[str, str] = {}
-    for name, value in variables.items():
-        try:
-            resolved = resolve(value, parameters)
-        except (Unresolvable, ValueError, TypeError, IndexError):
-            continue
-        if isinstance(resolved, str) and "{{resolve:" in resolved:
-            continue  # a dynamic reference only CloudFormation can resolve
-        if isinstance(resolved, str | int | float | bool):
-            environment[name] = str(resolved).lower() if isinstance(resolved, bool) else str(resolved)
-    return environment

@@ -64,7 +64,6 @@ def mint_token(
     groups: Sequence[str] = (),
     *,
     ttl_s: int = DEFAULT_TTL_S,
-    email: str | None = None,
     now: float | None = None,
 ) -> str:
     """A signed id-token look-alike with the claims Cognito would put in one."""
@@ -80,8 +79,6 @@ def mint_token(
         "auth_time": issued,
         "exp": issued + ttl_s,
     }
-    if email:
-        claims["email"] = email
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 

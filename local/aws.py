@@ -15,15 +15,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from local.template import resources_of_type
+from local.template import LOCAL_REGION, resources_of_type
 
-LOCAL_REGION = "us-east-1"
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 # Table logical id in template.yaml → the settings field that carries its name.
@@ -142,7 +144,7 @@ def start_moto(*, port: int | None = None, serialized: bool = False) -> MotoEndp
     return endpoint
 
 
-def dynamodb_client(endpoint_url: str) -> Any:
+def dynamodb_client(endpoint_url: str) -> DynamoDBClient:
     """A low-level DynamoDB client for the local endpoint."""
     return boto3.client(
         "dynamodb",

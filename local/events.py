@@ -20,16 +20,20 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from local.functions import LOCAL_ACCOUNT_ID
+from local.template import LOCAL_ACCOUNT_ID
 
 LOCAL_API_ID = "local"
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://courses-api.example.com/problems/"  # == courses_api.errors.PROBLEM_BASE (a test checks)
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 
+_HTTP_STATUSES = range(100, 600)
+_INFORMATIONAL_STATUSES = range(100, 200)
+_NO_BODY_STATUSES = frozenset({HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED})
 _PARAM = re.compile(r"^\{([A-Za-z0-9_]+)(\+?)\}$")
 
 
@@ -134,6 +138,7 @@ class HttpRequest:
     scheme: str = "http"
     http_version: str = "1.1"
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    received_at: float = field(default_factory=time.time)  # epoch seconds
 
 
 def _multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -166,10 +171,9 @@ def build_proxy_event(
     stage: str,
     authorizer: Mapping[str, Any] | None = None,
     binary_media_types: Sequence[str] = (),
-    now: float | None = None,
 ) -> dict[str, Any]:
     """The REST API (v1) Lambda proxy event API Gateway would send for ``request``."""
-    epoch = now if now is not None else time.time()
+    epoch = request.received_at
     header_pairs = [(canonical_header(name), value) for name, value in request.headers]
     header_pairs += [
         ("X-Forwarded-For", request.source_ip),
@@ -284,7 +288,7 @@ def proxy_response_to_http(result: Any, request_id: str) -> HttpResponse:
     status = result.get("statusCode")
     if isinstance(status, str) and status.isdigit():
         status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+    if not isinstance(status, int) or isinstance(status, bool) or status not in _HTTP_STATUSES:
         raise BadProxyResponse(f"invalid statusCode {status!r}")
     single = result.get("headers") or {}
     multi = result.get("multiValueHeaders") or {}
@@ -304,7 +308,7 @@ def proxy_response_to_http(result: Any, request_id: str) -> HttpResponse:
     if "content-type" not in names and body:
         pairs.append(("Content-Type", "application/json"))
     pairs.append(("x-amzn-RequestId", request_id))
-    if status in {204, 304} or 100 <= status < 200:
+    if status in _NO_BODY_STATUSES or status in _INFORMATIONAL_STATUSES:
         body = b""
         pairs = [(n, v) for n, v in pairs if n.lower() not in {"content-length", "transfer-encoding"}]
     return HttpResponse(status=status, headers=pairs, body=body)

@@ -17,7 +17,8 @@ import aws_lambda_powertools.event_handler.openapi.swagger_ui as swagger_ui_pack
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-from local.functions import ApiRoute, FunctionPool
+from local.functions import FunctionPool
+from local.specs import ApiRoute
 
 TITLE = "Courses API"
 VERSION = "1.0.0"

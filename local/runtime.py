@@ -18,19 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.apigw import template_environment
 from local.auth import DEFAULT_LOCAL_AUTH_SECRET, InsecureSecretError, check_secret, mint_token
 from local.aws import create_tables, dynamodb_client, free_port, use_fake_aws_credentials
-from local.functions import (
-    ApiRoute,
-    FunctionPool,
-    FunctionSpec,
-    function_specs,
-    load_functions,
-)
+from local.functions import FunctionPool, load_functions
 from local.redis_server import DEFAULT_LOCAL_URL, LocalRedis, is_reachable, start_redis_server
+from local.specs import ApiRoute, FunctionSpec, function_specs
 from local.streams import StreamPoller
-from local.template import REPO_ROOT, TEMPLATE_PATH, load_template
+from local.template import REPO_ROOT, TEMPLATE_PATH, load_template, template_environment
 
 log = logging.getLogger("local.runtime")
 

@@ -60,6 +60,7 @@ STATUSES = ["published", "draft", "archived"]
 STATUS_WEIGHTS = [0.85, 0.10, 0.05]
 
 ADMIN_ID = "admin-local"
+PROGRESS_MIN_ITEMS = 500  # smaller seeds finish before a progress bar helps
 
 
 def iso(moment: datetime) -> str:
@@ -165,7 +166,7 @@ def seed(client: Any, courses_table: str, enrollments_table: str, count: int, se
     """Generate and write the sample data with ``BatchWriteItem`` (chunks of 25)."""
     courses, enrollments, result = generate(count, seed)
     total = len(courses) + len(enrollments)
-    with tqdm(total=total, desc="seeding", unit="item", disable=total < 500, leave=False) as progress:
+    with tqdm(total=total, desc="seeding", unit="item", disable=total < PROGRESS_MIN_ITEMS, leave=False) as progress:
         for table, items in ((courses_table, courses), (enrollments_table, enrollments)):
             for chunk in _chunks(items, BATCH_WRITE_LIMIT):
                 batch_write(client, table, chunk)

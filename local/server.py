@@ -46,13 +46,13 @@ from local.events import (
     proxy_response_to_http,
 )
 from local.functions import (
-    ApiRoute,
     FunctionCrashedError,
     FunctionError,
     FunctionPool,
     FunctionTimeoutError,
 )
 from local.openapi import swagger_asset, swagger_html
+from local.specs import ApiRoute
 
 log = logging.getLogger("local.server")
 

@@ -20,11 +20,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local.aws import FAKE_CREDENTIALS, LOCAL_REGION
-from local.functions import StreamSubscription
+from local.aws import FAKE_CREDENTIALS
+from local.specs import StreamSubscription
+from local.template import LOCAL_REGION
 
 log = logging.getLogger("local.streams")
 
+POLL_INTERVAL_S = 0.25  # how often an idle shard is read again
 RETRY_CAP = 10  # MaximumRetryAttempts -1 means "until the record expires"; locally we stop here
 
 
@@ -104,7 +106,6 @@ class StreamPoller(threading.Thread):
         subscription: StreamSubscription,
         invoke: Callable[[dict[str, Any]], Any],
         *,
-        poll_interval_s: float = 0.25,
         starting_position: str | None = None,
     ) -> None:
         super().__init__(name=f"stream-{table_name}", daemon=True)
@@ -123,7 +124,7 @@ class StreamPoller(threading.Thread):
         self.table_name = table_name
         self.subscription = subscription
         self._invoke = invoke
-        self._poll_interval_s = poll_interval_s
+        self._poll_interval_s = POLL_INTERVAL_S
         self._starting_position = starting_position or subscription.starting_position
         self._stopping = threading.Event()
         self._ready = threading.Event()

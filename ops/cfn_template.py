@@ -8,14 +8,14 @@ S3 URIs, as ``sam package`` does. No AWS call is made.
 from __future__ import annotations
 
 import copy
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import decode  # type: ignore[import-untyped]
 from samtranslator.translator.transform import transform as sam_transform  # type: ignore[import-untyped]
+
+from local.template import load_template
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
@@ -28,12 +28,8 @@ class _NoManagedPolicies:
 
 
 def load_source(path: Path = TEMPLATE) -> dict[str, Any]:
-    """The template as plain JSON-like data (short-form tags and YAML anchors expanded)."""
-    template, errors = decode(str(path))
-    if errors or template is None:
-        raise ValueError(f"{path} does not parse: {errors}")
-    document: dict[str, Any] = json.loads(json.dumps(template))
-    return document
+    """The template as plain JSON-like data (short-form tags and YAML anchors expanded), a copy of its own."""
+    return copy.deepcopy(load_template(path))
 
 
 def transform(source: Mapping[str, Any]) -> dict[str, Any]:

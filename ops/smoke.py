@@ -21,6 +21,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -54,24 +55,39 @@ class Expect:
 
     def verdict(self, response: httpx.Response) -> str | None:
         """None when the response meets the expectation, else what is wrong with it."""
+        for check in (self._status, self._problem, self._headers, self._body):
+            wrong = check(response)
+            if wrong is not None:
+                return wrong
+        return None
+
+    def _status(self, response: httpx.Response) -> str | None:
         if response.status_code != self.status:
             return f"status {response.status_code}, expected {self.status}: {_excerpt(response)}"
+        return None
+
+    def _problem(self, response: httpx.Response) -> str | None:
+        if not self.problem:
+            return None
         content_type = response.headers.get("content-type", "").split(";")[0].strip()
-        if self.problem:
-            if content_type != PROBLEM_JSON:
-                return f"content-type {content_type or 'missing'}, expected {PROBLEM_JSON}"
-            reported = _json(response).get("status") if isinstance(_json(response), dict) else None
-            if reported not in (None, self.status):
-                return f"problem body says status {reported}"
+        if content_type != PROBLEM_JSON:
+            return f"content-type {content_type or 'missing'}, expected {PROBLEM_JSON}"
+        reported = _json(response).get("status") if isinstance(_json(response), dict) else None
+        if reported not in (None, self.status):
+            return f"problem body says status {reported}"
+        return None
+
+    def _headers(self, response: httpx.Response) -> str | None:
         for name, wanted in self.headers.items():
             actual = response.headers.get(name)
             if wanted is None and actual is not None:
                 return f"{name}: {actual!r}, expected none"
             if wanted is not None and actual != wanted:
                 return f"{name}: {actual!r}, expected {wanted!r}"
-        if self.body is not None:
-            return self.body(_json(response))
         return None
+
+    def _body(self, response: httpx.Response) -> str | None:
+        return self.body(_json(response)) if self.body is not None else None
 
 
 def _json(response: httpx.Response) -> Any:
@@ -113,11 +129,12 @@ class Smoke:
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def call(
-        self, name: str, method: str, path: str, expect: Expect, *, token: str | None = None,
-        headers: dict[str, str] | None = None, **kwargs: Any,
+        self, name: str, method: str, path: str, expect: Expect, *, token: str | None = None, **kwargs: Any
     ) -> httpx.Response | None:
+        """One request (``kwargs`` go to httpx; ``headers`` among them add to the token's)."""
+        headers = {**self._auth(token), **(kwargs.pop("headers", None) or {})}
         try:
-            response = self.client.request(method, path, headers={**self._auth(token), **(headers or {})}, **kwargs)
+            response = self.client.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as error:
             self.checks.append(Check(name, False, f"{type(error).__name__}: {error}"))
             return None
@@ -136,7 +153,7 @@ class Smoke:
                 self.checks.append(Check(name, False, f"{type(error).__name__}: {error}"))
                 return
             seen.append(f"{response.status_code} {response.headers.get('X-Cache', 'no X-Cache')}")
-            if response.status_code == 200 and response.headers.get("X-Cache") == "HIT":
+            if response.status_code == HTTPStatus.OK and response.headers.get("X-Cache") == "HIT":
                 self.checks.append(Check(name, True, f"GET {path} -> {', '.join(seen)}"))
                 return
         self.checks.append(Check(name, False, f"no HIT in {CACHE_ATTEMPTS} reads: {', '.join(seen)}"

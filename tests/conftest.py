@@ -12,11 +12,11 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Powertools reads POWERTOOLS_* when its singletons are built (at import), so the
 # environment is set before anything from the layer is imported.
-from local.invoke import IN_PROCESS_ENVIRONMENT  # only yaml: imports nothing of the layer
+from tests.support.functions import IN_PROCESS_ENVIRONMENT  # imports nothing of the layer
 
 # A fresh cursor key per session: no valid key is ever written in the repository.
 BASE_ENVIRONMENT = {
@@ -28,10 +28,22 @@ import botocore.client  # noqa: E402
 import pytest  # noqa: E402
 import redis  # noqa: E402
 
-from local.aws import MotoEndpoint, create_tables, delete_tables, dynamodb_client, start_moto, use_fake_aws_credentials  # noqa: E402
-from local.redis_server import LocalRedis, ensure_redis, start_redis_server  # noqa: E402
-from tests.helpers import load_event as _load_event  # noqa: E402
-from tests.helpers import load_function  # noqa: E402
+from tests.support.events import load_event as _load_event  # noqa: E402
+from tests.support.functions import load_function  # noqa: E402
+from tests.support.services import (  # noqa: E402
+    LocalRedis,
+    MotoEndpoint,
+    create_tables,
+    delete_tables,
+    dynamodb_client,
+    ensure_redis,
+    start_moto,
+    start_redis_server,
+    use_fake_aws_credentials,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 TEST_REDIS_DB = 15
 _table_counter = itertools.count()
@@ -46,7 +58,7 @@ def _fake_aws_credentials() -> None:
 def no_scans(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[list[str]]:
     """Fail any test whose code issues a DynamoDB Scan (the product never scans)."""
     scans: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
+    original = vars(botocore.client.BaseClient)["_make_api_call"]
 
     def guarded(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         if operation_name == "Scan" and self.meta.service_model.service_name == "dynamodb":
@@ -79,7 +91,7 @@ def tables(moto_endpoint: MotoEndpoint, monkeypatch: pytest.MonkeyPatch) -> Iter
 
 
 @pytest.fixture
-def dynamodb(moto_endpoint: MotoEndpoint) -> Any:
+def dynamodb(moto_endpoint: MotoEndpoint) -> DynamoDBClient:
     """A plain client on moto, for arranging and inspecting data."""
     return dynamodb_client(moto_endpoint.url)
 

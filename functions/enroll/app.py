@@ -18,7 +18,7 @@ container = Container()
     responses={
         201: http.json_body(Enrollment, "Enrolled"),
         200: http.json_body(Enrollment, "Already enrolled"),
-        **http.problem_responses(401, 404, 409, 413, 503),
+        **http.problem_responses(401, 404, 409, 413, 415, 503),
     },
 )
 def enroll(course_id: http.CourseIdPath, idempotency_key: IdempotencyKeyHeader = None) -> Response[str]:

@@ -14,13 +14,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from local.auth import mint_token
-from local.aws import MotoEndpoint, dynamodb_client, free_port
+from tests.support.services import MotoEndpoint, dynamodb_client, free_port, mint_token
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 E2E_SECRET = "e2e-local-auth-secret-long-enough-for-hs256"
@@ -96,7 +98,7 @@ def api(local_api: LocalApi) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def ddb(local_api: LocalApi) -> Any:
+def ddb(local_api: LocalApi) -> DynamoDBClient:
     """A DynamoDB client on the server's endpoint, for writes made behind the API's back."""
     return dynamodb_client(local_api.dynamodb_endpoint)
 

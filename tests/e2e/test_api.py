@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import LocalApi, local_status
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 pytestmark = pytest.mark.e2e
 PROBLEM = "application/problem+json"
@@ -219,7 +222,7 @@ def test_cors_preflight_is_answered(api: httpx.Client) -> None:
 
 
 def test_stream_invalidator_catches_writes_made_behind_the_apis_back(
-    api: httpx.Client, ddb: Any, new_course: Create, local_api: LocalApi
+    api: httpx.Client, ddb: DynamoDBClient, new_course: Create, local_api: LocalApi
 ) -> None:
     # Given a course whose page is in the cache
     course = new_course()

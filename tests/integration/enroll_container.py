@@ -18,14 +18,15 @@ def run_container(
 ) -> list[tuple[str, int, str | None]]:
     """Send each user's enrollment in ``course_id`` through the handler: (user, status, body's user) each."""
     os.environ.update(environment)
-    from tests.helpers import FakeLambdaContext, claims_for, load_event, load_function
+    from tests.support.events import claims_for, load_event
+    from tests.support.functions import context_for, load_function
 
     function = load_function("enroll")
     start.wait()
     results = []
     for user_id in requests:
         event = load_event("enroll", path_parameters={"course_id": course_id}, claims=claims_for(user_id))
-        response = function.lambda_handler(event, FakeLambdaContext())
+        response = function.lambda_handler(event, context_for(function))
         body = json.loads(response["body"]) if response.get("body") else {}
         results.append((user_id, int(response["statusCode"]), body.get("user_id")))
     return results

@@ -1,5 +1,5 @@
 """Concurrency tests make moto linearizable, as DynamoDB is (see ``local.aws.SerializedApp``)."""
 
-from local.aws import serialize_requests as serialize
+from tests.support.services import serialize_requests as serialize
 
 __all__ = ["serialize"]

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 TIERS = {"scan_baseline", "gsi", "gsi_redis", "gsi_redis_near"}
 TOP_LEVEL = {"dataset", "workload", "tiers", "hit_latency_ms", "stampede", "redis_outage", "cold_start_ms"}
@@ -87,7 +90,7 @@ def test_indexes_and_caches_read_less_and_only_the_reference_scans(
 
 
 @pytest.mark.allow_scan
-def test_moto_speedups_change_no_response(tables: dict[str, str], dynamodb: Any) -> None:
+def test_moto_speedups_change_no_response(tables: dict[str, str], dynamodb: DynamoDBClient) -> None:
     """The benchmark's moto patch only makes Query faster: every response stays byte-for-byte the same."""
     from benchmarks import moto_speedups
     from benchmarks.dataset import DatasetSpec, generate, seed

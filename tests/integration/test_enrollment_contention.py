@@ -19,10 +19,12 @@ import pytest
 
 from courses_api.data.dynamo import batch_write
 from courses_api.data.enrollment_shards import COUNT_SHARDS, EnrollmentCounts, count_shard_key, roster_partition
-from local.aws import MotoEndpoint
-from tests.helpers import call, claims_for, course_item, load_event
 from tests.integration.enroll_container import run_container
 from tests.integration.linearizable import serialize
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import call
+from tests.support.services import MotoEndpoint
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
@@ -21,9 +21,14 @@ from courses_api.data.enrollment_shards import COUNT_SHARDS, EnrollmentCounts
 from courses_api.domain.auth import Caller
 from courses_api.domain.enrollment_counts import count_cache_id
 from courses_api.domain.idempotency import KEY_PREFIX
-from local.aws import MotoEndpoint
-from tests.helpers import HttpResult, call, claims_for, course_item, load_event, load_function
 from tests.integration.linearizable import serialize
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import HttpResult, call, load_function
+from tests.support.services import MotoEndpoint
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 OWNER = "instructor-0001"
 OTHER = "instructor-0002"
@@ -62,7 +67,7 @@ class Api:
 
 
 @pytest.fixture
-def courses(tables: dict[str, str], dynamodb: Any) -> dict[str, str]:
+def courses(tables: dict[str, str], dynamodb: DynamoDBClient) -> dict[str, str]:
     """A published course, a draft and an archived one of OWNER; name → id."""
     rows = {
         "published": course_item("pub0001"),
@@ -85,12 +90,12 @@ def api(
     return Api(function)
 
 
-def count_of(dynamodb: Any, tables: dict[str, str], course_id: str) -> int:
+def count_of(dynamodb: DynamoDBClient, tables: dict[str, str], course_id: str) -> int:
     """The course's count as stored: its row's base plus its count shards, strongly consistent."""
     return EnrollmentCounts(dynamodb, tables["COURSES_TABLE"]).totals([course_id], consistent=True)[course_id]
 
 
-def enrollment_rows(dynamodb: Any, tables: dict[str, str], user_id: str) -> list[dict[str, Any]]:
+def enrollment_rows(dynamodb: DynamoDBClient, tables: dict[str, str], user_id: str) -> list[dict[str, Any]]:
     response = dynamodb.query(TableName=tables["ENROLLMENTS_TABLE"], KeyConditionExpression="user_id = :u",
                               ExpressionAttributeValues={":u": {"S": user_id}}, ConsistentRead=True)
     return [from_attributes(i) for i in response["Items"]]
@@ -98,7 +103,7 @@ def enrollment_rows(dynamodb: Any, tables: dict[str, str], user_id: str) -> list
 
 class TestEnroll:
     def test_first_enrollment_is_201_and_counts_once(
-        self, api: Api, courses: dict[str, str], dynamodb: Any, tables: dict[str, str]
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str]
     ) -> None:
         course_id = courses["published"]
         first = api.enroll(course_id, student())
@@ -112,13 +117,15 @@ class TestEnroll:
         assert count_of(dynamodb, tables, course_id) == 1
         assert len(enrollment_rows(dynamodb, tables, "student-0001")) == 1
 
-    def test_count_is_per_user(self, api: Api, courses: dict[str, str], dynamodb: Any, tables: dict[str, str]) -> None:
+    def test_count_is_per_user(
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str]
+    ) -> None:
         for n in range(3):
             assert api.enroll(courses["published"], student(n)).status == 201
         assert count_of(dynamodb, tables, courses["published"]) == 3
 
     def test_unknown_draft_and_archived_courses(
-        self, api: Api, courses: dict[str, str], dynamodb: Any, tables: dict[str, str]
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str]
     ) -> None:
         assert api.enroll("nope", student()).problem["status"] == 404
         # drafts and archived courses are invisible to students: 404, not a hint they exist
@@ -141,7 +148,7 @@ class TestEnroll:
         assert call(api.enroll_fn, event).problem["status"] == 413
 
     def test_concurrent_repeats_count_once(
-        self, api: Api, courses: dict[str, str], dynamodb: Any, tables: dict[str, str]
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str]
     ) -> None:
         # Given one student double-clicking from 10 tabs at once
         course_id = courses["published"]
@@ -160,7 +167,7 @@ class TestEnroll:
         assert len(enrollment_rows(dynamodb, tables, "student-0001")) == 1
 
     def test_concurrent_different_students_are_all_counted(
-        self, api: Api, courses: dict[str, str], dynamodb: Any, tables: dict[str, str]
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str]
     ) -> None:
         # Different callers race in the service, each in a container of its own: Powertools keeps
         # the current event in process-wide class attributes (BaseRouter.current_event), so
@@ -174,7 +181,8 @@ class TestEnroll:
 
         def enroll(n: int) -> bool:
             barrier.wait()
-            return services[n].enroll(Caller(f"student-{n:04d}"), course_id).created
+            created: bool = services[n].enroll(Caller(f"student-{n:04d}"), course_id).created
+            return created
 
         with ThreadPoolExecutor(max_workers=students) as pool:
             created = list(pool.map(enroll, range(students)))
@@ -191,7 +199,7 @@ class TestEnroll:
 
 class TestIdempotencyKey:
     def test_a_retry_with_the_key_gets_the_first_response(
-        self, api: Api, courses: dict[str, str], dynamodb: Any, tables: dict[str, str]
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str]
     ) -> None:
         key = "retry-key-0001"
         first = api.enroll(courses["published"], student(), key=key)
@@ -208,13 +216,13 @@ class TestIdempotencyKey:
         assert "expiration" in record
 
     def test_the_same_key_for_another_course_is_422(self, api: Api, courses: dict[str, str], tables: dict[str, str],
-                                                     dynamodb: Any) -> None:
+                                                     dynamodb: DynamoDBClient) -> None:
         batch_write(dynamodb, tables["COURSES_TABLE"], [course_item("pub0002")])
         assert api.enroll(courses["published"], student(), key="shared-key-01").status == 201
         assert api.enroll("pub0002", student(), key="shared-key-01").problem["status"] == 422
         assert count_of(dynamodb, tables, "pub0002") == 0
 
-    def test_keys_are_scoped_to_the_caller(self, api: Api, courses: dict[str, str], dynamodb: Any,
+    def test_keys_are_scoped_to_the_caller(self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient,
                                            tables: dict[str, str]) -> None:
         first = api.enroll(courses["published"], student(1), key="same-key-0001")
         second = api.enroll(courses["published"], student(2), key="same-key-0001")
@@ -231,7 +239,7 @@ class TestIdempotencyKey:
         assert api.enroll(courses["published"], student(), key=key).problem["status"] == 400
 
     def test_concurrent_retries_with_one_key_count_once(
-        self, api: Api, courses: dict[str, str], dynamodb: Any, tables: dict[str, str]
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str]
     ) -> None:
         retries = 8
         barrier = threading.Barrier(retries)
@@ -250,7 +258,7 @@ class TestIdempotencyKey:
 
 class TestMyEnrollments:
     def test_lists_own_enrollments_with_course_summaries(
-        self, api: Api, courses: dict[str, str], dynamodb: Any, tables: dict[str, str]
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str]
     ) -> None:
         batch_write(dynamodb, tables["COURSES_TABLE"], [course_item(f"more{i:04d}") for i in range(3)])
         for course_id in ["pub0001", "more0000", "more0001", "more0002"]:
@@ -270,7 +278,7 @@ class TestMyEnrollments:
         assert [i["course_id"] for i in api.mine(student(2)).body["items"]] == ["more0000"]
 
     def test_one_query_and_one_batch_get_for_a_page(
-        self, api: Api, courses: dict[str, str], dynamodb: Any, tables: dict[str, str]
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str]
     ) -> None:
         # Given 50 enrollments of one student
         rows = [course_item(f"c{i:04d}") for i in range(50)]
@@ -290,7 +298,7 @@ class TestMyEnrollments:
         assert cost is not None
         assert cost.calls == {"Query": 1, "BatchGetItem": 1 + math.ceil(50 * (1 + COUNT_SHARDS) / 100)}
 
-    def test_pages_follow_the_cursor(self, api: Api, courses: dict[str, str], dynamodb: Any,
+    def test_pages_follow_the_cursor(self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient,
                                      tables: dict[str, str]) -> None:
         rows = [course_item(f"c{i:04d}") for i in range(7)]
         batch_write(dynamodb, tables["COURSES_TABLE"], rows)
@@ -307,7 +315,7 @@ class TestMyEnrollments:
         assert sorted(seen) == sorted(r["course_id"] for r in rows)
         assert len(seen) == len(set(seen))
 
-    def test_cursor_of_another_user_is_400(self, api: Api, courses: dict[str, str], dynamodb: Any,
+    def test_cursor_of_another_user_is_400(self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient,
                                            tables: dict[str, str]) -> None:
         rows = [course_item(f"c{i:04d}") for i in range(3)]
         batch_write(dynamodb, tables["COURSES_TABLE"], rows)
@@ -319,7 +327,7 @@ class TestMyEnrollments:
         assert api.mine(student(1), limit="1", cursor=cursor + "x").problem["status"] == 400
 
     def test_deleted_course_shows_null_and_an_unpublished_draft_is_hidden(
-        self, api: Api, courses: dict[str, str], dynamodb: Any, tables: dict[str, str]
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str]
     ) -> None:
         batch_write(dynamodb, tables["COURSES_TABLE"], [course_item("gone0001"), course_item("hide0001")])
         for course_id in ("gone0001", "hide0001", "pub0001"):

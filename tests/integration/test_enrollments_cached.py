@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
@@ -13,8 +13,13 @@ import redis
 from courses_api.data.capacity import CapacityMeter, ReadCost
 from courses_api.data.dynamo import batch_write
 from courses_api.data.enrollment_shards import COUNT_SHARDS
-from local.aws import free_port
-from tests.helpers import HttpResult, call, claims_for, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import HttpResult, call
+from tests.support.services import free_port
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 STUDENT = "student-0001"
 OWNER = "instructor-0001"
@@ -30,7 +35,7 @@ def mine(module: ModuleType, claims: dict[str, Any], **query: str) -> tuple[Http
     return result, cost
 
 
-def enroll_rows(dynamodb: Any, tables: dict[str, str], user_id: str, course_ids: list[str]) -> None:
+def enroll_rows(dynamodb: DynamoDBClient, tables: dict[str, str], user_id: str, course_ids: list[str]) -> None:
     batch_write(dynamodb, tables["ENROLLMENTS_TABLE"], [
         {"user_id": user_id, "course_id": c, "enrolled_at": f"2026-11-01T10:{i:02d}:00.000000Z"}
         for i, c in enumerate(course_ids)
@@ -47,7 +52,7 @@ def record_batch_gets(module: ModuleType) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def catalogue(tables: dict[str, str], dynamodb: Any) -> list[str]:
+def catalogue(tables: dict[str, str], dynamodb: DynamoDBClient) -> list[str]:
     """Twelve published courses, a draft of OWNER, and a deleted course, all enrolled in by STUDENT."""
     rows = [course_item(f"pub{i:04d}", title=f"Course {i}") for i in range(12)]
     rows.append(course_item("draft0001", status="draft", title="Draft"))

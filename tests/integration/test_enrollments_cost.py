@@ -5,14 +5,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.me_enrollments import ENROLLMENTS, measure, seed, table
 from courses_api.data.enrollment_shards import COUNT_SHARDS
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 def test_batched_summaries_cost_two_calls_instead_of_fifty_one(
-    tables: dict[str, str], dynamodb: Any, without_redis: None, function: Callable[[str], ModuleType],
+    tables: dict[str, str], dynamodb: DynamoDBClient, without_redis: None, function: Callable[[str], ModuleType],
     capsys: Any,
 ) -> None:
     seed(dynamodb, tables["COURSES_TABLE"], tables["ENROLLMENTS_TABLE"])

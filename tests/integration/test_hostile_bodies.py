@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import HttpResult, call, claims_for, load_event
+from tests.support.events import claims_for, load_event
+from tests.support.functions import HttpResult, call
 
 OWNER_CLAIMS = claims_for("instructor-0001", "instructors")
 COURSE = {"title": "Safe parsing", "category": "security", "level": "beginner", "price": 10}

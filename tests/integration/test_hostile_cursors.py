@@ -13,7 +13,8 @@ from types import ModuleType
 import pytest
 
 from courses_api.data.cursors import CursorCodec, _b64
-from tests.helpers import call, claims_for, load_event
+from tests.support.events import claims_for, load_event
+from tests.support.functions import call
 
 
 def forged(scope: str, payload: bytes) -> str:

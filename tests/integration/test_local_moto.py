@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from botocore.exceptions import ClientError
 
-from local.aws import MotoEndpoint, serialize_requests
+from tests.support.services import MotoEndpoint, serialize_requests
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 
 def test_transaction_retried_with_its_token_succeeds_once(
-    moto_endpoint: MotoEndpoint, tables: dict[str, str], dynamodb: Any
+    moto_endpoint: MotoEndpoint, tables: dict[str, str], dynamodb: DynamoDBClient
 ) -> None:
     # Given a serialized moto and a published course
     serialize_requests(moto_endpoint)
     courses, enrollments = tables["COURSES_TABLE"], tables["ENROLLMENTS_TABLE"]
     dynamodb.put_item(TableName=courses, Item={"course_id": {"S": "c1"}, "status": {"S": "published"}})
-    transaction = [
+    transaction: list[TransactWriteItemTypeDef] = [
         {"Put": {"TableName": enrollments, "Item": {"user_id": {"S": "u1"}, "course_id": {"S": "c1"}},
                  "ConditionExpression": "attribute_not_exists(user_id)"}},
         {"Update": {"TableName": courses, "Key": {"course_id": {"S": "c1"}},

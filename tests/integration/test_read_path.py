@@ -5,19 +5,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from courses_api.data.dynamo import batch_write
 from courses_api.data.enrollment_shards import COUNT_SHARDS
-from tests.helpers import call, claims_for, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import call
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 OWNER = "instructor-0001"
 
 
 @pytest.fixture
-def seeded(tables: dict[str, str], dynamodb: Any, without_redis: None) -> list[dict[str, Any]]:
+def seeded(tables: dict[str, str], dynamodb: DynamoDBClient, without_redis: None) -> list[dict[str, Any]]:
     """30 published web courses (10 beginner), 5 data-science ones, 3 drafts of OWNER, 2 archived."""
     rows: list[dict[str, Any]] = []
     for i in range(30):

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
 
 from courses_api.data.dynamo import batch_write
-from tests.helpers import call, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import load_event
+from tests.support.functions import call
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @pytest.fixture
-def seeded(tables: dict[str, str], dynamodb: Any, with_redis: redis.Redis) -> None:
+def seeded(tables: dict[str, str], dynamodb: DynamoDBClient, with_redis: redis.Redis) -> None:
     rows = [course_item(f"web{i:04d}", published_at=f"2026-11-01T10:{i:02d}:00.000000Z") for i in range(12)]
     batch_write(dynamodb, tables["COURSES_TABLE"], rows)
 

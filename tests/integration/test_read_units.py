@@ -7,6 +7,7 @@ meter publish its estimate; in AWS (no override) it publishes what DynamoDB repo
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -16,7 +17,9 @@ import pytest
 from courses_api.container import Container
 from courses_api.data.dynamo import batch_write
 from courses_api.settings import Settings
-from tests.helpers import call, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import load_event
+from tests.support.functions import call
 
 
 def published_read_units(output: str) -> list[float]:
@@ -63,7 +66,8 @@ def test_dynamodbs_own_figure_is_published_when_not_estimating(
 @pytest.mark.parametrize(("endpoint", "estimate"), [("http://127.0.0.1:5000", True), ("", False)])
 def test_the_container_chooses_by_the_endpoint_setting(endpoint: str, estimate: bool) -> None:
     settings = Settings.from_environment(
-        {"COURSES_TABLE": "courses", "ENROLLMENTS_TABLE": "enrollments", "DYNAMODB_ENDPOINT": endpoint}
+        {"COURSES_TABLE": "courses", "ENROLLMENTS_TABLE": "enrollments", "DYNAMODB_ENDPOINT": endpoint,
+         "CURSOR_SECRET": secrets.token_urlsafe(32)}
     )
     assert settings.estimate_read_units is estimate
     assert Container(settings).meter.estimate is estimate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -17,17 +17,24 @@ from courses_api.data.dynamo import batch_write
 from courses_api.data.enrollment_shards import is_count_shard_key
 from courses_api.domain.invalidation import Invalidation
 from courses_api.domain.stream_invalidation import InvalidationNotDelivered, plan_for_record
-from local.aws import FAKE_CREDENTIALS, LOCAL_REGION, MotoEndpoint, free_port
-from tests.helpers import FakeLambdaContext, call, claims_for, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import call
+from tests.support.functions import invoke as invoke_in_process
+from tests.support.services import FAKE_CREDENTIALS, LOCAL_REGION, MotoEndpoint, free_port
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 OWNER = "instructor-0001"
 OWNER_CLAIMS = claims_for(OWNER, "instructors")
 
 
-def stream_event(endpoint: MotoEndpoint, dynamodb: Any, table: str) -> dict[str, Any]:
+def stream_event(endpoint: MotoEndpoint, dynamodb: DynamoDBClient, table: str) -> dict[str, Any]:
     """Every record of the table's stream so far, as Lambda's event source mapping delivers them."""
     streams = boto3.client("dynamodbstreams", endpoint_url=endpoint.url, region_name=LOCAL_REGION,
-                           **FAKE_CREDENTIALS)
+                           aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+                           aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"])
     arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     records: list[dict[str, Any]] = []
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
@@ -50,13 +57,13 @@ def stream_event(endpoint: MotoEndpoint, dynamodb: Any, table: str) -> dict[str,
 
 @pytest.fixture
 def read_stream(
-    tables: dict[str, str], dynamodb: Any, moto_endpoint: MotoEndpoint
+    tables: dict[str, str], dynamodb: DynamoDBClient, moto_endpoint: MotoEndpoint
 ) -> Callable[[], dict[str, Any]]:
     return lambda: stream_event(moto_endpoint, dynamodb, tables["COURSES_TABLE"])
 
 
 def invoke(module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = module.lambda_handler(event, FakeLambdaContext())
+    response: dict[str, Any] = invoke_in_process(module, event)
     return response
 
 
@@ -95,7 +102,7 @@ def test_records_of_each_write_plan_the_same_invalidation_as_the_write(
 
 
 def test_backstop_invalidates_a_write_made_elsewhere(
-    tables: dict[str, str], dynamodb: Any, with_redis: redis.Redis, function: Callable[[str], ModuleType],
+    tables: dict[str, str], dynamodb: DynamoDBClient, with_redis: redis.Redis, function: Callable[[str], ModuleType],
     read_stream: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("NEAR_CACHE_TTL_S", "0")
@@ -123,7 +130,7 @@ def test_backstop_invalidates_a_write_made_elsewhere(
 
 
 def test_records_fail_for_retry_while_redis_is_down(
-    tables: dict[str, str], dynamodb: Any, function: Callable[[str], ModuleType],
+    tables: dict[str, str], dynamodb: DynamoDBClient, function: Callable[[str], ModuleType],
     read_stream: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     batch_write(dynamodb, tables["COURSES_TABLE"], [course_item("c0001"), course_item("c0002")])
@@ -137,7 +144,7 @@ def test_records_fail_for_retry_while_redis_is_down(
 
 
 def test_a_malformed_record_fails_alone(
-    tables: dict[str, str], dynamodb: Any, with_redis: redis.Redis, function: Callable[[str], ModuleType],
+    tables: dict[str, str], dynamodb: DynamoDBClient, with_redis: redis.Redis, function: Callable[[str], ModuleType],
     read_stream: Callable[[], dict[str, Any]],
 ) -> None:
     batch_write(dynamodb, tables["COURSES_TABLE"], [course_item("c0001")])

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from courses_api.data.dynamo import to_attributes
-from tests.helpers import HttpResult, call, claims_for, course_item, load_event
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import HttpResult, call
 
 OWNER = "instructor-0001"
 OWNER_CLAIMS = claims_for(OWNER, "instructors")

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
@@ -22,9 +22,13 @@ from courses_api.data.dynamo import from_attributes
 from courses_api.domain.auth import Caller
 from courses_api.errors import PreconditionFailed
 from courses_api.models import CoursePatch
-from local.aws import MotoEndpoint, free_port
-from tests.helpers import HttpResult, call, claims_for, load_event, load_function
 from tests.integration.linearizable import serialize
+from tests.support.events import claims_for, load_event
+from tests.support.functions import HttpResult, call, load_function
+from tests.support.services import MotoEndpoint, free_port
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 OWNER = "instructor-0001"
 OTHER = "instructor-0002"
@@ -116,14 +120,16 @@ def cached_api(
     return Api(function)
 
 
-def stored(dynamodb: Any, tables: dict[str, str], course_id: str) -> dict[str, Any] | None:
+def stored(dynamodb: DynamoDBClient, tables: dict[str, str], course_id: str) -> dict[str, Any] | None:
     item = dynamodb.get_item(TableName=tables["COURSES_TABLE"], Key={"course_id": {"S": course_id}},
                              ConsistentRead=True).get("Item")
     return from_attributes(item) if item else None
 
 
 class TestCreate:
-    def test_creates_a_draft_owned_by_the_caller(self, api: Api, dynamodb: Any, tables: dict[str, str]) -> None:
+    def test_creates_a_draft_owned_by_the_caller(
+        self, api: Api, dynamodb: DynamoDBClient, tables: dict[str, str]
+    ) -> None:
         result = api.create(BODY)
         assert result.status == 201
         course = result.body
@@ -198,7 +204,7 @@ class TestCreate:
         result = call(api.create_fn, load_event("create_course", claims=OWNER_CLAIMS, raw_body=raw))
         assert 400 <= result.problem["status"] < 500
 
-    def test_oversize_body_is_413(self, api: Api, dynamodb: Any, tables: dict[str, str]) -> None:
+    def test_oversize_body_is_413(self, api: Api, dynamodb: DynamoDBClient, tables: dict[str, str]) -> None:
         body = {**BODY, "description": "x" * (70 * 1024)}
         problem = api.create(body).problem
         assert problem["status"] == 413
@@ -226,7 +232,7 @@ class TestPatch:
         assert read.headers["ETag"] == '"2"'
 
     def test_publish_sets_published_at_and_unpublish_removes_it(
-        self, api: Api, dynamodb: Any, tables: dict[str, str]
+        self, api: Api, dynamodb: DynamoDBClient, tables: dict[str, str]
     ) -> None:
         course_id = api.created()["course_id"]
         assert course_id not in api.list_ids()

@@ -76,7 +76,7 @@ def _target(resource: Any) -> str:
         if "/stream/" in text:
             return str(variables["tableName"]["Ref"]) + "/stream"
         if "${tableName}" in text:  # SAM policy templates (DynamoDBCrudPolicy and the like)
-            return str(variables["tableName"]["Ref"]) + text.split("${tableName}", 1)[1]
+            return str(variables["tableName"]["Ref"]) + str(text).split("${tableName}", 1)[1]
     return json.dumps(resource)
 
 

@@ -23,17 +23,16 @@ from courses_api.errors import BadRequest, PreconditionRequired
 from courses_api.http.body import MAX_BODY_BYTES, body_bytes
 from courses_api.http.writes import limit_body, required_version
 from courses_api.models import Enrollment
-from tests.helpers import FakeLambdaContext
+from tests.support.functions import new_context
 
 ENROLLMENT = {"user_id": {"S": "u1"}, "course_id": {"S": "c1"}, "enrolled_at": {"S": "2026-01-01T00:00:00Z"}}
 
 
 def cancelled(*reasons: dict[str, Any]) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-         "CancellationReasons": list(reasons)},
-        "TransactWriteItems",
-    )
+    # Any: botocore-stubs types a reason's Item as {key, value}, not DynamoDB's attribute map.
+    response: Any = {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                     "CancellationReasons": list(reasons)}
+    return ClientError(response, "TransactWriteItems")
 
 
 def test_already_enrolled() -> None:
@@ -101,12 +100,12 @@ def test_limit_body_refuses_before_the_handler_runs() -> None:
         return {"statusCode": 200}
 
     guarded = limit_body(handler)
-    response = guarded({"body": "x" * (MAX_BODY_BYTES + 1)}, FakeLambdaContext())  # type: ignore[arg-type]
+    response = guarded({"body": "x" * (MAX_BODY_BYTES + 1)}, new_context("enroll"))  # type: ignore[arg-type]
     assert response["statusCode"] == 413
     assert response["headers"]["Content-Type"] == "application/problem+json"
     assert json.loads(response["body"])["status"] == 413
     assert calls == []
-    assert guarded({"body": "x" * MAX_BODY_BYTES}, FakeLambdaContext())["statusCode"] == 200  # type: ignore[arg-type]
+    assert guarded({"body": "x" * MAX_BODY_BYTES}, new_context("enroll"))["statusCode"] == 200  # type: ignore[arg-type]
 
 
 def test_required_version() -> None:

@@ -16,7 +16,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.helpers import FakeLambdaContext, load_function
+from tests.support.functions import context_for, load_function
 
 REGION = "eu-west-1"
 POOL_ID = "eu-west-1_TestPool"
@@ -70,7 +70,7 @@ def authorizer(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def test_anonymous_caller_is_allowed_without_claims(authorizer: ModuleType) -> None:
-    result = authorizer.lambda_handler(_event(None), FakeLambdaContext())
+    result = authorizer.lambda_handler(_event(None), context_for(authorizer))
 
     assert result["principalId"] == "anonymous"
     assert result["context"] == {}
@@ -80,7 +80,7 @@ def test_anonymous_caller_is_allowed_without_claims(authorizer: ModuleType) -> N
 
 @pytest.mark.parametrize("prefix", ["Bearer ", "bearer ", ""])
 def test_valid_id_token_passes_sub_and_groups(authorizer: ModuleType, prefix: str) -> None:
-    result = authorizer.lambda_handler(_event(prefix + _token()), FakeLambdaContext())
+    result = authorizer.lambda_handler(_event(prefix + _token()), context_for(authorizer))
 
     assert result["principalId"] == "user-1"
     assert result["context"] == {"sub": "user-1", "cognito:groups": '["instructors","admins"]'}
@@ -94,13 +94,13 @@ def test_access_token_of_the_app_client_is_refused_like_the_cognito_authorizer_d
     token = _token(token_use="access", aud=None, client_id=CLIENT_ID)
 
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        authorizer.lambda_handler(_event(f"Bearer {token}"), FakeLambdaContext())
+        authorizer.lambda_handler(_event(f"Bearer {token}"), context_for(authorizer))
 
 
 def test_id_token_without_groups_passes_with_empty_groups(authorizer: ModuleType) -> None:
     token = _token(**{"cognito:groups": None})
 
-    result = authorizer.lambda_handler(_event(f"Bearer {token}"), FakeLambdaContext())
+    result = authorizer.lambda_handler(_event(f"Bearer {token}"), context_for(authorizer))
 
     assert result["context"] == {"sub": "user-1", "cognito:groups": "[]"}
 
@@ -120,7 +120,7 @@ def test_id_token_without_groups_passes_with_empty_groups(authorizer: ModuleType
 )
 def test_bad_token_is_unauthorized(authorizer: ModuleType, token: Any) -> None:
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        authorizer.lambda_handler(_event(f"Bearer {token()}"), FakeLambdaContext())
+        authorizer.lambda_handler(_event(f"Bearer {token()}"), context_for(authorizer))
 
 
 def test_hs256_token_is_refused(authorizer: ModuleType) -> None:
@@ -133,8 +133,8 @@ def test_hs256_token_is_refused(authorizer: ModuleType) -> None:
     )
 
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        authorizer.lambda_handler(_event(f"Bearer {token}"), FakeLambdaContext())
+        authorizer.lambda_handler(_event(f"Bearer {token}"), context_for(authorizer))
 
 
 def test_blank_authorization_header_is_anonymous(authorizer: ModuleType) -> None:
-    assert authorizer.lambda_handler(_event("   "), FakeLambdaContext())["principalId"] == "anonymous"
+    assert authorizer.lambda_handler(_event("   "), context_for(authorizer))["principalId"] == "anonymous"

@@ -106,7 +106,7 @@ class _RefusingClient:
 
 
 def test_a_start_key_dynamodb_refuses_is_a_bad_cursor_not_an_outage() -> None:
-    client = _RefusingClient()
+    client: Any = _RefusingClient()  # a stand-in for the DynamoDB client
     with pytest.raises(InvalidCursor):
         query_page(client, limit=10, start_key={"foo": "bar"}, TableName="Courses")
     with pytest.raises(DependencyUnavailable):  # without a client's key, it is ours to answer for

@@ -7,6 +7,7 @@ import secrets
 
 import pytest
 
+from courses_api import errors
 from courses_api.errors import (
     BadRequest,
     Conflict,
@@ -19,7 +20,7 @@ from courses_api.errors import (
     PreconditionRequired,
     Unauthorized,
 )
-from courses_api.http.problems import PROBLEM_BASE, PROBLEM_CONTENT_TYPE, error_response
+from courses_api.http.problems import PROBLEM_BASE, PROBLEM_CONTENT_TYPE, PROBLEM_OF_ERROR, error_response
 from courses_api.http.resolver import cors_config
 from courses_api.settings import HttpSettings, Settings
 
@@ -40,11 +41,18 @@ from courses_api.settings import HttpSettings, Settings
 )
 def test_each_domain_error_has_its_status_and_problem_type(error: DomainError, status: int, slug: str) -> None:
     response = error_response(error)
+    assert isinstance(response.body, str)
     body = json.loads(response.body)
     assert response.status_code == status
     assert response.content_type == PROBLEM_CONTENT_TYPE
     assert body == {"type": PROBLEM_BASE + slug, "title": body["title"], "status": status, "detail": error.detail}
     assert set(response.headers) == {"Content-Type"}
+
+
+def test_every_error_class_is_mapped_explicitly() -> None:
+    """A new error class must be given its status here, not fall back to 400 unnoticed."""
+    declared = {value for value in vars(errors).values() if isinstance(value, type) and issubclass(value, DomainError)}
+    assert declared == set(PROBLEM_OF_ERROR)
 
 
 def test_a_new_subclass_inherits_its_parents_problem() -> None:

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from courses_api import lifecycle
 from courses_api.settings import Settings
-from tests.helpers import load_function
+from tests.support.functions import load_function
 
 STRONG = secrets.token_urlsafe(32)
 

@@ -20,8 +20,7 @@ from pydantic import BaseModel, TypeAdapter
 from redis.cluster import RedisCluster
 
 from courses_api.cache import CircuitBreaker, KeySpace, NearCache, RedisCacheManager
-from local.aws import free_port
-from local.redis_server import LocalRedis, start_redis_server
+from tests.support.services import LocalRedis, free_port, start_redis_server
 
 
 class Thing(BaseModel):

@@ -11,7 +11,6 @@ import redis
 from redis.cluster import RedisCluster
 
 from courses_api.cache import CacheOutcome, KeySpace, NullCache
-from local.redis_server import LocalRedis
 from tests.integration.cache.conftest import (
     THING,
     ManagerFactory,
@@ -20,6 +19,7 @@ from tests.integration.cache.conftest import (
     fast_client,
     make_manager,
 )
+from tests.support.services import LocalRedis
 
 
 class BatchLoader:

@@ -12,8 +12,8 @@ from redis.cluster import RedisCluster
 
 from courses_api.cache import CacheOutcome, KeySpace, ListNamespace, build_manager
 from courses_api.settings import Settings
-from local.redis_server import LocalRedis
 from tests.integration.cache.conftest import THING, THINGS, CountingLoader, RecordingMetrics, Thing, make_manager
+from tests.support.services import LocalRedis
 
 pytestmark = pytest.mark.cluster
 

@@ -13,8 +13,7 @@ from statistics import quantiles
 import pytest
 import redis
 
-from courses_api.cache import BreakerState, CacheOutcome, RedisCacheManager
-from local.redis_server import LocalRedis, start_redis_server
+from courses_api.cache import BreakerState, CacheOutcome, CircuitBreaker, RedisCacheManager
 from tests.integration.cache.conftest import (
     THING,
     CountingLoader,
@@ -23,8 +22,15 @@ from tests.integration.cache.conftest import (
     fast_client,
     make_manager,
 )
+from tests.support.services import LocalRedis, start_redis_server
 
 TIMEOUT_MS = 50
+
+
+def state_of(breaker: CircuitBreaker) -> BreakerState:
+    """The breaker's state, read afresh (mypy would keep a narrowed ``breaker.state`` across calls)."""
+    return breaker.state
+
 
 
 @pytest.fixture
@@ -68,7 +74,7 @@ def test_redis_stopped_reads_bypass_and_breaker_opens(
 
     assert {outcome for outcome, _ in results} == {CacheOutcome.BYPASS}
     assert max(ms for _, ms in results) < 2 * TIMEOUT_MS + 50
-    assert manager.breaker.state is BreakerState.OPEN
+    assert state_of(manager.breaker) is BreakerState.OPEN
     assert metrics.counts["CacheError"] == 3, "after 3 failures the breaker stops trying"
     assert metrics.counts["BreakerOpen"] == 1
     assert metrics.counts["CacheBypass"] == 50
@@ -107,7 +113,7 @@ def test_breaker_half_opens_after_cooldown_with_a_single_probe_and_closes(
     try:
         for _ in range(3):
             manager.fetch_item("c1", loader, THING)
-        assert manager.breaker.state is BreakerState.OPEN
+        assert state_of(manager.breaker) is BreakerState.OPEN
         time.sleep(0.35)
 
         # While frozen, after the cool-down: 16 concurrent reads, only one probes (and times out)
@@ -125,7 +131,7 @@ def test_breaker_half_opens_after_cooldown_with_a_single_probe_and_closes(
         for thread in threads:
             thread.join()
         assert sum(ms >= TIMEOUT_MS * 0.8 for ms in durations) == 1, durations
-        assert manager.breaker.state is BreakerState.OPEN, "a failed probe re-opens the breaker"
+        assert state_of(manager.breaker) is BreakerState.OPEN, "a failed probe re-opens the breaker"
     finally:
         _thaw(dedicated_redis)
 
@@ -134,7 +140,7 @@ def test_breaker_half_opens_after_cooldown_with_a_single_probe_and_closes(
     with caplog.at_level(logging.WARNING, logger="test.cache"):
         outcome = manager.fetch_item("c1", loader, THING).outcome  # the probe succeeds
     assert outcome is CacheOutcome.MISS
-    assert manager.breaker.state is BreakerState.CLOSED
+    assert state_of(manager.breaker) is BreakerState.CLOSED
     assert manager.fetch_item("c1", loader, THING).outcome is CacheOutcome.HIT
     assert [r.breaker_to for r in caplog.records if hasattr(r, "breaker_to")] == ["half_open", "closed"]
     assert manager.health().status == "ok"
@@ -180,7 +186,7 @@ def test_redis_restarted_on_same_port_is_used_again(
 
 
 def test_unreachable_host_at_cold_start_is_a_bypass(metrics: RecordingMetrics) -> None:
-    from local.aws import free_port
+    from tests.support.services import free_port
 
     client = fast_client(f"redis://127.0.0.1:{free_port()}/0", TIMEOUT_MS)
     manager = _manager(client, metrics)

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from courses_api.cache import ListNamespace
-from tests.integration.cache.conftest import THINGS, CountingLoader, ManagerFactory
+from tests.integration.cache.conftest import THINGS, CountingLoader, ManagerFactory, Thing
 
 LIST_TTL_S = 60
 
@@ -37,7 +37,7 @@ def test_a_read_whose_fill_never_comes_leaves_a_generation_for_the_lease_only(
 ) -> None:
     manager = manager_factory(list_ttl_s=LIST_TTL_S)
 
-    def failing() -> list[object]:
+    def failing() -> list[Thing]:
         raise RuntimeError("the database failed")
 
     with pytest.raises(RuntimeError):

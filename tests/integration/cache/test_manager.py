@@ -45,7 +45,7 @@ def test_miss_then_redis_hit_then_near_hit(manager_factory: ManagerFactory, metr
 def test_keys_are_namespaced_versioned_and_hash_tagged(manager: RedisCacheManager, redis_client: redis.Redis) -> None:
     manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
     manager.fetch_list(ListNamespace("category", "web"), "limit=20", CountingLoader([]), THINGS)
-    keys = sorted(k.decode() for k in redis_client.keys(f"{manager.keys.root}:*"))
+    keys = sorted(k.decode() for k in redis_client.keys(f"{manager.keys.root}:*") if isinstance(k, bytes))
     root = manager.keys.root
     assert root.endswith(":v1")
     assert f"{root}:item:{{c1}}" in keys
@@ -423,7 +423,7 @@ def test_miss_is_a_get_then_the_lease_script(manager: RedisCacheManager, redis_c
 
 
 def test_value_filled_between_the_get_and_the_lease_script_is_a_hit(
-    manager_factory: ManagerFactory, metrics: RecordingMetrics
+    manager_factory: ManagerFactory, metrics: RecordingMetrics, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a reader whose GET missed just before another container filled the key
     reader, filler = manager_factory(near_ttl_s=0), manager_factory(near_ttl_s=0)
@@ -434,7 +434,7 @@ def test_value_filled_between_the_get_and_the_lease_script_is_a_hit(
         filler.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
         return result
 
-    reader._peek = peek_then_fill  # type: ignore[method-assign]
+    monkeypatch.setattr(reader, "_peek", peek_then_fill)
     own = CountingLoader(Thing(id="c1", version=9))
 
     # When the reader runs the lease script
@@ -509,6 +509,8 @@ def test_refresh_lease_is_refused_once_the_entry_was_refilled(
     target = manager._target_for_item("c1")
     # Then its refresh lease is refused (someone already refreshed), and granted for the current entry
     assert manager._take_refresh_lease(target, codec.decode(seen.data, THING), "") == ""
-    current = codec.decode(redis_client.get(key.value) or b"", THING)
+    stored = redis_client.get(key.value)
+    assert isinstance(stored, bytes)
+    current = codec.decode(stored, THING)
     assert manager._take_refresh_lease(target, current, "") != ""
     assert redis_client.exists(key.lease)

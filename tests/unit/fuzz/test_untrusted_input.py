@@ -27,7 +27,8 @@ from courses_api.http.caller import parse_groups
 from courses_api.http.resolver import ETAG_PATTERN
 from courses_api.http.writes import IdempotencyKeyHeader, limit_body, required_version
 from courses_api.models import CourseCreate
-from tests.helpers import FakeLambdaContext, load_event
+from tests.support.events import load_event
+from tests.support.functions import new_context
 
 # ------------------------------------------------------------------ request bodies
 
@@ -104,7 +105,7 @@ def resolve(body: str | None, headers: dict[str, str], *, base64_body: bool = Fa
     event = load_event("create_course", raw_body=body, headers=headers)
     event["path"] = event["resource"] = "/fuzz"
     event["isBase64Encoded"] = base64_body
-    return handler(event, FakeLambdaContext())  # type: ignore[arg-type]
+    return handler(event, new_context("create_course"))  # type: ignore[arg-type]
 
 
 def assert_answered(response: dict[str, Any], *, allowed: tuple[int, ...]) -> None:

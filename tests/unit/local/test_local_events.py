@@ -95,7 +95,7 @@ def _request(**overrides: object) -> HttpRequest:
 def test_event_has_single_and_multi_value_maps(table: RouteTable) -> None:
     match = table.match("/courses/abc")
     assert match is not None
-    event = build_proxy_event(_request(), match, stage="dev", now=1_795_801_747.0)
+    event = build_proxy_event(_request(received_at=1_795_801_747.0), match, stage="dev")
 
     assert event["resource"] == "/courses/{course_id}"
     assert event["path"] == "/courses/abc"

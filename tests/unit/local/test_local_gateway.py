@@ -10,8 +10,9 @@ from starlette.testclient import TestClient
 
 from local.apigw import ApiSettings, Cors, GatewayResponse
 from local.auth import AuthorizerSpec, mint_token
-from local.functions import ApiRoute, FunctionPool, FunctionSpec
+from local.functions import FunctionPool
 from local.server import GatewayConfig, LocalGateway, create_app
+from local.specs import ApiRoute, FunctionSpec
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 HANDLER = '''

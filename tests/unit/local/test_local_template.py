@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
-from local.apigw import Unresolvable, api_settings, resolve, template_environment
-from local.functions import function_specs
-from local.template import load_template
+from local.apigw import api_settings
+from local.invoke import LambdaContext
+from local.specs import DEFAULT_MEMORY_MB, function_specs
+from local.template import Unresolvable, load_template, resolve, resolve_in, template_environment
 
 TEMPLATE = load_template()
 SPECS = function_specs(TEMPLATE)
@@ -86,7 +89,58 @@ def test_template_environment_keeps_only_what_resolves_locally() -> None:
     assert environment["CACHE_KEY_PREFIX"] == TEMPLATE["Parameters"]["CacheKeyPrefix"]["Default"]
 
 
+def test_memory_and_timeout_come_from_the_template_parameters_included() -> None:
+    # Globals: MemorySize: !Ref FunctionMemorySize (a parameter), Timeout: 10.
+    memory = TEMPLATE["Parameters"]["FunctionMemorySize"]["Default"]
+    assert memory != DEFAULT_MEMORY_MB
+    get_course = SPECS["GetCourseFunction"]
+    assert (get_course.memory_mb, get_course.timeout_s) == (memory, TEMPLATE["Globals"]["Function"]["Timeout"])
+    # A function's own values win over Globals.
+    authorizer = TEMPLATE["Resources"]["OptionalAuthorizerFunction"]["Properties"]
+    assert (SPECS["OptionalAuthorizerFunction"].memory_mb, SPECS["OptionalAuthorizerFunction"].timeout_s) == (
+        authorizer["MemorySize"], authorizer["Timeout"])
+    invalidator = TEMPLATE["Resources"]["StreamInvalidatorFunction"]["Properties"]
+    assert (SPECS["StreamInvalidatorFunction"].memory_mb, SPECS["StreamInvalidatorFunction"].timeout_s) == (
+        memory, invalidator["Timeout"])
+
+
+def test_the_lambda_context_carries_the_templates_memory_and_timeout() -> None:
+    context = LambdaContext.of(SPECS["GetCourseFunction"], "request-1")
+    assert context.function_name == "GetCourseFunction"
+    assert context.memory_limit_in_mb == TEMPLATE["Parameters"]["FunctionMemorySize"]["Default"]
+    assert context.aws_request_id == "request-1"
+    assert context.invoked_function_arn.endswith(":function:GetCourseFunction")
+    assert 9_000 < context.get_remaining_time_in_millis() <= 10_000
+
+
+def test_global_environment_resolves_parameter_defaults_and_conditions() -> None:
+    environment = template_environment(TEMPLATE)
+    parameters = TEMPLATE["Parameters"]
+    assert environment["CACHE_SCHEMA_VERSION"] == str(parameters["CacheSchemaVersion"]["Default"])
+    assert environment["NEAR_CACHE_TTL_S"] == str(parameters["NearCacheTtlSeconds"]["Default"])
+    assert environment["POWERTOOLS_LOG_LEVEL"] == parameters["LogLevel"]["Default"]
+    assert environment["REDIS_SOCKET_TIMEOUT_MS"] == "50"
+    assert "REDIS_URL" not in environment  # the cache endpoint is a resource attribute
+
+
+def test_conditions_evaluate_on_parameter_defaults() -> None:
+    template = {
+        "Parameters": {"Stage": {"Default": "dev"}},
+        "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]},
+                       "NotProd": {"Fn::Not": [{"Condition": "IsProd"}]}},
+    }
+    assert resolve_in(template, {"Fn::If": ["IsProd", 3, 1]}, env={}) == 1
+    assert resolve_in(template, {"Fn::If": ["NotProd", "yes", "no"]}, env={}) == "yes"
+    with pytest.raises(Unresolvable):
+        resolve_in(template, {"Fn::If": ["Missing", 1, 2]}, env={})
+
+
 def test_functions_carry_their_own_resolvable_environment() -> None:
     authorizer = dict(SPECS["OptionalAuthorizerFunction"].environment)
     assert "USER_POOL_ID" not in authorizer  # a resource reference: only CloudFormation knows it
     assert SPECS["GetCourseFunction"].environment == ()
+
+
+def test_specs_are_plain_values_that_cross_into_container_processes() -> None:
+    # The server sends each spec to its container processes by pickle.
+    assert pickle.loads(pickle.dumps(SPECS)) == SPECS

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -17,6 +17,9 @@ from courses_api.data.dynamo import (
 )
 from courses_api.models import Course, CourseSummary
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 # The table's global secondary indexes (see template.yaml), each sorted newest first.
 BY_CATEGORY = "ByCategory"  # category + published_at: one category's published courses
 BY_INSTRUCTOR = "ByInstructor"  # instructor_id + created_at: an instructor's courses
@@ -29,7 +32,7 @@ SUMMARY_ATTRIBUTES: tuple[str, ...] = tuple(CourseSummary.model_fields)
 class CourseRepository:
     """Courses table and its three indexes."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self.table_name = table_name
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -21,6 +21,9 @@ from courses_api.data.capacity import CapacityMeter
 from courses_api.data.cursors import InvalidCursor
 from courses_api.errors import DependencyUnavailable
 from courses_api.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
@@ -34,7 +37,7 @@ Item = dict[str, Any]
 T = TypeVar("T")
 
 
-def build_dynamodb_client(settings: Settings, meter: CapacityMeter | None = None) -> Any:
+def build_dynamodb_client(settings: Settings, meter: CapacityMeter | None = None) -> DynamoDBClient:
     """A DynamoDB client with explicit timeouts and standard retries; one per container."""
     config = Config(
         connect_timeout=settings.dynamodb_connect_timeout_s,
@@ -104,11 +107,11 @@ def chunked(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 def _until_processed(
-    send: Callable[[dict[str, Any]], dict[str, Any]],
+    send: Callable[[dict[str, Any]], Mapping[str, Any]],
     pending: dict[str, Any],
     unprocessed_key: str,
     what: str,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[Mapping[str, Any]]:
     """Send a batch request, then its unprocessed part, with bounded jittered backoff.
 
     Yields each response; raises a 503 domain error when DynamoDB keeps refusing part of it.
@@ -128,7 +131,7 @@ def _until_processed(
 
 
 def batch_get(
-    client: Any,
+    client: DynamoDBClient,
     table: str,
     keys: Sequence[dict[str, Any]],
     *,
@@ -159,7 +162,7 @@ def batch_get(
     return found
 
 
-def batch_write(client: Any, table: str, items: Iterable[Item]) -> int:
+def batch_write(client: DynamoDBClient, table: str, items: Iterable[Item]) -> int:
     """BatchWriteItem (puts) in chunks of 25, retrying ``UnprocessedItems``; returns items written."""
     written = 0
     buffered = list(items)
@@ -173,7 +176,7 @@ def batch_write(client: Any, table: str, items: Iterable[Item]) -> int:
 
 
 def query_page(
-    client: Any,
+    client: DynamoDBClient,
     *,
     limit: int,
     start_key: dict[str, Any] | None,

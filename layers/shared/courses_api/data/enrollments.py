@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -42,6 +42,10 @@ from courses_api.data.enrollment_shards import (
 )
 from courses_api.errors import DependencyUnavailable
 from courses_api.models import Enrollment, RosterEntry
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 BY_COURSE = "ByCourse"  # GSI: course_shard + enrolled_at, the roster of a course in COUNT_SHARDS partitions
 TRANSACTION_ATTEMPTS = 4
@@ -79,7 +83,7 @@ class EnrollmentAlreadyExists(Exception):
 
 def enrollment_transaction(
     enrollment: Enrollment, *, enrollments_table: str, courses_table: str, shards: int = COUNT_SHARDS
-) -> list[dict[str, Any]]:
+) -> list[TransactWriteItemTypeDef]:
     """The two writes of one enrollment: the row (if new) and +1 on the user's count shard."""
     shard = shard_of(enrollment.user_id, shards)
     row = enrollment_row(enrollment.user_id, enrollment.course_id, enrollment.enrolled_at, shards)
@@ -103,13 +107,13 @@ def enrollment_transaction(
 class EnrollmentRepository:
     """The Enrollments table (key ``user_id`` + ``course_id``, index ``ByCourse`` on ``course_shard``)."""
 
-    def __init__(self, client: Any, table_name: str, courses_table: str, shards: int = COUNT_SHARDS) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, courses_table: str, shards: int = COUNT_SHARDS) -> None:
         self._client = client
         self.table_name = table_name
         self.courses_table = courses_table
         self.shards = shards
 
-    def transaction(self, enrollment: Enrollment) -> list[dict[str, Any]]:
+    def transaction(self, enrollment: Enrollment) -> list[TransactWriteItemTypeDef]:
         """The TransactWriteItems actions of one enrollment, the enrollment's Put first."""
         return enrollment_transaction(
             enrollment, enrollments_table=self.table_name, courses_table=self.courses_table, shards=self.shards

@@ -14,7 +14,7 @@ timeouts and retries), never at import time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -33,6 +33,9 @@ from courses_api.domain.enrollments import EnrollmentService, EnrollOutcome
 from courses_api.errors import Conflict, DependencyUnavailable, IdempotencyKeyReused
 from courses_api.models import Enrollment
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 RECORD_TTL_S = 24 * 60 * 60
 KEY_PREFIX = "courses-api.enroll"
 
@@ -45,7 +48,7 @@ class IdempotentEnrollments:
         service: EnrollmentService,
         *,
         table_name: str,
-        client: Any,
+        client: DynamoDBClient,
         expires_after_s: int = RECORD_TTL_S,
     ) -> None:
         self._service = service

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
@@ -22,6 +22,9 @@ from courses_api.http.problems import Problem, etag_of, register_problem_handler
 from courses_api.models import HealthReport, HealthStatus
 from courses_api.observability import logger, metrics, trace_handler
 from courses_api.settings import HttpSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 JSON = "application/json"
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -68,17 +71,22 @@ def create_app(settings: HttpSettings | None = None) -> APIGatewayRestResolver:
     return app
 
 
-def json_body(model: type[BaseModel], description: str) -> dict[str, Any]:
+def json_body(model: type[BaseModel], description: str) -> OpenAPIResponse:
     """An OpenAPI response entry for a JSON body of ``model``."""
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
-def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+def problem_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI ``responses`` entries documenting problem+json bodies for ``statuses``."""
     documented = {400, 422, *statuses}
     # ``model`` (not an inline schema) lets Powertools put Problem and FieldError in components.
-    content = {"application/problem+json": {"model": Problem}}
-    return {status: {"description": "Problem details (RFC 9457)", "content": content} for status in sorted(documented)}
+    return {
+        status: {
+            "description": "Problem details (RFC 9457)",
+            "content": {"application/problem+json": {"model": Problem}},
+        }
+        for status in sorted(documented)
+    }
 
 
 def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:

@@ -116,3 +116,6 @@ def test_required_version() -> None:
             required_version(missing)
     with pytest.raises(BadRequest):
         required_version('"x"')
+    for not_ascii in ("\u00b2", '"\u0663"', "W/\u00b9"):  # digits to str.isdigit(), not to int() or to us
+        with pytest.raises(BadRequest):
+            required_version(not_ascii)

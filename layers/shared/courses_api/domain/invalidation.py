@@ -8,9 +8,9 @@ backstop for writes made elsewhere and for invalidations lost while Redis was do
 The rule: the item key always; plus every list the row was in *or* is now in (instructor,
 and while published the catalogue and its category), so a course that changes category,
 is unpublished or deleted disappears from the old lists and appears in the new ones.
-A change of ``enrollment_count`` alone only drops the item: bumping the catalogue's
-generation on every enrollment would empty the list cache of a busy site, and list pages
-showing a count up to ``CACHE_LIST_TTL_S`` old is the documented trade-off.
+A change of ``enrollment_count`` alone (a course row's base count, written only by seeding
+or tooling: enrollments add to count shards, see ``domain.enrollment_counts``) only drops
+the item: the lists merge counts from the count cache, never from the pages.
 """
 
 from __future__ import annotations

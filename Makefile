@@ -243,6 +243,10 @@ bench-coldstart: $(BENCH_STAMP) $(COLD_STAMP) redis-binary ## Cold start only, o
 bench-cache: $(BENCH_STAMP) redis-binary ## Cache figures: near/Redis hit, miss, bare GET, 64-way stampede, frozen Redis (~1 min)
 	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.cache_bench
 
+.PHONY: bench-writes
+bench-writes: $(BENCH_STAMP) ## Write capacity model: a 10,000/s launch on 50,000/s of Zipf background, before vs after (a few minutes)
+	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.writes $(BENCH_ARGS)
+
 .PHONY: format
 format: $(DEV_STAMP) ## Apply ruff's fixes and formatter
 	$(BIN)/ruff check --fix .

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from courses_api.data.dynamo import batch_write
+from courses_api.data.enrollment_shards import enrollment_row
 
 _WORD_TEXT = (
     "learn build deploy scale design test secure data cloud python java rust web api model network "
@@ -167,7 +168,7 @@ def _enrollments(rng: random.Random, spec: DatasetSpec, published: list[dict[str
         seen.add(pair)
         enrolled = max(datetime.fromisoformat(course["published_at"].replace("Z", "+00:00")), EPOCH)
         enrolled += timedelta(seconds=rng.randrange(90 * 24 * 3600))
-        rows.append({"user_id": user, "course_id": course["course_id"], "enrolled_at": _timestamp(enrolled)})
+        rows.append(enrollment_row(user, course["course_id"], _timestamp(enrolled)))
     return rows
 
 

@@ -350,5 +350,11 @@ def render(directory: Path = RESULTS_DIR) -> Path:
 
 def write_markdown(text: str, path: Path = DOCS / "BENCHMARKS.md") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
+    # the writes section belongs to ``make bench-writes``: keep it
+    previous = path.read_text(encoding="utf-8") if path.exists() else ""
+    begin, end = "<!-- writes:begin", "<!-- writes:end -->"
+    if begin in previous and end in previous:
+        kept = begin + previous.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
+        text = text.rstrip("\n") + "\n\n" + kept
     path.write_text(text, encoding="utf-8")
     return path

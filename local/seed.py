@@ -19,6 +19,7 @@ from typing import Any
 from tqdm import tqdm
 
 from courses_api.data.dynamo import BATCH_WRITE_LIMIT, batch_write
+from courses_api.data.enrollment_shards import enrollment_row
 
 CATEGORIES: dict[str, list[str]] = {
     "web-development": ["javascript", "typescript", "react", "css", "html", "nodejs", "django", "flask"],
@@ -149,7 +150,7 @@ def generate(count: int, seed: int = 20261127, now: datetime | None = None) -> t
                 published_at = datetime.fromisoformat(course["published_at"].replace("Z", "+00:00"))
                 span = max(60.0, (now - published_at).total_seconds() - 60)
                 enrolled = published_at + timedelta(seconds=rng.uniform(0, span))
-                enrollments.append({"user_id": student, "course_id": course["course_id"], "enrolled_at": iso(enrolled)})
+                enrollments.append(enrollment_row(student, course["course_id"], iso(enrolled)))
                 course["enrollment_count"] += 1
     result.courses = len(courses)
     result.enrollments = len(enrollments)

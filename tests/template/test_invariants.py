@@ -30,15 +30,20 @@ VPC_FUNCTIONS = (*API_FUNCTIONS, "StreamInvalidatorFunction")
 # What each function's code calls (read from the layer: repositories, enrollments, idempotency,
 # the health probe), as (IAM action, table or table/index/name).
 DYNAMODB_ACCESS: dict[str, set[tuple[str, str]]] = {
+    # Every route that shows a course merges its enrollment count: BatchGetItem of the row and its count shards.
     "ListCoursesFunction": {("dynamodb:Query", "CoursesTable/index/ByCategory"),
-                            ("dynamodb:Query", "CoursesTable/index/ByStatus")},
-    "GetCourseFunction": {("dynamodb:GetItem", "CoursesTable")},
-    "ListInstructorCoursesFunction": {("dynamodb:Query", "CoursesTable/index/ByInstructor")},
+                            ("dynamodb:Query", "CoursesTable/index/ByStatus"),
+                            ("dynamodb:BatchGetItem", "CoursesTable")},
+    "GetCourseFunction": {("dynamodb:GetItem", "CoursesTable"), ("dynamodb:BatchGetItem", "CoursesTable")},
+    "ListInstructorCoursesFunction": {("dynamodb:Query", "CoursesTable/index/ByInstructor"),
+                                      ("dynamodb:BatchGetItem", "CoursesTable")},
     "CreateCourseFunction": {("dynamodb:PutItem", "CoursesTable")},
     "UpdateCourseFunction": {("dynamodb:UpdateItem", "CoursesTable")},
     "DeleteCourseFunction": {("dynamodb:DeleteItem", "CoursesTable")},
-    # TransactWriteItems: Put on Enrollments, Update on Courses; Powertools idempotency records.
+    # The course read (published?); TransactWriteItems: Put on Enrollments, Update of a count shard on Courses;
+    # Powertools idempotency records.
     "EnrollFunction": {("dynamodb:PutItem", "EnrollmentsTable"), ("dynamodb:UpdateItem", "CoursesTable"),
+                       ("dynamodb:GetItem", "CoursesTable"),
                        *{(action, "IdempotencyTable") for action in
                          ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")}},
     "ListMyEnrollmentsFunction": {("dynamodb:Query", "EnrollmentsTable"), ("dynamodb:BatchGetItem", "CoursesTable")},

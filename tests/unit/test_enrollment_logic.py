@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from courses_api.data.enrollments import read_cancellation
+from courses_api.data.enrollment_shards import (
+    COUNT_SHARDS,
+    count_shard_key,
+    course_of_count_shard,
+    is_count_shard_key,
+    shard_of,
+)
+from courses_api.data.enrollments import enrollment_transaction, read_cancellation
 from courses_api.domain.auth import Caller
 from courses_api.errors import BadRequest, PreconditionRequired
 from courses_api.http.body import MAX_BODY_BYTES, body_bytes
 from courses_api.http.writes import limit_body, required_version
+from courses_api.models import Enrollment
 from tests.support.functions import new_context
 
 ENROLLMENT = {"user_id": {"S": "u1"}, "course_id": {"S": "c1"}, "enrolled_at": {"S": "2026-01-01T00:00:00Z"}}
-COURSE = {"course_id": {"S": "c1"}, "title": {"S": "T"}, "category": {"S": "web"}, "level": {"S": "beginner"},
-          "instructor_id": {"S": "i1"}, "price": {"N": "1"}, "status": {"S": "draft"}, "created_at": {"S": "x"},
-          "updated_at": {"S": "x"}, "version": {"N": "1"}}
 
 
 def cancelled(*reasons: dict[str, Any]) -> ClientError:
@@ -36,13 +42,33 @@ def test_already_enrolled() -> None:
     assert not found.retryable
 
 
-def test_course_missing_or_closed() -> None:
-    missing = read_cancellation(cancelled({"Code": "None"}, {"Code": "ConditionalCheckFailed"}))
-    assert (missing.course_refused, missing.course, missing.already_enrolled) == (True, None, None)
-    closed = read_cancellation(cancelled({"Code": "None"}, {"Code": "ConditionalCheckFailed", "Item": COURSE}))
-    assert closed.course is not None
-    assert closed.course.status == "draft"
+def test_a_shard_conflict_is_retryable_but_not_a_repeat() -> None:
+    conflict = read_cancellation(cancelled({"Code": "None"}, {"Code": "TransactionConflict"}))
+    assert conflict.retryable
+    assert conflict.already_enrolled is None
 
+
+def test_the_shard_is_stable_and_spreads_users() -> None:
+    # the same user always lands on the same shard (a retry repeats the same writes) ...
+    assert shard_of("student-0001") == shard_of("student-0001")
+    # ... and many users cover every shard about evenly
+    counts = Counter(shard_of(f"user-{n}") for n in range(32_000))
+    assert set(counts) == set(range(COUNT_SHARDS))
+    assert max(counts.values()) < 1.2 * 32_000 / COUNT_SHARDS
+
+
+def test_the_transaction_touches_the_row_and_one_count_shard_only() -> None:
+    enrollment = Enrollment(user_id="u1", course_id="c1", enrolled_at="2026-01-01T00:00:00Z")
+    put, update = enrollment_transaction(enrollment, enrollments_table="E", courses_table="C")
+    shard = shard_of("u1")
+    assert put["Put"]["Item"]["course_shard"] == {"S": f"c1#{shard:02d}"}
+    assert put["Put"]["ConditionExpression"] == "attribute_not_exists(user_id)"
+    # the count shard, never the course row "c1"; no condition on it, so only the row can refuse
+    assert update["Update"]["Key"] == {"course_id": {"S": count_shard_key("c1", shard)}}
+    assert "ConditionExpression" not in update["Update"]
+    assert is_count_shard_key(count_shard_key("c1", shard))
+    assert course_of_count_shard(count_shard_key("c1", shard)) == "c1"
+    assert not is_count_shard_key("c1")
 
 def test_conflicts_are_retryable() -> None:
     assert read_cancellation(cancelled({"Code": "TransactionConflict"}, {"Code": "None"})).retryable
@@ -90,3 +116,6 @@ def test_required_version() -> None:
             required_version(missing)
     with pytest.raises(BadRequest):
         required_version('"x"')
+    for not_ascii in ("\u00b2", '"\u0663"', "W/\u00b9"):  # digits to str.isdigit(), not to int() or to us
+        with pytest.raises(BadRequest):
+            required_version(not_ascii)

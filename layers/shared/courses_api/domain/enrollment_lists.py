@@ -60,3 +60,7 @@ class EnrollmentLists:
             my_enrollments_namespace(user_id), page_key, load, ROWS_ADAPTER, skip_near=True
         )
         return cached.value
+
+    def after_enroll(self, user_id: str) -> bool:
+        """Bump the user's list after their enrollment committed; whether Redis took it."""
+        return self._cache.invalidate((), (my_enrollments_namespace(user_id),))

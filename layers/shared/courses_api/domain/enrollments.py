@@ -1,21 +1,25 @@
 """Enrollments: enroll the caller, list their enrollments, list a course's roster.
 
-The write itself is one transaction in :class:`~courses_api.data.enrollments.EnrollmentRepository`;
-this service answers its outcomes (a repeat is 200 with the existing enrollment; a course
-that is absent or not published is 404/409) and keeps the cache right after it.
+The write itself is one transaction in :class:`~courses_api.data.enrollments.EnrollmentRepository`
+(the enrollment row and one count shard). The course must be published: that is checked by
+reading it (through the item cache) before the transaction, because a condition on the
+course row would make every enrollment a transaction on that one item again. Nothing is
+invalidated afterwards: the course row did not change, and counts are cached for a bounded
+time (see :mod:`courses_api.domain.enrollment_counts`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from courses_api.data.cursors import CursorCodec
-from courses_api.data.enrollments import CourseNotOpen, EnrollmentAlreadyExists, EnrollmentRepository
+from courses_api.data.enrollments import EnrollmentAlreadyExists, EnrollmentRepository, RosterPosition
 from courses_api.domain.auth import Caller
 from courses_api.domain.course_reads import CourseReads
-from courses_api.domain.enrollment_lists import EnrollmentLists, my_enrollments_namespace
-from courses_api.domain.invalidation import Invalidation, Invalidator
-from courses_api.errors import Conflict, Forbidden, NotFound
+from courses_api.domain.enrollment_counts import CourseCounts
+from courses_api.domain.enrollment_lists import EnrollmentLists
+from courses_api.errors import BadRequest, Conflict, Forbidden
 from courses_api.models import (
     Enrollment,
     EnrollmentPage,
@@ -40,7 +44,7 @@ class EnrollmentService:
         self,
         enrollments: EnrollmentRepository,
         course_reads: CourseReads,
-        invalidator: Invalidator,
+        counts: CourseCounts,
         cursors: CursorCodec,
         *,
         lists: EnrollmentLists | None = None,
@@ -48,34 +52,37 @@ class EnrollmentService:
         self._enrollments = enrollments
         self._lists = lists
         self._course_reads = course_reads
-        self._invalidator = invalidator
+        self._counts = counts
         self._cursors = cursors
 
     def enroll(self, caller: Caller, course_id: str) -> EnrollOutcome:
-        """Enroll the caller themself; a repeat returns the existing enrollment and creates nothing."""
+        """Enroll the caller themself; a repeat returns the existing enrollment and creates nothing.
+
+        The course is read first (through the item cache): 404 when the caller may not see
+        it, 409 when it is not published. Nothing is invalidated afterwards: the course row
+        did not change, and counts are cached for a bounded time (see ``CourseCounts``).
+        """
         user_id = caller.require_user()
+        course = self._course_reads.get_course(course_id, caller).value  # 404 for invisible courses
+        if course.status != "published":
+            raise Conflict(f"The course is {course.status}; only published courses take enrollments.")
         enrollment = Enrollment(user_id=user_id, course_id=course_id, enrolled_at=utc_now())
         try:
             self._enrollments.enroll(enrollment)
         except EnrollmentAlreadyExists as existing:
             return EnrollOutcome(existing.enrollment, created=False)
-        except CourseNotOpen as closed:
-            course = closed.course
-            if course is None or not caller.may_see(course.status, course.instructor_id):
-                raise NotFound(f"No course with id {course_id!r}.") from closed
-            raise Conflict(f"The course is {course.status}; only published courses take enrollments.") from closed
-        # The count changed: drop the course's item (the lists' counts age out with their TTL);
-        # the caller's enrollment list changed: bump its generation.
-        self._invalidator.apply(Invalidation(item_ids=(course_id,), namespaces=(my_enrollments_namespace(user_id),)))
+        if self._lists is not None:
+            self._lists.after_enroll(user_id)  # the caller's cached enrollment list changed
         return EnrollOutcome(enrollment, created=True)
 
     def my_enrollments(self, caller: Caller, *, limit: int, cursor: str | None) -> EnrollmentPage:
-        """The caller's enrollments, each with its course summary.
+        """The caller's enrollments, each with its course summary and count.
 
         The enrollment rows from the user's cached list (one Query on a miss), then the
         summaries from the item cache (the whole course is cached; the summary is derived
         from it); only the courses not cached are read, with one BatchGetItem per 100.
-        Warm, no database read at all; without Redis, one Query and one BatchGetItem.
+        Without Redis that is one Query and one BatchGetItem of every course.
+        The counts come from the count cache (a BatchGetItem of the missing ones' shards).
         """
         user_id = caller.require_user()
         scope = f"me:{user_id}"
@@ -86,25 +93,44 @@ class EnrollmentService:
         else:
             enrollments, next_key = self._enrollments.list_by_user(user_id, limit=limit, start_key=start_key)
         courses = self._course_reads.get_courses([e.course_id for e in enrollments], caller) if enrollments else {}
-        items = []
-        for enrollment in enrollments:
-            course = courses[enrollment.course_id].value
-            summary = None
-            if course is not None and caller.may_see(course.status, course.instructor_id):
-                summary = course.summary()
-            items.append(EnrollmentWithCourse(
-                course_id=enrollment.course_id, enrolled_at=enrollment.enrolled_at, course=summary
-            ))
+        shown = {
+            course_id: course.summary()
+            for course_id, cached in courses.items()
+            if (course := cached.value) is not None and caller.may_see(course.status, course.instructor_id)
+        }
+        summaries = {summary.course_id: summary for summary in self._counts.merge_summaries(list(shown.values()))}
+        items = [
+            EnrollmentWithCourse(
+                course_id=enrollment.course_id,
+                enrolled_at=enrollment.enrolled_at,
+                course=summaries.get(enrollment.course_id),
+            )
+            for enrollment in enrollments
+        ]
         return EnrollmentPage(items=items, next_cursor=self._cursors.encode(scope, next_key))
 
     def roster(self, caller: Caller, course_id: str, *, limit: int, cursor: str | None) -> RosterPage:
-        """Who is enrolled in a course: its instructor and admins only."""
+        """Who is enrolled in a course: its instructor and admins only.
+
+        One signed cursor covers every shard: it holds the position (time, user id) of the
+        page's last entry, and every shard resumes after it.
+        """
         caller.require_user()
         course = self._course_reads.get_course(course_id, caller).value  # 404 for invisible courses
         if not caller.may_manage(course.instructor_id):
             raise Forbidden("Only the course's instructor or an admin may read its roster.")
         scope = f"roster:{course_id}"
-        entries, next_key = self._enrollments.list_by_course(
-            course_id, limit=limit, start_key=self._cursors.decode(scope, cursor)
-        )
+        after = _position_of(self._cursors.decode(scope, cursor))
+        entries, last = self._enrollments.list_by_course(course_id, limit=limit, after=after)
+        next_key = {"enrolled_at": last[0], "user_id": last[1]} if last else None
         return RosterPage(items=entries, next_cursor=self._cursors.encode(scope, next_key))
+
+
+def _position_of(key: dict[str, Any] | None) -> RosterPosition | None:
+    """A decoded roster cursor as a position; 400 if it is not one (it is signed, so only if we changed shape)."""
+    if key is None:
+        return None
+    enrolled_at, user_id = key.get("enrolled_at"), key.get("user_id")
+    if not isinstance(enrolled_at, str) or not isinstance(user_id, str):
+        raise BadRequest("The cursor is invalid: use the next_cursor of the previous page, unchanged.")
+    return (enrolled_at, user_id)

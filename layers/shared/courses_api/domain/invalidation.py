@@ -12,9 +12,9 @@ Each dropped item keeps a version fence for a few seconds (see ``cache.api``): t
 version when the new image carries a newer one, ``gone`` after a delete, and "unknown"
 when the version did not move (a counter update), so a fill read eventually consistently
 from a replica that has not seen the write yet is never stored.
-A change of ``enrollment_count`` alone only drops the item: bumping the catalogue's
-generation on every enrollment would empty the list cache of a busy site, and list pages
-showing a count up to ``CACHE_LIST_TTL_S`` old is the documented trade-off.
+A change of ``enrollment_count`` alone (a course row's base count, written only by seeding
+or tooling: enrollments add to count shards, see ``domain.enrollment_counts``) only drops
+the item: the lists merge counts from the count cache, never from the pages.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from courses_api.cache.api import ReadThroughCache
+from courses_api.data.enrollment_shards import is_count_shard_key
 from courses_api.domain.enrollment_lists import my_enrollments_namespace
 from courses_api.domain.invalidation import Image, Invalidation, Invalidator, plan_invalidation
 from courses_api.observability import logger, metrics
@@ -41,6 +42,9 @@ def plan_for_record(record: DynamoDBRecord) -> Invalidation:
     course_id = stream.keys.get("course_id")
     if not isinstance(course_id, str) or not course_id:
         raise MalformedStreamRecord("record has no course_id key")
+    if is_count_shard_key(course_id):
+        # An enrollment count shard: nothing is cached under it (counts expire on their own).
+        return Invalidation(item_ids=(), namespaces=())
     user_id = stream.keys.get("user_id")
     if user_id is not None:  # an Enrollments record
         if not isinstance(user_id, str) or not user_id:

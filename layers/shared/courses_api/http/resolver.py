@@ -153,7 +153,8 @@ def parse_version_header(value: str | None, header: str) -> int | None:
     if value is None or value.strip() in ("", "*"):
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > MAX_VERSION_DIGITS:
+    # ASCII digits only: str.isdigit() also accepts "²" (int() then fails) and other scripts' digits.
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_VERSION_DIGITS:
         raise BadRequest(f"{header} must be an ETag returned by this API, such as \"3\".")
     return int(text)
 

@@ -1,0 +1,600 @@
+"""``make bench-writes``: a partition-level capacity model of a course launch, before and after.
+
+    python -m benchmarks.writes              # the default launch (a few minutes)
+    python -m benchmarks.writes --quick      # a few hundred requests (the smoke test uses it)
+
+The workload: one course takes ``--launch-rate`` enrollments a second (10,000) for
+``--duration-s`` (60 s) while the rest of the catalogue takes ``--background-rate`` (50,000)
+spread by a Zipf law. Replaying 3.6 million requests through moto is out of reach, so a
+sample is replayed (``--launch-samples`` of the launch, ``--background-samples`` of the
+rest), each request on a logical clock (a time drawn uniformly in the window) and weighted
+by how many real requests it stands for (e.g. 600,000 / 4,000 = 150): every figure below
+is the weighted sum, so rates are those of the full launch.
+
+Each sampled request goes through the real write path: ``EnrollmentService.enroll`` with the
+product's repository ("after") or the pre-shard one (``benchmarks.writes_legacy``, "before"),
+against moto, with tables created from ``template.yaml`` (the "before" tables with the old
+projections and ``ByCourse`` key). A recorder wraps the repository's DynamoDB client: for
+each TransactWriteItems it reads every named item before and after, and derives the item
+writes DynamoDB performs — the base item, and for each global secondary index the index
+entry put, updated or deleted (two writes when the index key changes) — each with its
+partition key and write units.
+
+The model's only assumptions are DynamoDB's documented rules and limits:
+- a partition serves at most 1,000 write units a second, whatever the table's capacity;
+- a write unit is 1 KB of item (rounded up, per item, the larger of the old and new image);
+  a transactional write costs 2 units per KB; an index entry costs 1 unit per KB of the
+  projected entry (index keys, table keys, projected attributes), since transactions
+  propagate to indexes after they commit;
+- an item in an ongoing transaction makes a concurrent transaction on it fail with
+  ``TransactionConflict``. How long an item stays in a transaction is not published: the
+  conflicts are given for hold times of 1, 5 and 20 ms (``--hold-ms`` is the headline),
+  as the expected number of transactions arriving while another holds one of their items
+  (Poisson arrivals at the item's rate: rate*(1-exp(-rate*hold)) a second).
+Left out: adaptive capacity and split-for-heat (DynamoDB may split a hot partition by sort
+key, never a single item's writes), on-demand tables' scaling history (a new table starts
+at 4,000 WCU/s and doubles from its previous peak), retries caused by throttling or
+conflicts (they add load), and cancelled transactions' capacity.
+
+It writes ``benchmarks/results/writes.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import secrets
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAYER = REPO_ROOT / "layers" / "shared"
+for _path in (str(LAYER), str(REPO_ROOT)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from local.invoke import IN_PROCESS_ENVIRONMENT  # noqa: E402 - only yaml, no layer import
+
+for _key, _value in {**IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": secrets.token_urlsafe(32)}.items():  # fresh per run
+    os.environ.setdefault(_key, _value)
+
+import boto3  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+from moto import mock_aws  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from benchmarks import moto_transactions  # noqa: E402
+from benchmarks.dataset import DatasetSpec, generate, zipf_weights  # noqa: E402
+from benchmarks.writes_legacy import SingleCounterEnrollments, legacy_table_properties  # noqa: E402
+from courses_api.container import Container  # noqa: E402
+from courses_api.data.capacity import item_size  # noqa: E402
+from courses_api.data.dynamo import batch_write  # noqa: E402
+from courses_api.data.enrollment_shards import COUNT_SHARDS, EnrollmentCounts, roster_partition  # noqa: E402
+from courses_api.data.enrollments import EnrollmentRepository  # noqa: E402
+from courses_api.domain.auth import Caller  # noqa: E402
+from courses_api.domain.enrollment_counts import CourseCounts  # noqa: E402
+from courses_api.domain.enrollments import EnrollmentService  # noqa: E402
+from courses_api.settings import Settings  # noqa: E402
+from local.aws import _create_table_kwargs, use_fake_aws_credentials  # noqa: E402
+from local.template import LOCAL_REGION, resources_of_type  # noqa: E402
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+RESULTS = REPO_ROOT / "benchmarks" / "results" / "writes.json"
+PARTITION_WCU_PER_S = 1000
+WRITE_UNIT_BYTES = 1024
+TRANSACTIONAL_FACTOR = 2
+HOLD_MS_CHOICES = (1.0, 5.0, 20.0)
+TABLES = {"CoursesTable": "Courses", "EnrollmentsTable": "Enrollments"}
+
+
+def dynamodb_client() -> Any:
+    """A DynamoDB client of the in-process moto."""
+    return boto3.client("dynamodb", region_name=LOCAL_REGION)
+
+
+def write_units(size_bytes: int) -> int:
+    """Write units of one item write: 1 per started KB, at least 1."""
+    return max(1, math.ceil(size_bytes / WRITE_UNIT_BYTES))
+
+
+# ------------------------------------------------------------------ schema of the tables
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    hash_key: str
+    range_key: str | None
+    projection: str  # KEYS_ONLY | INCLUDE | ALL
+    included: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    label: str
+    hash_key: str
+    range_key: str | None
+    indexes: tuple[IndexSpec, ...]
+
+    def key_of(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        names = [self.hash_key] + ([self.range_key] if self.range_key else [])
+        return {name: item[name] for name in names}
+
+
+def _keys(schema: Sequence[Mapping[str, str]]) -> tuple[str, str | None]:
+    hash_key = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
+    range_key = next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None)
+    return hash_key, range_key
+
+
+def table_spec(label: str, props: Mapping[str, Any]) -> TableSpec:
+    hash_key, range_key = _keys(props["KeySchema"])
+    indexes = []
+    for index in props.get("GlobalSecondaryIndexes", []):
+        index_hash, index_range = _keys(index["KeySchema"])
+        projection = index["Projection"]
+        indexes.append(IndexSpec(index["IndexName"], index_hash, index_range, projection["ProjectionType"],
+                                 tuple(projection.get("NonKeyAttributes", ()))))
+    return TableSpec(label, hash_key, range_key, tuple(indexes))
+
+
+# ------------------------------------------------------------------ recording item writes
+
+
+@dataclass(frozen=True)
+class ItemWrite:
+    """One write DynamoDB performs: where (table or index, partition key) and its units."""
+
+    target: str
+    partition: str
+    wcu: int
+
+
+def _text(value: Mapping[str, Any]) -> str:
+    (_, inner), = value.items()
+    return str(inner)
+
+
+def index_entry(table: TableSpec, index: IndexSpec, image: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The index's entry for an item image (wire form), or None when the item is not in it (sparse)."""
+    if not image or index.hash_key not in image or (index.range_key and index.range_key not in image):
+        return None
+    names = {index.hash_key, table.hash_key} | {n for n in (index.range_key, table.range_key) if n}
+    if index.projection == "ALL":
+        names |= set(image)
+    elif index.projection == "INCLUDE":
+        names |= set(index.included)
+    return {name: image[name] for name in names if name in image}
+
+
+def item_writes(table: TableSpec, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
+                *, transactional: bool) -> list[ItemWrite]:
+    """The writes one changed item causes: the base item, then each index's entry."""
+    if old == new:
+        return []
+    factor = TRANSACTIONAL_FACTOR if transactional else 1
+    image = new or old or {}
+    base_size = max(item_size(dict(old or {})), item_size(dict(new or {})))
+    writes = [ItemWrite(f"{table.label} (table)", _text(image[table.hash_key]), factor * write_units(base_size))]
+    for index in table.indexes:
+        target = f"{table.label}.{index.name}"
+        before, after = index_entry(table, index, old), index_entry(table, index, new)
+        if before == after:
+            continue
+        if before and after and before[index.hash_key] == after[index.hash_key] and (
+                not index.range_key or before[index.range_key] == after[index.range_key]):
+            size = max(item_size(before), item_size(after))
+            writes.append(ItemWrite(target, _text(after[index.hash_key]), write_units(size)))
+            continue
+        for entry in (before, after):  # key changed: the old entry is deleted, the new one put
+            if entry:
+                writes.append(ItemWrite(target, _text(entry[index.hash_key]), write_units(item_size(entry))))
+    return writes
+
+
+def read_item(table_name: str, table: TableSpec, key: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An item as moto holds it now (wire form), read from the in-process backend."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    stored = dynamodb_backends[DEFAULT_ACCOUNT_ID][LOCAL_REGION].get_table(table_name)
+    range_value = DynamoType(key[table.range_key]) if table.range_key else None
+    item = stored.get_item(DynamoType(key[table.hash_key]), range_value)
+    return dict(item.to_json()["Attributes"]) if item is not None else None
+
+
+class RecordingClient:
+    """Wraps a DynamoDB client; records the item writes of each TransactWriteItems that commits.
+
+    Item images are read from moto's backend directly (``read_item``), so the recording
+    neither changes what the write path sees nor costs a request.
+    """
+
+    def __init__(self, client: Any, reader: Callable[[str, TableSpec, dict[str, Any]], dict[str, Any] | None],
+                 tables: Mapping[str, TableSpec]) -> None:
+        self._client = client
+        self._reader = reader
+        self._tables = tables
+        self.writes: list[ItemWrite] = []
+        self.transaction_items: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def take(self) -> tuple[list[ItemWrite], list[str]]:
+        writes, items = self.writes, self.transaction_items
+        self.writes, self.transaction_items = [], []
+        return writes, items
+
+    def _images(self, targets: Sequence[tuple[str, dict[str, Any]]]) -> dict[tuple[str, str], dict[str, Any]]:
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for table_name, key in targets:
+            image = self._reader(table_name, self._tables[table_name], key)
+            if image is not None:
+                found[(table_name, json.dumps(key, sort_keys=True))] = image
+        return found
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        targets = []
+        for action in kwargs["TransactItems"]:
+            (operation, request), = action.items()
+            table = self._tables[request["TableName"]]
+            key = table.key_of(request["Item"]) if operation == "Put" else dict(request["Key"])
+            targets.append((request["TableName"], key))
+        before = self._images(targets)
+        response = self._client.transact_write_items(**kwargs)  # a cancellation raises: nothing was written
+        after = self._images(targets)
+        for table_name, key in targets:
+            spec = self._tables[table_name]
+            ref = (table_name, json.dumps(key, sort_keys=True))
+            self.writes += item_writes(spec, before.get(ref), after.get(ref), transactional=True)
+            self.transaction_items.append(f"{spec.label} {_text(key[spec.hash_key])}")
+        return response
+
+
+# ------------------------------------------------------------------ workload
+
+
+@dataclass(frozen=True)
+class Request:
+    at_s: float
+    user_id: str
+    course_id: str
+    weight: float
+    launch: bool
+
+
+def workload(args: argparse.Namespace, launch_course: str, catalogue: Sequence[str]) -> list[Request]:
+    """Sampled launch and background requests on the logical clock, each with its weight."""
+    rng = random.Random(args.seed)
+    duration = args.duration_s
+    launch_weight = args.launch_rate * duration / args.launch_samples
+    background_weight = args.background_rate * duration / args.background_samples
+    requests = [Request(rng.uniform(0, duration), f"u{rng.getrandbits(64):016x}", launch_course, launch_weight, True)
+                for _ in range(args.launch_samples)]
+    picks = rng.choices(catalogue, weights=zipf_weights(len(catalogue), args.zipf_s), k=args.background_samples)
+    requests += [Request(rng.uniform(0, duration), f"u{rng.getrandbits(64):016x}", course, background_weight, False)
+                 for course in picks]
+    return sorted(requests, key=lambda r: r.at_s)
+
+
+# ------------------------------------------------------------------ one design
+
+
+@dataclass
+class DesignResult:
+    partition_wcu: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    item_transactions: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    transactions: float = 0.0
+    replay_s: float = 0.0
+    errors: int = 0
+
+    def summary(self, duration_s: float, hold_ms: float, launch_course: str) -> dict[str, Any]:
+        rates = {key: wcu / duration_s for key, wcu in self.partition_wcu.items()}
+        ranked = sorted(rates.items(), key=lambda kv: kv[1], reverse=True)
+        (target, partition), busiest = ranked[0]
+        per_target: dict[str, tuple[str, float]] = {}
+        for (t, p), rate in ranked:
+            per_target.setdefault(t, (p, rate))
+        conflicts = {f"{ms:g}": round(self._conflicts(duration_s, ms)) for ms in sorted({*HOLD_MS_CHOICES, hold_ms})}
+        shown = launch_course
+        return {
+            "max_partition_wcu_per_s": round(busiest),
+            "busiest": f"{target} partition {partition!r}".replace(shown, "<launch course>"),
+            "over_limit_partitions": sum(1 for _, rate in ranked if rate > PARTITION_WCU_PER_S),
+            "transaction_conflicts": conflicts[f"{hold_ms:g}"],
+            "transaction_conflicts_by_hold_ms": conflicts,
+            "transactions": round(self.transactions),
+            "busiest_item_transactions_per_s": round(max(self.item_transactions.values()) / duration_s),
+            "busiest_by_target": {t: {"partition": p.replace(shown, "<launch course>"), "wcu_per_s": round(r)}
+                                  for t, (p, r) in sorted(per_target.items())},
+            "total_wcu_per_s": round(sum(rates.values())),
+            "replay_seconds": round(self.replay_s, 1),
+            "errors": self.errors,
+        }
+
+    def _conflicts(self, duration_s: float, hold_ms: float) -> float:
+        hold_s = hold_ms / 1000
+        total = 0.0
+        for count in self.item_transactions.values():
+            rate = count / duration_s
+            total += rate * (1 - math.exp(-rate * hold_s)) * duration_s
+        return total
+
+
+def replay(service: EnrollmentService, recorder: RecordingClient, requests: Iterable[Request],
+           label: str) -> DesignResult:
+    result = DesignResult()
+    started = time.perf_counter()
+    for request in tqdm(list(requests), desc=label, unit="req", leave=False, mininterval=1.0):
+        try:
+            outcome = service.enroll(Caller(request.user_id), request.course_id)
+        except ClientError:
+            result.errors += 1
+            recorder.take()
+            continue
+        writes, items = recorder.take()
+        if not outcome.created:
+            continue
+        result.transactions += request.weight
+        # A sample stands for ``weight`` requests of other users on the same course: what is keyed
+        # by the course (its row, shards, index partitions) takes all of them, what is keyed by
+        # the user (their enrollment row and its partition) is a different item for each.
+        for write in writes:
+            scale = 1.0 if request.user_id in write.partition else request.weight
+            result.partition_wcu[(write.target, write.partition)] += write.wcu * scale
+        for item in items:
+            result.item_transactions[item] += 1.0 if request.user_id in item else request.weight
+    result.replay_s = time.perf_counter() - started
+    return result
+
+
+def settled(counts: EnrollmentCounts, client: Any, enrollments_table: str, course_id: str,
+            *, sharded: bool) -> dict[str, int]:
+    """The launch course's count and its roster rows (``ByCourse``), once the replay is over."""
+    partitions = [roster_partition(course_id, s) for s in range(counts.shards)] if sharded else [course_id]
+    key = "course_shard" if sharded else "course_id"
+    rows = 0
+    for partition in partitions:
+        request: dict[str, Any] = {
+            "TableName": enrollments_table, "IndexName": "ByCourse", "Select": "COUNT",
+            "KeyConditionExpression": f"{key} = :p", "ExpressionAttributeValues": {":p": {"S": partition}},
+        }
+        while True:
+            response = client.query(**request)
+            rows += response["Count"]
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    if sharded:
+        count = counts.totals([course_id], consistent=True)[course_id]
+    else:
+        item = client.get_item(TableName=counts.courses_table, Key={"course_id": {"S": course_id}},
+                               ConsistentRead=True)["Item"]
+        count = int(item["enrollment_count"]["N"])
+    return {"count": count, "roster_rows": rows}
+
+
+def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple[EnrollmentService, RecordingClient,
+                                                                                   dict[str, str]]:
+    """Tables (from the template, or its pre-shard variant), seeded courses, and the service."""
+    client = dynamodb_client()
+    names: dict[str, str] = {}
+    specs: dict[str, TableSpec] = {}
+    for logical_id, label in TABLES.items():
+        props = resources_of_type("AWS::DynamoDB::Table")[logical_id]["Properties"]
+        if name == "before":
+            props = legacy_table_properties(logical_id, props)
+        kwargs = _create_table_kwargs(logical_id, props, f"{name}-")
+        kwargs.pop("StreamSpecification", None)  # no stream consumer here; moto would keep every record
+        client.create_table(**kwargs)
+        names[label] = kwargs["TableName"]
+        specs[kwargs["TableName"]] = table_spec(label, props)
+    batch_write(client, names["Courses"], courses)
+    settings = Settings.from_environment({**os.environ, "COURSES_TABLE": names["Courses"],
+                                          "ENROLLMENTS_TABLE": names["Enrollments"], "REDIS_URL": "",
+                                          "DYNAMODB_ENDPOINT": ""})
+    container = Container(settings)
+    recorder = RecordingClient(dynamodb_client(), read_item, specs)
+    strategy = SingleCounterEnrollments if name == "before" else EnrollmentRepository
+    repository = strategy(cast("DynamoDBClient", recorder), names["Enrollments"], names["Courses"], shards)
+    counts = CourseCounts(EnrollmentCounts(container.dynamodb, names["Courses"], shards), container.count_cache)
+    service = EnrollmentService(repository, container.stored_course_reads, counts, container.cursors)
+    return service, recorder, names
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--launch-rate", type=float, default=10_000, help="enrollments/s on the launch course")
+    parser.add_argument("--background-rate", type=float, default=50_000, help="enrollments/s on the rest")
+    parser.add_argument("--duration-s", type=float, default=60.0)
+    parser.add_argument("--courses", type=int, default=10_000, help="catalogue size (85 %% published)")
+    parser.add_argument("--zipf-s", type=float, default=1.1, help="Zipf exponent of the background")
+    parser.add_argument("--launch-samples", type=int, default=4_000)
+    parser.add_argument("--background-samples", type=int, default=4_000)
+    parser.add_argument("--shards", type=int, default=COUNT_SHARDS, help="count and roster shards of the after design")
+    parser.add_argument("--hold-ms", type=float, default=5.0, help="how long a transaction holds its items")
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--quick", action="store_true", help="small catalogue and samples (smoke test)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.courses, args.launch_samples, args.background_samples = 300, 200, 200
+
+    moto_transactions.install()
+    use_fake_aws_credentials()
+    mock = mock_aws()  # moto in this process: the same backend as its server, without HTTP per call
+    mock.start()
+    try:
+        data = generate(DatasetSpec(courses=args.courses, enrollments=0, users=1, seed=args.seed))
+        published = {c["course_id"]: c for c in data.courses if c["status"] == "published"}
+        launch_course, *catalogue = data.published_ids
+        requests = workload(args, launch_course, catalogue)
+        designs: dict[str, Any] = {}
+        checks: dict[str, Any] = {}
+        for name in ("before", "after"):
+            service, recorder, names = build_design(name, data.courses, args.shards)
+            result = replay(service, recorder, requests, name)
+            designs[name] = result.summary(args.duration_s, args.hold_ms, launch_course)
+            counts = EnrollmentCounts(dynamodb_client(), names["Courses"], args.shards)
+            checks[name] = settled(counts, dynamodb_client(), names["Enrollments"], launch_course,
+                                   sharded=name == "after")
+            checks[name]["sampled_launch_enrollments"] = args.launch_samples
+    finally:
+        mock.stop()
+        moto_transactions.uninstall()
+
+    report = {
+        "model": {
+            "partition_wcu_per_s": PARTITION_WCU_PER_S,
+            "write_unit_bytes": WRITE_UNIT_BYTES,
+            "transactional_write_factor": TRANSACTIONAL_FACTOR,
+            "index_write_factor": 1,
+            "transaction_hold_ms": args.hold_ms,
+            "conflicts": "expected transactions arriving while another holds one of their items: "
+                         "sum over items of rate*(1-exp(-rate*hold))*duration",
+            "rates": "each partition's write units over the window divided by its length (the load is steady)",
+            "left_out": ["adaptive capacity and split for heat", "on-demand scaling history (new tables start "
+                         "at 4,000 WCU/s)", "retries after throttling or conflicts", "cancelled transactions"],
+        },
+        "workload": {
+            "launch_enrollments_per_s": args.launch_rate,
+            "background_enrollments_per_s": args.background_rate,
+            "duration_s": args.duration_s,
+            "catalogue_published_courses": len(published),
+            "zipf_s": args.zipf_s,
+            "sampled_requests": {"launch": args.launch_samples, "background": args.background_samples},
+            "weight_per_sample": {"launch": args.launch_rate * args.duration_s / args.launch_samples,
+                                  "background": args.background_rate * args.duration_s / args.background_samples},
+            "count_shards": args.shards,
+            "seed": args.seed,
+        },
+        "designs": designs,
+        "settled": checks,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if args.output == RESULTS:
+        update_document(markdown(report))
+    print(render(report))
+    return report
+
+
+SECTION_BEGIN = "<!-- writes:begin (generated by make bench-writes) -->"
+SECTION_END = "<!-- writes:end -->"
+DOCUMENT = REPO_ROOT / "docs" / "BENCHMARKS.md"
+
+
+def update_document(section: str, path: Path = DOCUMENT) -> None:
+    """Put the writes section into ``docs/BENCHMARKS.md``, replacing the previous one (the rest is untouched)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    block = f"{SECTION_BEGIN}\n{section.strip()}\n{SECTION_END}\n"
+    if SECTION_BEGIN in text and SECTION_END in text:
+        head, rest = text.split(SECTION_BEGIN, 1)
+        text = head + block + rest.split(SECTION_END, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text, encoding="utf-8")
+
+
+def markdown(report: Mapping[str, Any]) -> str:
+    """The writes section of ``docs/BENCHMARKS.md``, from a report."""
+    work, before, after = report["workload"], report["designs"]["before"], report["designs"]["after"]
+    hold = report["model"]["transaction_hold_ms"]
+    shard_load = work["launch_enrollments_per_s"] * 2 / work["count_shards"]
+    rows = []
+    for label, key in (("busiest partition, WCU/s (limit 1,000)", "max_partition_wcu_per_s"),
+                       ("partitions over 1,000 WCU/s", "over_limit_partitions"),
+                       ("busiest item, transactions/s", "busiest_item_transactions_per_s"),
+                       (f"transaction conflicts in {work['duration_s']:g} s (hold {hold:g} ms)",
+                        "transaction_conflicts"),
+                       ("write units, all partitions, per s", "total_wcu_per_s")):
+        rows.append(f"| {label} | {before[key]:,} | {after[key]:,} |")
+    holds = " / ".join(f"{ms} ms: {before['transaction_conflicts_by_hold_ms'][ms]:,} before, "
+                       f"{after['transaction_conflicts_by_hold_ms'][ms]:,} after"
+                       for ms in sorted(before["transaction_conflicts_by_hold_ms"], key=float))
+    targets = sorted(set(before["busiest_by_target"]) | set(after["busiest_by_target"]))
+    target_rows = "\n".join(
+        f"| `{t}` | {_cell(before['busiest_by_target'].get(t))} | {_cell(after['busiest_by_target'].get(t))} |"
+        for t in targets)
+    settled = report["settled"]
+    return f"""## Writes: a course launch (`make bench-writes`)
+
+_Generated by `make bench-writes` from [`benchmarks/results/writes.json`](../benchmarks/results/writes.json);
+the model and its assumptions are in [`benchmarks/writes.py`](../benchmarks/writes.py)._
+
+**Workload**: one course takes {work['launch_enrollments_per_s']:,.0f} enrollments/s for {work['duration_s']:g} s
+while {work['background_enrollments_per_s']:,.0f}/s spread by Zipf (s = {work['zipf_s']}) over the other
+{work['catalogue_published_courses'] - 1:,} published courses: {work['launch_enrollments_per_s'] * work['duration_s']
+ + work['background_enrollments_per_s'] * work['duration_s']:,.0f} enrollments. A sample of
+{work['sampled_requests']['launch']:,} launch and {work['sampled_requests']['background']:,} background
+requests goes through `EnrollmentService.enroll` against moto, once with the pre-shard write path ("before") and
+once with the product's ({work['count_shards']} count shards, "after"), each sample weighted by the requests it
+stands for ({work['weight_per_sample']['launch']:,.0f} and {work['weight_per_sample']['background']:,.0f}).
+
+| | before | after |
+|---|---|---|
+{chr(10).join(rows)}
+
+Busiest partition of each table and index:
+
+| table or index | before | after |
+|---|---|---|
+{target_rows}
+
+Conflicts by how long a transaction holds its items (DynamoDB does not publish it): {holds}.
+Once the replay is over, the launch course's count and its roster agree: before {settled['before']['count']:,}
+counted / {settled['before']['roster_rows']:,} rows, after {settled['after']['count']:,} /
+{settled['after']['roster_rows']:,}, for {settled['after']['sampled_launch_enrollments']:,} sampled enrollments.
+
+**Assumptions** (DynamoDB's documented rules): 1,000 write units per partition per second; 1 unit per started KB
+of the larger of the old and new item, 2 in a transaction; an index entry 1 unit per KB of its projection, two
+writes when its key changes; an item in an ongoing transaction fails a concurrent transaction on it.
+**Left out**: adaptive capacity and split for heat (it can split a partition by sort key, never one item's writes);
+on-demand scaling history (a new on-demand table starts at 4,000 WCU/s and doubles from its previous peak) and
+the per-table throughput quota (40,000 write units per second by default, raised on request), both of which a
+launch this size must be provisioned for; retries after throttling or conflicts; cancelled transactions'
+capacity. **Sampling**: rates of partitions shared by many requests (a course row, `ByStatus`) are exact up to the
+weights; a shard takes 1/{work['count_shards']} of its course's samples, so its figure carries sampling noise
+(about ±10 % per launch shard at this sample size, and the busiest of {work['count_shards']} shards is the one the
+noise pushed up most: the expected load of every launch shard is {work['launch_enrollments_per_s']:,.0f} x 2 /
+{work['count_shards']} = {shard_load:,.0f} WCU/s). The figures depend on the seed ({work['seed']}), not on the machine.
+"""
+
+
+def _cell(entry: Mapping[str, Any] | None) -> str:
+    if entry is None:
+        return "no write"
+    if entry["wcu_per_s"] < 1:  # a user's own partition: one row per enrollment
+        return f"under 1 WCU/s (one student's partition, e.g. `{entry['partition']}`)"
+    return f"{entry['wcu_per_s']:,} WCU/s on `{entry['partition']}`"
+
+
+def render(report: Mapping[str, Any]) -> str:
+    """The side-by-side table printed at the end."""
+    lines = [f"{'':34}{'before':>22}{'after':>22}"]
+    before, after = report["designs"]["before"], report["designs"]["after"]
+    for label, key in (("busiest partition, WCU/s", "max_partition_wcu_per_s"),
+                       ("partitions over 1,000 WCU/s", "over_limit_partitions"),
+                       ("transaction conflicts", "transaction_conflicts"),
+                       ("busiest item, transactions/s", "busiest_item_transactions_per_s"),
+                       ("all partitions, WCU/s", "total_wcu_per_s")):
+        lines.append(f"{label:34}{before[key]:>22,}{after[key]:>22,}")
+    lines.append(f"busiest before: {before['busiest']}")
+    lines.append(f"busiest after:  {after['busiest']}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

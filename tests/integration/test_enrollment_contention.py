@@ -1,0 +1,116 @@
+"""A launch in miniature: many containers enroll many students in one course at once.
+
+Each container is a process of its own running the real ``enroll`` handler (see
+``enroll_container``), against moto over HTTP made linearizable as DynamoDB is. Every
+student is sent by two containers, so repeats race their first enrollment.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from courses_api.data.dynamo import batch_write
+from courses_api.data.enrollment_shards import COUNT_SHARDS, EnrollmentCounts, count_shard_key, roster_partition
+from tests.integration.enroll_container import run_container
+from tests.integration.linearizable import serialize
+from tests.support.data import course_item
+from tests.support.events import claims_for, load_event
+from tests.support.functions import call
+from tests.support.services import MotoEndpoint
+
+pytestmark = pytest.mark.slow
+
+COURSE = "launch0001"
+OWNER = "instructor-0001"
+CONTAINERS = 6
+STUDENTS = 90  # each sent twice, by two different containers: 180 requests
+
+
+@pytest.fixture
+def launch(
+    tables: dict[str, str], dynamodb: Any, moto_endpoint: MotoEndpoint, without_redis: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, list[tuple[str, int, str | None]]]:
+    """Run the launch; returns each container's results, keyed by container."""
+    serialize(moto_endpoint)
+    monkeypatch.setenv("DYNAMODB_READ_TIMEOUT_S", "20")  # queued behind the others: no SDK retry mid-test
+    batch_write(dynamodb, tables["COURSES_TABLE"], [course_item(COURSE, instructor_id=OWNER)])
+    students = [f"student-{n:04d}" for n in range(STUDENTS)]
+    # container c sends students c, c+6, ... and, shifted by three containers, their repeats
+    plans: list[list[str]] = [[] for _ in range(CONTAINERS)]
+    for n, user_id in enumerate(students):
+        plans[n % CONTAINERS].append(user_id)
+        plans[(n + CONTAINERS // 2) % CONTAINERS].append(user_id)
+    context = multiprocessing.get_context("spawn")
+    manager = context.Manager()
+    start = manager.Barrier(CONTAINERS)
+    environment = dict(os.environ)
+    try:
+        with ProcessPoolExecutor(max_workers=CONTAINERS, mp_context=context) as pool:
+            futures = [pool.submit(run_container, environment, plan, COURSE, start) for plan in plans]
+            return {f"container-{c}": future.result(timeout=300) for c, future in enumerate(futures)}
+    finally:
+        manager.shutdown()
+
+
+def test_every_student_is_counted_once_and_nothing_fails(
+    launch: dict[str, list[tuple[str, int, str | None]]], dynamodb: Any, tables: dict[str, str],
+    function: Callable[[str], ModuleType],
+) -> None:
+    results = [result for container in launch.values() for result in container]
+    statuses = Counter(status for _, status, _ in results)
+    # no 5xx, no contention error: every request is a 201 (created) or a 200 (already enrolled)
+    assert set(statuses) <= {200, 201}, statuses
+    by_student: dict[str, list[int]] = defaultdict(list)
+    for user_id, status, body_user in results:
+        assert body_user == user_id, "each caller gets their own enrollment back"
+        by_student[user_id].append(status)
+    # each student: exactly one request created the enrollment, the repeat found it
+    assert all(sorted(s) == [200, 201] for s in by_student.values()), by_student
+    assert len(by_student) == STUDENTS
+
+    # the count is exact, spread over the shards, and equals the enrollment rows
+    counts = EnrollmentCounts(dynamodb, tables["COURSES_TABLE"])
+    assert counts.totals([COURSE], consistent=True)[COURSE] == STUDENTS
+    course_row = dynamodb.get_item(TableName=tables["COURSES_TABLE"], Key={"course_id": {"S": COURSE}},
+                                   ConsistentRead=True)["Item"]
+    assert course_row["enrollment_count"] == {"N": "0"}, "no enrollment wrote the course row"
+    shards = dynamodb.batch_get_item(RequestItems={tables["COURSES_TABLE"]: {
+        "Keys": [{"course_id": {"S": count_shard_key(COURSE, s)}} for s in range(COUNT_SHARDS)]}})
+    used = shards["Responses"][tables["COURSES_TABLE"]]
+    assert len(used) > COUNT_SHARDS // 2, "90 students land on most of the 32 shards"
+    assert max(int(item["enrollment_count"]["N"]) for item in used) < STUDENTS // 4
+    rows = 0
+    for shard in range(COUNT_SHARDS):
+        rows += dynamodb.query(
+            TableName=tables["ENROLLMENTS_TABLE"], IndexName="ByCourse", Select="COUNT",
+            KeyConditionExpression="course_shard = :p",
+            ExpressionAttributeValues={":p": {"S": roster_partition(COURSE, shard)}})["Count"]
+    assert rows == STUDENTS
+
+    # the roster, the count and each student's /me/enrollments agree
+    roster_fn, mine_fn, get_fn = function("list_course_enrollments"), function("list_my_enrollments"), function(
+        "get_course")
+    listed: list[str] = []
+    query = {"limit": "17"}
+    while True:
+        page = call(roster_fn, load_event("list_course_enrollments", path_parameters={"course_id": COURSE},
+                                          claims=claims_for(OWNER, "instructors"), query=query)).body
+        listed += [entry["user_id"] for entry in page["items"]]
+        if not page["next_cursor"]:
+            break
+        query = {"limit": "17", "cursor": page["next_cursor"]}
+    assert sorted(listed) == sorted(by_student), "one cursor walks every shard, each student once"
+    assert call(get_fn, load_event("get_course", path_parameters={"course_id": COURSE})).body[
+        "enrollment_count"] == STUDENTS
+    for user_id in ("student-0000", "student-0045", "student-0089"):
+        items = call(mine_fn, load_event("list_my_enrollments", claims=claims_for(user_id))).body["items"]
+        assert [(i["course_id"], i["course"]["enrollment_count"]) for i in items] == [(COURSE, STUDENTS)]

@@ -1,0 +1,28 @@
+"""``make bench-writes`` in miniature: both designs replayed through the write path, one report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.writes import main
+
+
+def test_both_designs_are_replayed_and_settle(tmp_path: Path) -> None:
+    output = tmp_path / "writes.json"
+    main(["--courses", "60", "--launch-samples", "40", "--background-samples", "40", "--output", str(output)])
+    report = json.loads(output.read_text())
+    assert report["model"]["partition_wcu_per_s"] == 1000
+    before, after = report["designs"]["before"], report["designs"]["after"]
+    # every enrollment wrote the catalogue's one ByStatus partition before; none does after
+    assert before["busiest_by_target"]["Courses.ByStatus"]["partition"] == "published"
+    assert before["busiest_by_target"]["Courses.ByStatus"]["wcu_per_s"] >= 60_000
+    assert "Courses.ByStatus" not in after["busiest_by_target"]
+    # the launch course's row took every launch transaction before; after, no item takes them all
+    assert before["busiest_item_transactions_per_s"] >= 10_000
+    assert after["busiest_item_transactions_per_s"] < before["busiest_item_transactions_per_s"]
+    assert before["errors"] == after["errors"] == 0
+    # once the replay is over, the count and the roster agree in both designs
+    for design in ("before", "after"):
+        settled = report["settled"][design]
+        assert settled["count"] == settled["roster_rows"] == settled["sampled_launch_enrollments"] == 40

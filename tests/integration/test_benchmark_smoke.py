@@ -87,10 +87,13 @@ def test_read_floor_figures_of_the_quick_run(quick_run: tuple[dict[str, Any], di
     floor = results["read_floor"]
     # Warm, GET /me/enrollments reads Redis only; fenced fills stored nothing stale
     assert floor["me_enrollments_warm_db_reads"] == 0
-    assert details["read_floor"]["me_enrollments"]["cold_calls"] == {"Query": 1, "BatchGetItem": 1}
+    cold = details["read_floor"]["me_enrollments"]["cold_calls"]
+    assert cold["Query"] == 1, cold  # and BatchGetItem for the summaries and the count shards
+    assert set(cold) == {"Query", "BatchGetItem"}, cold
     assert floor["stale_values_stored_lagging_replica"] == 0
-    # An item miss of a small course is one eventually consistent GetItem: half a read unit
-    assert floor["rcu_per_item_miss"] == 0.5
+    # An item miss of a small course reads its row eventually consistently (half a read unit), plus
+    # its count shards when the count cache misses too: below the one unit of a strongly consistent read
+    assert 0.5 <= floor["rcu_per_item_miss"] < 1.0
     # No cache beats the ideal of its own trace
     assert 0 < floor["hit_ratio_vs_ideal"] <= 1.0
 

@@ -4,7 +4,8 @@
   measured passes, with each request's start time), the best any cache with the same
   TTLs could do: the first request of each key in each TTL window misses, every other
   one hits. ``me`` requests have no ``X-Cache`` (private), but they read the item cache
-  (their course summaries) and their own list, so their accesses are part of the trace;
+  (their course summaries) and their own list, and a list page reads the item entries of
+  the courses it shows (their counts), so those accesses are part of the trace;
   the ratio is taken over the item and list requests of the measured pass. The item
   TTL's effect is the same ideal replayed at the deployed request rate (the benchmark
   serves its trace faster than production would, so its TTL windows rarely close).
@@ -49,8 +50,14 @@ class Access:
     keys: tuple[tuple[str, str], ...]
 
 
-def request_keys(request: Request, enrolled: dict[str, list[str]], limit: int = 20) -> Access:
-    """The cache keys one planned request reads (time filled in by the caller)."""
+def request_keys(
+    request: Request, enrolled: dict[str, list[str]], limit: int = 20, shown: Sequence[str] = ()
+) -> Access:
+    """The cache keys one planned request reads (time filled in by the caller).
+
+    A list page reads its own entry, then the item entries of the courses it shows
+    (``shown``), which carry their enrollment counts.
+    """
     event = request.event
     if request.kind == ITEM:
         key = ("item", event["pathParameters"]["course_id"])
@@ -59,7 +66,7 @@ def request_keys(request: Request, enrolled: dict[str, list[str]], limit: int = 
         query = event.get("queryStringParameters") or {}
         scope = event.get("pathParameters") or {}
         page = ("list", f"{request.function}|{sorted(scope.items())}|{sorted(query.items())}")
-        return Access(0.0, LIST, page, (page,))
+        return Access(0.0, LIST, page, (page, *(("item", course_id) for course_id in shown)))
     user = event["requestContext"]["authorizer"]["claims"]["sub"]
     courses = sorted(enrolled.get(user, []))[:limit]
     keys = (("me", user), *(("item", course_id) for course_id in courses))
@@ -94,7 +101,7 @@ def hit_ratio_vs_ideal(
     requests = [*warmup, *measured]
     samples = [*stats.warmup_samples, *stats.samples]
     trace = [
-        Access(sample.started, *_fields(request_keys(request, enrolled)))
+        Access(sample.started, *_fields(request_keys(request, enrolled, shown=sample.shown)))
         for request, sample in zip(requests, samples, strict=True)
     ]
     first_measured = len(warmup)

@@ -23,6 +23,7 @@ class Sample:
     status: int
     scans: int = 0  # DynamoDB Scan calls the request made (only the naive reference may)
     started: float = 0.0  # perf_counter() when the request started (the trace's clock)
+    shown: tuple[str, ...] = ()  # the course ids a list page showed (their item entries were read too)
 
 
 def percentile(values: list[float], weights: list[float], q: float) -> float:

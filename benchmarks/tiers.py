@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -17,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from benchmarks.stats import RedisUsage, Sample, TierStats
-from benchmarks.workload import Request, fresh
+from benchmarks.workload import LIST, Request, fresh
 from courses_api.data.capacity import CapacityMeter
 from local.invoke import load_function, new_context
 
@@ -67,7 +68,16 @@ def invoke(handler: Handler, request: Request) -> Sample:
         response["statusCode"],
         cost.calls.get("Scan", 0) if cost else 0,
         started,
+        shown_courses(response) if request.kind == LIST else (),
     )
+
+
+def shown_courses(response: dict[str, Any]) -> tuple[str, ...]:
+    """The course ids of a list page (a page reads its courses' item entries for their counts)."""
+    if response.get("statusCode") != 200:
+        return ()
+    items = json.loads(response.get("body") or "{}").get("items", [])
+    return tuple(str(item["course_id"]) for item in items)
 
 
 def run_requests(

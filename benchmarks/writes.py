@@ -80,7 +80,6 @@ from courses_api.data.dynamo import batch_write  # noqa: E402
 from courses_api.data.enrollment_shards import COUNT_SHARDS, EnrollmentCounts, roster_partition  # noqa: E402
 from courses_api.data.enrollments import EnrollmentRepository  # noqa: E402
 from courses_api.domain.auth import Caller  # noqa: E402
-from courses_api.domain.enrollment_counts import CourseCounts  # noqa: E402
 from courses_api.domain.enrollments import EnrollmentService  # noqa: E402
 from courses_api.settings import Settings  # noqa: E402
 from local.aws import _create_table_kwargs, use_fake_aws_credentials  # noqa: E402
@@ -409,8 +408,7 @@ def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple
     recorder = RecordingClient(dynamodb_client(), read_item, specs)
     strategy = SingleCounterEnrollments if name == "before" else EnrollmentRepository
     repository = strategy(cast("DynamoDBClient", recorder), names["Enrollments"], names["Courses"], shards)
-    counts = CourseCounts(EnrollmentCounts(container.dynamodb, names["Courses"], shards), container.count_cache)
-    service = EnrollmentService(repository, container.stored_course_reads, counts, container.cursors)
+    service = EnrollmentService(repository, container.course_reads, container.cursors)
     return service, recorder, names
 
 

@@ -165,8 +165,13 @@ def test_enrollment_is_counted_once_and_listed(api: httpx.Client, local_api: Loc
     repeat = api.post(f"/courses/{course_id}/enrollments", headers=student)
     assert repeat.status_code in (200, 201), repeat.text
 
+    # the count reaches the course row through the stream (shard -> tally copy -> invalidation)
     owner = local_api.auth("e2e-teacher", "instructors")
-    assert api.get(f"/courses/{course_id}", headers=owner).json()["enrollment_count"] == 1
+    deadline = time.monotonic() + 10
+    while api.get(f"/courses/{course_id}", headers=owner).json()["enrollment_count"] != 1:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the count did not arrive; {local_status(api, local_api)}")
+        time.sleep(0.2)
 
     mine = api.get("/me/enrollments", headers=student)
     assert mine.status_code == 200

@@ -17,14 +17,21 @@ from typing import Any
 
 import pytest
 
-from courses_api.data.dynamo import batch_write
-from courses_api.data.enrollment_shards import COUNT_SHARDS, EnrollmentCounts, count_shard_key, roster_partition
+from courses_api.data.dynamo import batch_write, from_attributes
+from courses_api.data.enrollment_shards import (
+    COUNT_SHARDS,
+    EnrollmentCounts,
+    count_of_row,
+    count_shard_key,
+    roster_partition,
+)
 from tests.integration.enroll_container import run_container
 from tests.integration.linearizable import serialize
 from tests.support.data import course_item
 from tests.support.events import claims_for, load_event
 from tests.support.functions import call
 from tests.support.services import MotoEndpoint
+from tests.support.streams import StreamReader, settle
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +70,7 @@ def launch(
 
 def test_every_student_is_counted_once_and_nothing_fails(
     launch: dict[str, list[tuple[str, int, str | None]]], dynamodb: Any, tables: dict[str, str],
-    function: Callable[[str], ModuleType],
+    function: Callable[[str], ModuleType], moto_endpoint: MotoEndpoint,
 ) -> None:
     results = [result for container in launch.values() for result in container]
     statuses = Counter(status for _, status, _ in results)
@@ -95,6 +102,13 @@ def test_every_student_is_counted_once_and_nothing_fails(
             KeyConditionExpression="course_shard = :p",
             ExpressionAttributeValues={":p": {"S": roster_partition(COURSE, shard)}})["Count"]
     assert rows == STUDENTS
+
+    # the stream copies the shards onto the course row's tally (one write per course and batch)
+    settled = settle(function("stream_invalidator"), StreamReader(moto_endpoint.url, dynamodb, tables["COURSES_TABLE"]))
+    assert settled > STUDENTS, "every count shard write was delivered"
+    row = dynamodb.get_item(TableName=tables["COURSES_TABLE"], Key={"course_id": {"S": COURSE}},
+                            ConsistentRead=True)["Item"]
+    assert count_of_row(from_attributes(row)) == STUDENTS
 
     # the roster, the count and each student's /me/enrollments agree
     roster_fn, mine_fn, get_fn = function("list_course_enrollments"), function("list_my_enrollments"), function(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -17,15 +16,15 @@ import redis
 
 from courses_api.data.capacity import CapacityMeter
 from courses_api.data.dynamo import batch_write, from_attributes
-from courses_api.data.enrollment_shards import COUNT_SHARDS, EnrollmentCounts
+from courses_api.data.enrollment_shards import EnrollmentCounts, is_tally_attribute
 from courses_api.domain.auth import Caller
-from courses_api.domain.enrollment_counts import count_cache_id
 from courses_api.domain.idempotency import KEY_PREFIX
 from tests.integration.linearizable import serialize
 from tests.support.data import course_item
 from tests.support.events import claims_for, load_event
 from tests.support.functions import HttpResult, call, load_function
 from tests.support.services import MotoEndpoint
+from tests.support.streams import StreamReader, settle
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -88,6 +87,16 @@ def api(
     # transactions can take seconds: no client timeout (and SDK retry) in the middle of a test
     monkeypatch.setenv("DYNAMODB_READ_TIMEOUT_S", "20")
     return Api(function)
+
+
+@pytest.fixture
+def copy_counts(
+    moto_endpoint: MotoEndpoint, dynamodb: DynamoDBClient, tables: dict[str, str], function: Callable[[str], ModuleType]
+) -> Callable[[], int]:
+    """Deliver the Courses stream so far to the stream invalidator: counts reach the course rows."""
+    reader = StreamReader(moto_endpoint.url, dynamodb, tables["COURSES_TABLE"])
+    stream = function("stream_invalidator")
+    return lambda: settle(stream, reader)
 
 
 def count_of(dynamodb: DynamoDBClient, tables: dict[str, str], course_id: str) -> int:
@@ -258,12 +267,14 @@ class TestIdempotencyKey:
 
 class TestMyEnrollments:
     def test_lists_own_enrollments_with_course_summaries(
-        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str]
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str],
+        copy_counts: Callable[[], int],
     ) -> None:
         batch_write(dynamodb, tables["COURSES_TABLE"], [course_item(f"more{i:04d}") for i in range(3)])
         for course_id in ["pub0001", "more0000", "more0001", "more0002"]:
             assert api.enroll(course_id, student()).status == 201
         assert api.enroll("more0000", student(2)).status == 201
+        copy_counts()
         result = api.mine(student())
         assert result.status == 200
         assert result.headers["Cache-Control"] == "private, no-store"
@@ -290,13 +301,13 @@ class TestMyEnrollments:
         # When they list them in one page
         result = api.mine(student(), limit="100")
         cost = CapacityMeter.current()
-        # Then every summary is embedded, fetched with one Query and one BatchGetItem, and the
-        # counts with the fewest BatchGetItems that hold each course's row and 32 shards
+        # Then every summary is embedded, fetched with one Query and one BatchGetItem: each
+        # course row carries its count, so counts cost no call of their own
         assert result.status == 200
         assert len(result.body["items"]) == 50
         assert all(i["course"] is not None for i in result.body["items"])
         assert cost is not None
-        assert cost.calls == {"Query": 1, "BatchGetItem": 1 + math.ceil(50 * (1 + COUNT_SHARDS) / 100)}
+        assert cost.calls == {"Query": 1, "BatchGetItem": 1}
 
     def test_pages_follow_the_cursor(self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient,
                                      tables: dict[str, str]) -> None:
@@ -390,29 +401,36 @@ class TestRoster:
         assert api.roster(courses["draft"], OWNER_CLAIMS, cursor=cursor).problem["status"] == 400
 
 
-class TestCountThroughWarmCache:
-    def test_enrolling_invalidates_nothing_and_the_count_catches_up_within_the_list_ttl(
+class TestCountThroughTheStream:
+    def test_an_enrollment_reaches_the_cached_count_through_the_tally(
         self, courses: dict[str, str], with_redis: redis.Redis, function: Callable[[str], ModuleType],
+        moto_endpoint: MotoEndpoint, dynamodb: DynamoDBClient, tables: dict[str, str],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         monkeypatch.setenv("NEAR_CACHE_TTL_S", "0")
         api = Api(function)
+        stream = function("stream_invalidator")
+        reader = StreamReader(moto_endpoint.url, dynamodb, tables["COURSES_TABLE"])
+        settle(stream, reader)  # the fixture's own rows
         course_id = courses["published"]
         assert api.get(course_id).body["enrollment_count"] == 0
         assert api.get(course_id).headers["X-Cache"] == "HIT"
         assert api.enroll(course_id, student()).status == 201
-        # the course row did not change, so its entry stays: a launch does not empty the cache
+        # the enrollment wrote a count shard, not the course row: a launch does not empty the cache
+        assert api.get(course_id).headers["X-Cache"] == "HIT"
+        # the stream copies the shard onto the row's tally; that row change drops the entry
+        settle(stream, reader)
+        row = dynamodb.get_item(TableName=tables["COURSES_TABLE"], Key={"course_id": {"S": course_id}},
+                                ConsistentRead=True)["Item"]
+        assert row["enrollment_count"] == {"N": "0"}, "the base is untouched"
+        assert sum(int(value["N"]) for name, value in row.items() if is_tally_attribute(name)) == 1
         read = api.get(course_id)
-        assert read.headers["X-Cache"] == "HIT"
-        # the count is cached per course for at most the list pages' TTL (with its 10 % jitter)
-        count_cache = api.get_fn.container.count_cache
-        count_key = count_cache.keys.item(count_cache_id(course_id)).value
-        ttl_ms = with_redis.pttl(count_key)
-        assert 0 < ttl_ms <= 1.1 * api.get_fn.container.settings.cache_list_ttl_s * 1000
-        # once it expires (deleted here, as its TTL would), the next read counts the enrollment
-        with_redis.delete(count_key)
-        assert api.get(course_id).body["enrollment_count"] == 1
-        # a repeat changes nothing
+        assert (read.headers["X-Cache"], read.body["enrollment_count"]) == ("MISS", 1)
+        # list pages take the count from the course's entry
+        page = call(function("list_courses"), load_event("list_courses")).body
+        assert [c["enrollment_count"] for c in page["items"] if c["course_id"] == course_id] == [1]
+        # a repeat changes nothing, and the entry stays
         assert api.enroll(course_id, student()).status == 200
-        with_redis.delete(count_key)
-        assert api.get(course_id).body["enrollment_count"] == 1
+        settle(stream, reader)
+        again = api.get(course_id)
+        assert (again.headers["X-Cache"], again.body["enrollment_count"]) == ("HIT", 1)

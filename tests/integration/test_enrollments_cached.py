@@ -5,7 +5,6 @@ Warm, the route reads no DynamoDB at all; a miss is one Query and one BatchGetIt
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,6 @@ import redis
 
 from courses_api.data.capacity import CapacityMeter, ReadCost
 from courses_api.data.dynamo import batch_write
-from courses_api.data.enrollment_shards import COUNT_SHARDS
 from tests.support.data import course_item
 from tests.support.events import claims_for, load_event
 from tests.support.functions import HttpResult, call
@@ -28,7 +26,6 @@ STUDENT = "student-0001"
 OWNER = "instructor-0001"
 
 # The 12 published courses a student is shown: 12 x (row + 32 shards) keys, 100 per BatchGetItem.
-COUNT_BATCHES = math.ceil(12 * (1 + COUNT_SHARDS) / 100)
 
 
 def mine(module: ModuleType, claims: dict[str, Any], **query: str) -> tuple[HttpResult, ReadCost]:
@@ -74,8 +71,8 @@ def test_cold_reads_one_batch_and_warm_reads_none(
     monkeypatch.setenv("REDIS_URL", "")
     uncached = function("list_my_enrollments")
     reference, reference_cost = mine(uncached, claims_for(STUDENT), limit="100")
-    # one BatchGetItem of the summaries, then the shown courses' counts (their shards, 33 keys each)
-    assert reference_cost.calls == {"Query": 1, "BatchGetItem": 1 + COUNT_BATCHES}
+    # one BatchGetItem of the courses: each row carries its count
+    assert reference_cost.calls == {"Query": 1, "BatchGetItem": 1}
 
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("NEAR_CACHE_TTL_S", "0")  # every warm read goes to Redis
@@ -84,7 +81,7 @@ def test_cold_reads_one_batch_and_warm_reads_none(
 
     cold, cold_cost = mine(module, claims_for(STUDENT), limit="100")
     assert cold.status == 200
-    assert cold_cost.calls == {"Query": 1, "BatchGetItem": 1 + COUNT_BATCHES}
+    assert cold_cost.calls == {"Query": 1, "BatchGetItem": 1}
     # the rows go into the item cache whole, read eventually consistently behind version fences
     (request,) = batches[0].values()
     assert "ConsistentRead" not in request
@@ -95,7 +92,7 @@ def test_cold_reads_one_batch_and_warm_reads_none(
 
     warm, warm_cost = mine(module, claims_for(STUDENT), limit="100")
     assert warm_cost.calls == {}, "warm: the enrollment list, the summaries and the counts come from Redis"
-    assert len(batches) == 1 + COUNT_BATCHES
+    assert len(batches) == 1
     # the same JSON, cold, warm and without a cache; no X-Cache on this private route
     assert cold.body == warm.body == reference.body
     assert "X-Cache" not in warm.headers
@@ -119,7 +116,7 @@ def test_the_owner_sees_their_draft_from_the_same_cached_entry(
     student, _ = mine(module, claims_for(STUDENT))  # caches the draft's row
     assert {i["course_id"]: i["course"] for i in student.body["items"]}["draft0001"] is None
     owner, cost = mine(module, claims_for(OWNER, "instructors"))
-    assert cost.calls == {"Query": 1, "BatchGetItem": 1}, "only the draft's count, never shown to the student"
+    assert cost.calls == {"Query": 1}, "the owner's own list; every course (the draft too) is cached already"
     courses = {i["course_id"]: i["course"] for i in owner.body["items"]}
     assert courses["draft0001"]["status"] == "draft"
     assert courses["pub0000"]["title"] == "Course 0"
@@ -175,7 +172,7 @@ def test_redis_down_serves_the_same_data_as_a_bypass(
     for _ in range(3):
         result, cost = mine(module, claims_for(STUDENT), limit="100")
         assert result.status == 200
-        assert cost.calls == {"Query": 1, "BatchGetItem": 1 + COUNT_BATCHES}
+        assert cost.calls == {"Query": 1, "BatchGetItem": 1}
         items = {i["course_id"]: i["course"] for i in result.body["items"]}
         assert len(items) == 14
         assert items["pub0007"]["title"] == "Course 7"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.me_enrollments import ENROLLMENTS, measure, seed, table
-from courses_api.data.enrollment_shards import COUNT_SHARDS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -22,10 +20,8 @@ def test_batched_summaries_cost_two_calls_instead_of_fifty_one(
     results = measure(function("list_my_enrollments"), rounds=2)
     before, after = results["before: GetItem per enrollment"], results["after: one BatchGetItem"]
     assert before.calls == {"Query": 1, "GetItem": ENROLLMENTS}
-    # the summaries in one BatchGetItem; then the counts (each course's row and 32 shards, 100 keys a call)
-    count_batches = math.ceil(ENROLLMENTS * (1 + COUNT_SHARDS) / 100)
-    assert after.calls == {"Query": 1, "BatchGetItem": 1 + count_batches}
-    assert before.items_read == 2 * ENROLLMENTS
-    assert after.items_read == 3 * ENROLLMENTS, "the count read finds each course row (no shard exists yet)"
+    # the courses in one BatchGetItem, each row with its count
+    assert after.calls == {"Query": 1, "BatchGetItem": 1}
+    assert before.items_read == after.items_read == 2 * ENROLLMENTS
     with capsys.disabled():
         print("\n" + table(results))

@@ -47,8 +47,8 @@ def test_against_moto_the_estimate_is_published(get_course: ModuleType, capsys: 
     assert get_course.container.meter.estimate
     cost = get_course.container.meter.total
     assert call(get_course, load_event("get_course", path_parameters={"course_id": "big0001"})).status == 200
-    # 3 for the row; 0.5 for its enrollment count (the row's base: the count shards do not exist yet)
-    assert published_read_units(capsys.readouterr().out) == [cost.computed_rcu] == [3.5]
+    # 3 for the row, which carries its enrollment count
+    assert published_read_units(capsys.readouterr().out) == [cost.computed_rcu] == [3.0]
 
 
 def test_dynamodbs_own_figure_is_published_when_not_estimating(

@@ -50,9 +50,11 @@ DYNAMODB_ACCESS: dict[str, set[tuple[str, str]]] = {
     "ListCourseEnrollmentsFunction": {("dynamodb:GetItem", "CoursesTable"),
                                       ("dynamodb:Query", "EnrollmentsTable/index/ByCourse")},
     "HealthFunction": {("dynamodb:GetItem", "CoursesTable")},
-    "StreamInvalidatorFunction": {(action, f"{table}/stream") for table in ("CoursesTable", "EnrollmentsTable")
-                                  for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords",
-                                                 "dynamodb:GetShardIterator", "dynamodb:ListStreams")},
+    # Stream reads; UpdateItem copies count shards onto course rows (tally attributes only).
+    "StreamInvalidatorFunction": {("dynamodb:UpdateItem", "CoursesTable"),
+                                  *{(action, f"{table}/stream") for table in ("CoursesTable", "EnrollmentsTable")
+                                    for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                                   "dynamodb:GetShardIterator", "dynamodb:ListStreams")}},
     "OptionalAuthorizerFunction": set(),
 }
 AWS_MANAGED = "arn:aws:iam::aws:policy/"
@@ -206,6 +208,42 @@ def test_only_the_delete_route_deletes_courses(transformed: dict[str, Any]) -> N
         if ("dynamodb:DeleteItem", "CoursesTable") in _dynamodb_grants(role)
     }
     assert deleters == {"DeleteCourseFunction"}
+
+
+def test_the_stream_function_writes_only_tally_attributes(transformed: dict[str, Any]) -> None:
+    """Fine-grained access control: "dynamodb:Attributes ... a list of top-level attribute names
+    accessed by a request", checked with ``ForAllValues``. The stream function's one write is the
+    tally copy, so it may name the key and ``enrollment_shard_*`` attributes and nothing else,
+    and its event source must deliver count shard records (they have no ``version``)."""
+    stack = Stack.of(transformed)
+    role = stack.resource("StreamInvalidatorFunctionRole")
+    writes = [s for s in _statements(role) if s["Action"] in ("dynamodb:UpdateItem", ["dynamodb:UpdateItem"])]
+    assert len(writes) == 1
+    assert writes[0]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:Attributes": ["course_id", "enrollment_shard_*"]}
+    }
+    courses_sources = [
+        resource["Properties"] for _, resource in stack.resources("AWS::Lambda::EventSourceMapping")
+        if "CoursesTable" in json.dumps(resource["Properties"]["EventSourceArn"])
+    ]
+    assert len(courses_sources) == 1
+    patterns = [json.loads(f["Pattern"]) for f in courses_sources[0]["FilterCriteria"]["Filters"]]
+    shard_record = {"dynamodb": {"NewImage": {"enrollment_count": {"N": "3"}}}}
+    assert any(_matches(pattern, shard_record) for pattern in patterns), "count shard records are delivered"
+
+
+def _matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """The ``exists`` subset of Lambda's event filtering rules (all the template uses)."""
+    for name, rule in pattern.items():
+        if isinstance(rule, dict):
+            if not isinstance(event.get(name), dict) or not _matches(rule, event[name]):
+                return False
+        elif rule == [{"exists": True}]:
+            if name not in event:
+                return False
+        else:
+            raise AssertionError(f"rule not understood: {rule!r}")
+    return True
 
 
 # ---------------------------------------------------------------------------------- API

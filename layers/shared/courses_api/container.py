@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from courses_api.data.enrollments import EnrollmentRepository
     from courses_api.domain.course_reads import CourseReads
     from courses_api.domain.course_writes import CourseWrites
-    from courses_api.domain.enrollment_counts import CourseCounts
     from courses_api.domain.enrollments import EnrollmentService
     from courses_api.domain.idempotency import IdempotentEnrollments
     from courses_api.domain.invalidation import Invalidator
@@ -92,31 +91,8 @@ class Container:
         return CourseRepository(self.dynamodb, self.settings.courses_table)
 
     @cached_property
-    def count_cache(self) -> ReadThroughCache:
-        """Enrollment counts: a cache of their own whose entries live as long as list pages."""
-        from courses_api.cache.factory import build_cache
-
-        with self._lock:
-            settings = self.settings.model_copy(update={"cache_item_ttl_s": self.settings.cache_list_ttl_s})
-            return build_cache(settings, metrics)
-
-    @cached_property
-    def course_counts(self) -> CourseCounts:
-        from courses_api.data.enrollment_shards import EnrollmentCounts
-        from courses_api.domain.enrollment_counts import CourseCounts
-
-        return CourseCounts(EnrollmentCounts(self.dynamodb, self.settings.courses_table), self.count_cache)
-
-    @cached_property
     def course_reads(self) -> CourseReads:
-        """What the course routes serve: courses and pages with their current enrollment counts."""
-        from courses_api.domain.enrollment_counts import CountedCourseReads
-
-        return CountedCourseReads(self.course_repository, self.cache, self.cursors, self.course_counts)
-
-    @cached_property
-    def stored_course_reads(self) -> CourseReads:
-        """Courses as stored (no count lookup): visibility and status checks."""
+        """Courses and pages, each course with its enrollment count (carried by its row)."""
         from courses_api.domain.course_reads import CourseReads
 
         return CourseReads(self.course_repository, self.cache, self.cursors)
@@ -147,7 +123,7 @@ class Container:
         from courses_api.domain.enrollments import EnrollmentService
 
         return EnrollmentService(
-            self.enrollment_repository, self.stored_course_reads, self.course_counts, self.cursors,
+            self.enrollment_repository, self.course_reads, self.cursors,
             lists=EnrollmentLists(self.enrollment_repository, self.cache),
         )
 
@@ -172,9 +148,10 @@ class Container:
 
     @cached_property
     def stream_invalidator(self) -> StreamInvalidator:
+        from courses_api.data.enrollment_shards import CountTally
         from courses_api.domain.stream_invalidation import StreamInvalidator  # only the stream function needs it
 
-        return StreamInvalidator(self.cache)
+        return StreamInvalidator(self.cache, CountTally(self.dynamodb, self.settings.courses_table))
 
     def health(self) -> HealthReport:
         """DynamoDB must answer; a cache outage only degrades (reads fall back to DynamoDB)."""

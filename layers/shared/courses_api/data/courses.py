@@ -15,6 +15,7 @@ from courses_api.data.dynamo import (
     to_attributes,
     values_of,
 )
+from courses_api.data.enrollment_shards import count_of_row
 from courses_api.models import Course, CourseSummary
 
 if TYPE_CHECKING:
@@ -27,6 +28,11 @@ BY_STATUS = "ByStatus"  # status + published_at: the published catalogue
 
 # What a list shows: exactly the non-key attributes the list indexes project (INCLUDE).
 SUMMARY_ATTRIBUTES: tuple[str, ...] = tuple(CourseSummary.model_fields)
+
+
+def course_from_row(row: Mapping[str, Any]) -> Course:
+    """A course as stored; its ``enrollment_count`` is the row's base plus its tally."""
+    return Course.model_validate({**row, "enrollment_count": count_of_row(row)})
 
 
 class CourseRepository:
@@ -48,7 +54,7 @@ class CourseRepository:
             ReturnConsumedCapacity="TOTAL",
         ))
         item = response.get("Item")
-        return Course.model_validate(from_attributes(item)) if item else None
+        return course_from_row(from_attributes(item)) if item else None
 
     def list_published(
         self,
@@ -112,19 +118,8 @@ class CourseRepository:
         items = batch_get(
             self._client, self.table_name, [{"course_id": course_id} for course_id in course_ids], consistent=consistent
         )
-        courses = (Course.model_validate(item) for item in items)
+        courses = (course_from_row(item) for item in items)
         return {course.course_id: course for course in courses}
-
-    def get_summaries(self, course_ids: Sequence[str]) -> dict[str, CourseSummary]:
-        """Summaries of many courses in BatchGetItem calls of 100 (never one GetItem each)."""
-        items = batch_get(
-            self._client,
-            self.table_name,
-            [{"course_id": course_id} for course_id in course_ids],
-            projection=SUMMARY_ATTRIBUTES,
-        )
-        summaries = (CourseSummary.model_validate(item) for item in items)
-        return {summary.course_id: summary for summary in summaries}
 
     # ----- writes (the write path; every one conditional, so no write is ever lost) -----
 
@@ -195,7 +190,7 @@ class CourseRepository:
             ))
         except ClientError as error:
             raise ConditionFailed(current_of(error)) from error
-        return Course.model_validate(from_attributes(response["Attributes"]))
+        return course_from_row(from_attributes(response["Attributes"]))
 
 
 class ConditionFailed(Exception):
@@ -209,7 +204,7 @@ class ConditionFailed(Exception):
 def current_of(error: ClientError) -> Course | None:
     """The row DynamoDB returned with a failed condition (ReturnValuesOnConditionCheckFailure)."""
     item: Any = error.response.get("Item")
-    return Course.model_validate(from_attributes(item)) if isinstance(item, dict) and item else None
+    return course_from_row(from_attributes(item)) if isinstance(item, dict) and item else None
 
 
 # Fields a PATCH may change; everything else is server-maintained.

@@ -13,22 +13,33 @@ every attempt and every retry of one user's enrollment lands on the same shard):
 - the roster partition: the enrollment row's ``course_shard`` (``<course_id>#<NN>``), the
   partition key of the ``ByCourse`` index.
 
-A course's count is its row's ``enrollment_count`` (counts written before sharding, or
-seeded; enrollments never change it) plus the sum of its shards, read with BatchGetItem.
+Reads never add up the shards. The stream invalidator copies each shard's latest value
+onto the course row, one attribute per shard (``enrollment_shard_<NN>``, the *tally*),
+with one UpdateItem per course and stream batch (:class:`CountTally`). A course's count is
+then its row's ``enrollment_count`` (counts written before sharding, or seeded;
+enrollments never change it) plus its tally (:func:`count_of_row`): the read that fetches
+the course fetches its count, at no extra read unit. The tally is an absolute copy, not an
+increment, so replaying a record (a retried batch) writes the same value again; the
+stream delivers one key's records in order, so the last value copied is the newest. No
+list index projects a tally attribute, so copying it writes no index.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
-from courses_api.data.dynamo import batch_get
+from botocore.exceptions import ClientError
+
+from courses_api.data.dynamo import batch_get, guarded, is_condition_failure, values_of
 
 COUNT_SHARDS = 32
 COUNT_ATTRIBUTE = "enrollment_count"
 SHARD_SEPARATOR = "#"
 _COUNT_SUFFIX = "#enrollments#"
+TALLY_PREFIX = "enrollment_shard_"
 
 
 def shard_of(user_id: str, shards: int = COUNT_SHARDS) -> int:
@@ -63,8 +74,73 @@ def course_of_count_shard(key: str) -> str:
     return key.split(_COUNT_SUFFIX, 1)[0]
 
 
+def shard_of_count_key(key: str) -> int:
+    """The shard number of a count shard key (``ValueError`` if it is not one)."""
+    return int(key.split(_COUNT_SUFFIX, 1)[1])
+
+
+def tally_attribute(shard: int) -> str:
+    """The course-row attribute holding the copy of one shard's count."""
+    return f"{TALLY_PREFIX}{shard:02d}"
+
+
+def is_tally_attribute(name: str) -> bool:
+    """Whether a course-row attribute is part of the tally."""
+    return name.startswith(TALLY_PREFIX)
+
+
+def _number(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
+        return 0
+    return int(value)
+
+
+def count_of_row(row: Mapping[str, Any]) -> int:
+    """A course row's enrollment count: its base ``enrollment_count`` plus its tally."""
+    tally = sum(_number(value) for name, value in row.items() if is_tally_attribute(name))
+    return _number(row.get(COUNT_ATTRIBUTE)) + tally
+
+
+class CountTally:
+    """Copies count shards' latest values onto their course rows (the stream invalidator's job)."""
+
+    def __init__(self, client: Any, courses_table: str) -> None:
+        self._client = client
+        self.courses_table = courses_table
+
+    def copy(self, course_id: str, shard_counts: Mapping[int, int]) -> bool:
+        """Set the course row's tally attributes of these shards; ``False`` if the course is gone.
+
+        One UpdateItem whatever the number of shards, conditioned on the row existing, so a
+        deleted course is never recreated as a row holding only a tally.
+        """
+        if not shard_counts:
+            return True
+        names = {f"#s{shard:02d}": tally_attribute(shard) for shard in shard_counts}
+        values = values_of(**{f"s{shard:02d}": int(count) for shard, count in shard_counts.items()})
+        assignments = ", ".join(f"#s{shard:02d} = :s{shard:02d}" for shard in sorted(shard_counts))
+        try:
+            guarded(lambda: self._client.update_item(
+                TableName=self.courses_table,
+                Key={"course_id": {"S": course_id}},
+                UpdateExpression=f"SET {assignments}",
+                ConditionExpression="attribute_exists(course_id)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            ))
+        except ClientError as error:  # guarded() re-raises only a refused condition
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+
 class EnrollmentCounts:
-    """Reads courses' enrollment counts: the course row's base plus the sum of its shards."""
+    """Courses' counts from the shards themselves: the course row's base plus every shard.
+
+    The truth the tally copies, at 33 keys a course: no request path reads it (a course's
+    row carries its count); the write benchmark and the tests check the tally against it.
+    """
 
     def __init__(self, client: Any, courses_table: str, shards: int = COUNT_SHARDS) -> None:
         self._client = client

@@ -1,4 +1,12 @@
-"""Reading courses: cache-aside over the indexes, with the visibility rules of the spec."""
+"""Reading courses: cache-aside over the indexes, with the visibility rules of the spec.
+
+Enrollment counts: a course row carries its count (base plus the tally the stream
+invalidator copies from the count shards, see :mod:`courses_api.data.enrollment_shards`),
+so the read that fills a course's entry fills its count, and the invalidation a tally
+change triggers (an ordinary row change) refreshes it. List indexes do not project the
+count (copying a tally would then write an index partition as hot as the course), so a
+page is cached without counts and takes them from its courses' own entries.
+"""
 
 from __future__ import annotations
 
@@ -92,7 +100,7 @@ class CourseReads:
             return CoursePage(items=items, next_cursor=self._cursors.encode(scope, next_key))
 
         page_key = f"level={level or '*'}|limit={limit}|cursor={cursor or ''}"
-        return self._cache.fetch_list(namespace, page_key, load, PAGE_ADAPTER)
+        return self._counted(self._cache.fetch_list(namespace, page_key, load, PAGE_ADAPTER), skip_near=False)
 
     def list_by_instructor(
         self, instructor_id: str, caller: Caller, *, limit: int, cursor: str | None
@@ -110,6 +118,27 @@ class CourseReads:
             return CoursePage(items=items, next_cursor=self._cursors.encode(scope, next_key))
 
         page_key = f"{visibility}|limit={limit}|cursor={cursor or ''}"
-        return self._cache.fetch_list(
+        cached = self._cache.fetch_list(
             instructor_namespace(instructor_id), page_key, load, PAGE_ADAPTER, skip_near=include_unpublished
         )
+        return self._counted(cached, skip_near=include_unpublished)
+
+    def _counted(self, cached: Cached[CoursePage], *, skip_near: bool) -> Cached[CoursePage]:
+        """The page with each course's current count, taken from the courses' item entries.
+
+        The entries missing are read together (BatchGetItem, eventually consistent behind
+        their fences) and stay cached for the item requests that follow.
+        """
+        page = cached.value
+        if not page.items:
+            return cached
+        courses = self._cache.fetch_items(
+            [summary.course_id for summary in page.items], self._repository.get_many, COURSE_ADAPTER,
+            skip_near=skip_near, version=course_version,
+        )
+        items = [
+            summary.model_copy(update={"enrollment_count": course.enrollment_count})
+            if (course := courses[summary.course_id].value) is not None else summary
+            for summary in page.items
+        ]
+        return Cached(CoursePage(items=items, next_cursor=page.next_cursor), cached.outcome)

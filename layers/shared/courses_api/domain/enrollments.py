@@ -3,9 +3,11 @@
 The write itself is one transaction in :class:`~courses_api.data.enrollments.EnrollmentRepository`
 (the enrollment row and one count shard). The course must be published: that is checked by
 reading it (through the item cache) before the transaction, because a condition on the
-course row would make every enrollment a transaction on that one item again. Nothing is
-invalidated afterwards: the course row did not change, and counts are cached for a bounded
-time (see :mod:`courses_api.domain.enrollment_counts`).
+course row would make every enrollment a transaction on that one item again. The course's
+cached entry is not invalidated here: the row did not change. The stream invalidator copies
+the shard onto the row's tally, and that row change invalidates the entry (see
+:mod:`courses_api.data.enrollment_shards`), so a count shows a new enrollment within the
+stream's delay.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from courses_api.data.cursors import CursorCodec
 from courses_api.data.enrollments import EnrollmentAlreadyExists, EnrollmentRepository, RosterPosition
 from courses_api.domain.auth import Caller
 from courses_api.domain.course_reads import CourseReads
-from courses_api.domain.enrollment_counts import CourseCounts
 from courses_api.domain.enrollment_lists import EnrollmentLists
 from courses_api.errors import BadRequest, Conflict, Forbidden
 from courses_api.models import (
@@ -44,7 +45,6 @@ class EnrollmentService:
         self,
         enrollments: EnrollmentRepository,
         course_reads: CourseReads,
-        counts: CourseCounts,
         cursors: CursorCodec,
         *,
         lists: EnrollmentLists | None = None,
@@ -52,15 +52,14 @@ class EnrollmentService:
         self._enrollments = enrollments
         self._lists = lists
         self._course_reads = course_reads
-        self._counts = counts
         self._cursors = cursors
 
     def enroll(self, caller: Caller, course_id: str) -> EnrollOutcome:
         """Enroll the caller themself; a repeat returns the existing enrollment and creates nothing.
 
         The course is read first (through the item cache): 404 when the caller may not see
-        it, 409 when it is not published. Nothing is invalidated afterwards: the course row
-        did not change, and counts are cached for a bounded time (see ``CourseCounts``).
+        it, 409 when it is not published. Only the caller's enrollment list is invalidated;
+        the count reaches the course row, and its cache entry, through the stream.
         """
         user_id = caller.require_user()
         course = self._course_reads.get_course(course_id, caller).value  # 404 for invisible courses
@@ -82,7 +81,7 @@ class EnrollmentService:
         summaries from the item cache (the whole course is cached; the summary is derived
         from it); only the courses not cached are read, with one BatchGetItem per 100.
         Without Redis that is one Query and one BatchGetItem of every course.
-        The counts come from the count cache (a BatchGetItem of the missing ones' shards).
+        Each course row carries its count, so counts cost no read of their own.
         """
         user_id = caller.require_user()
         scope = f"me:{user_id}"
@@ -98,12 +97,11 @@ class EnrollmentService:
             for course_id, cached in courses.items()
             if (course := cached.value) is not None and caller.may_see(course.status, course.instructor_id)
         }
-        summaries = {summary.course_id: summary for summary in self._counts.merge_summaries(list(shown.values()))}
         items = [
             EnrollmentWithCourse(
                 course_id=enrollment.course_id,
                 enrolled_at=enrollment.enrolled_at,
-                course=summaries.get(enrollment.course_id),
+                course=shown.get(enrollment.course_id),
             )
             for enrollment in enrollments
         ]

@@ -12,9 +12,10 @@ Each dropped item keeps a version fence for a few seconds (see ``cache.api``): t
 version when the new image carries a newer one, ``gone`` after a delete, and "unknown"
 when the version did not move (a counter update), so a fill read eventually consistently
 from a replica that has not seen the write yet is never stored.
-A change of ``enrollment_count`` alone (a course row's base count, written only by seeding
-or tooling: enrollments add to count shards, see ``domain.enrollment_counts``) only drops
-the item: the lists merge counts from the count cache, never from the pages.
+A change of counts alone (the row's base ``enrollment_count``, written only by seeding or
+tooling, or its tally, copied from the count shards by the stream invalidator, see
+``data.enrollment_shards``) only drops the item: list pages hold no counts (they take them
+from the items' entries), so no list is invalidated by an enrollment.
 """
 
 from __future__ import annotations
@@ -32,13 +33,16 @@ from courses_api.cache.api import (
     merge_fences,
     version_fence,
 )
+from courses_api.data.enrollment_shards import COUNT_ATTRIBUTE, is_tally_attribute
 from courses_api.domain.course_reads import CATALOGUE, category_namespace, instructor_namespace
 from courses_api.observability import logger
 
 Image = Mapping[str, Any]
 
-# Attributes whose change alone does not move a course in or out of, or within, any list.
-COUNTER_ATTRIBUTES = frozenset({"enrollment_count"})
+
+def is_counter_attribute(name: str) -> bool:
+    """Whether an attribute is a count: its change alone moves a course in no list."""
+    return name == COUNT_ATTRIBUTE or is_tally_attribute(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +117,7 @@ def plan_invalidation(course_id: str, old: Image | None, new: Image | None) -> I
     """What to invalidate after ``old`` became ``new`` (``None`` = absent: created or deleted)."""
     items = (course_id,)
     fences = ((course_id, fence_of(old, new)),)
-    if old is not None and new is not None and changed_attributes(old, new) <= COUNTER_ATTRIBUTES:
+    if old is not None and new is not None and all(map(is_counter_attribute, changed_attributes(old, new))):
         return Invalidation(item_ids=items, namespaces=(), fences=fences)
     namespaces = _unique((*list_namespaces_of(old), *list_namespaces_of(new)))
     return Invalidation(item_ids=items, namespaces=namespaces, fences=fences)

@@ -88,8 +88,8 @@ if event is not None:
 print("COLD_START", json.dumps(result))
 """
 
-# Ours: import the function module, then what an on-demand Lambda init runs (lifecycle.prime:
-# build_clients), plus the read service.
+# Ours: import the function module, which runs what an on-demand Lambda init runs
+# (lifecycle.prime: build_clients; the explicit call below then finds them built), plus the read service.
 OURS_INIT = """
 import importlib.util
 spec = importlib.util.spec_from_file_location("app", {path!r})
@@ -138,9 +138,16 @@ def python_version(python: str) -> str:
     return out.stdout.strip()
 
 
+# Every probe runs as an on-demand Lambda init: ``lifecycle.prime`` then builds the clients
+# while the function module is imported, and the module's end ends the init, as in Lambda
+# (without it, the clients were built after the import, outside what the layer treats as init).
+LAMBDA_INIT = {"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}
+
+
 def _environment(extra: dict[str, str]) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env.update(extra)
+    env.update(LAMBDA_INIT)
     env["PYTHONPATH"] = os.pathsep.join([str(LAYER), str(REPO_ROOT)])
     return env
 

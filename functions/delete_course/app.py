@@ -1,9 +1,8 @@
 """DELETE /courses/{course_id}: delete a course (owner or admin; If-Match optional)."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from courses_api import http
 from courses_api.container import Container
+from courses_api.http import Response
 
 app = http.create_app()
 container = Container()

@@ -1,10 +1,9 @@
 """POST /courses/{course_id}/enrollments: enroll the caller (201 first time, 200 on a repeat)."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from courses_api import http
 from courses_api.container import Container
 from courses_api.errors import DependencyUnavailable
+from courses_api.http import Response
 from courses_api.http.writes import IdempotencyKeyHeader, limit_body
 from courses_api.models import Enrollment
 

@@ -1,9 +1,8 @@
 """GET /courses/{course_id}: one course, with ETag and conditional GET."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from courses_api import http
 from courses_api.container import Container
+from courses_api.http import Response
 from courses_api.models import Course
 
 app = http.create_app()

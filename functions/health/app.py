@@ -1,9 +1,8 @@
 """GET /health: DynamoDB must answer; a cache outage reports "degraded", never down."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from courses_api import http
 from courses_api.container import Container
+from courses_api.http import Response
 from courses_api.models import HealthReport
 
 app = http.create_app()

@@ -1,9 +1,8 @@
 """GET /courses/{course_id}/enrollments: a course's roster through ByCourse (owner or admin)."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from courses_api import http
 from courses_api.container import Container
+from courses_api.http import Response
 from courses_api.models import RosterPage
 
 app = http.create_app()

@@ -2,11 +2,9 @@
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from courses_api import http
 from courses_api.container import Container
+from courses_api.http import Query, Response
 from courses_api.models import CoursePage
 
 app = http.create_app()

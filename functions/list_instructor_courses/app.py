@@ -1,9 +1,8 @@
 """GET /instructors/{instructor_id}/courses: an instructor's courses through ByInstructor."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from courses_api import http
 from courses_api.container import Container
+from courses_api.http import Response
 from courses_api.models import CoursePage
 
 app = http.create_app()

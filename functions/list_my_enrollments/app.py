@@ -1,9 +1,8 @@
 """GET /me/enrollments: the caller's enrollments with course summaries (one Query + one BatchGetItem)."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from courses_api import http
 from courses_api.container import Container
+from courses_api.http import Response
 from courses_api.models import EnrollmentPage
 
 app = http.create_app()

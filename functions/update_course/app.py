@@ -2,11 +2,9 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from courses_api import http
 from courses_api.container import Container
+from courses_api.http import Body, Response
 from courses_api.http.writes import limit_body, required_version
 from courses_api.models import Course, CoursePatch
 

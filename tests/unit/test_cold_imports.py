@@ -29,12 +29,23 @@ for name in sys.argv[2:]:
     getattr(module.container, name)
 print(json.dumps(sorted(sys.modules)))
 """
+# After the import, the names the Powertools packages export still resolve (loaded on access).
+PROBE_EXPORTS = PROBE.replace("print(", """import gc
+from aws_lambda_powertools.event_handler import AppSyncResolver, APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.appsync import AppSyncResolver as ByModule
+from aws_lambda_powertools.utilities.data_classes import event_source, SQSEvent
+assert AppSyncResolver is ByModule and callable(event_source) and SQSEvent.__name__ == "SQSEvent"
+assert module.app.__class__ is APIGatewayRestResolver
+print(json.dumps({"gc_enabled": gc.isenabled(), "asyncio": "asyncio" in sys.modules}))
+print(""", 1)
+API_FUNCTIONS = sorted(path.parent.name for path in (REPO_ROOT / "functions").glob("*/app.py")
+                       if "api_handler(app)" in path.read_text())
 WRITE_PATH = ("courses_api.domain.course_writes", "courses_api.domain.enrollments", "courses_api.domain.idempotency",
               "courses_api.data.enrollments", "courses_api.domain.stream_invalidation")
 
 
-def loaded_modules(function: str, *services: str, **environment: str) -> set[str]:
-    """Modules loaded by importing ``functions/<function>``, building its clients, then ``services``."""
+def probe(function: str, *services: str, script: str = PROBE, **environment: str) -> list[str]:
+    """The lines ``script`` prints after importing ``functions/<function>``, building its clients, then ``services``."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     env.pop(lifecycle.LAMBDA_INIT_TYPE, None)
     env.pop(observability.TRACE_SUBSEGMENTS_ENV, None)
@@ -48,10 +59,15 @@ def loaded_modules(function: str, *services: str, **environment: str) -> set[str
         **environment,
     })
     completed = subprocess.run(
-        [sys.executable, "-c", PROBE, str(REPO_ROOT / "functions" / function / "app.py"), *services],
+        [sys.executable, "-c", script, str(REPO_ROOT / "functions" / function / "app.py"), *services],
         env=env, capture_output=True, text=True, check=True, timeout=120,
     )
-    return set(json.loads(completed.stdout))
+    return completed.stdout.splitlines()
+
+
+def loaded_modules(function: str, *services: str, **environment: str) -> set[str]:
+    """Modules loaded by importing ``functions/<function>``, building its clients, then ``services``."""
+    return set(json.loads(probe(function, *services, **environment)[-1]))
 
 
 def test_a_read_function_loads_no_xray_sdk_no_redis_and_no_write_path() -> None:
@@ -60,6 +76,22 @@ def test_a_read_function_loads_no_xray_sdk_no_redis_and_no_write_path() -> None:
     assert "courses_api.domain.course_reads" in modules
     assert not {name for name in modules if name.split(".")[0] in ("aws_xray_sdk", "redis")}
     assert not modules.intersection(WRITE_PATH)
+
+
+@pytest.mark.parametrize("function", API_FUNCTIONS)
+def test_api_functions_load_only_the_rest_resolver_of_powertools(function: str) -> None:
+    modules = loaded_modules(function, AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")
+
+    assert "aws_lambda_powertools.event_handler.api_gateway" in modules
+    assert not {name for name in modules if name.split(".")[0] == "asyncio"}  # the AppSync resolver's
+    assert "aws_lambda_powertools.event_handler.appsync" not in modules
+    assert "aws_lambda_powertools.utilities.data_classes.code_pipeline_job_event" not in modules
+
+
+def test_every_powertools_export_still_resolves_and_init_ends_with_collection_on() -> None:
+    state = json.loads(probe("get_course", script=PROBE_EXPORTS, AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")[0])
+
+    assert state == {"gc_enabled": True, "asyncio": True}  # AppSyncResolver was asked for: now it is loaded
 
 
 def test_a_write_function_loads_its_write_path_and_not_the_enrollments() -> None:

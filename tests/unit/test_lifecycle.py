@@ -4,10 +4,11 @@
 stood in for here (a module object with the same ``register_after_restore`` function).
 """
 
+import gc
 import secrets
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from pydantic import SecretStr
@@ -66,3 +67,50 @@ def test_neither_build_nor_warm_runs_outside_lambda(monkeypatch: pytest.MonkeyPa
     lifecycle.prime(lambda: calls.append("build"), lambda: calls.append("warm"))
 
     assert calls == []
+
+
+@pytest.fixture
+def collector() -> Iterator[None]:
+    """Whatever a test does to the garbage collector is undone."""
+    enabled = gc.isenabled()
+    yield
+    lifecycle.end_init()
+    gc.unfreeze()
+    if enabled:
+        gc.enable()
+
+
+@pytest.mark.usefixtures("collector")
+def test_collection_pauses_during_a_lambda_init_and_resumes_with_init_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(lifecycle.LAMBDA_INIT_TYPE, "on-demand")
+    frozen_before = gc.get_freeze_count()
+
+    lifecycle.pause_collection()
+    assert not gc.isenabled()
+
+    lifecycle.end_init()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > frozen_before  # what init built is skipped by later collections
+
+
+@pytest.mark.usefixtures("collector")
+def test_collection_is_never_paused_outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(lifecycle.LAMBDA_INIT_TYPE, raising=False)
+    frozen_before = gc.get_freeze_count()
+
+    lifecycle.pause_collection()
+    assert gc.isenabled()
+
+    lifecycle.end_init()
+    assert gc.get_freeze_count() == frozen_before
+
+
+@pytest.mark.usefixtures("collector")
+def test_ending_init_leaves_a_collector_someone_else_disabled_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(lifecycle.LAMBDA_INIT_TYPE, "on-demand")
+    gc.disable()
+
+    lifecycle.pause_collection()
+    lifecycle.end_init()
+
+    assert not gc.isenabled()

@@ -1,9 +1,20 @@
 """The HTTP adapter: API Gateway events in, problem+json and JSON responses out.
 
-Functions import this package as ``http``; it re-exports what a route needs.
+Functions import this package as ``http``; it re-exports what a route needs, Powertools'
+``Response`` included: importing it from here first makes Powertools' event handler
+package load only the REST resolver (see :mod:`courses_api.http.reexports`).
 """
 
-from courses_api.http.resolver import (
+from courses_api import lifecycle
+from courses_api.http.reexports import install
+
+lifecycle.pause_collection()  # until the function module ends (api_handler): see lifecycle
+install()  # before anything imports Powertools' event handler
+
+from aws_lambda_powertools.event_handler.api_gateway import Response  # noqa: E402 - after install()
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query  # noqa: E402
+
+from courses_api.http.resolver import (  # noqa: E402
     CourseIdPath,
     CursorQuery,
     IfMatchHeader,
@@ -24,12 +35,15 @@ from courses_api.http.resolver import (
 )
 
 __all__ = [
+    "Body",
     "CourseIdPath",
     "CursorQuery",
     "IfMatchHeader",
     "IfNoneMatchHeader",
     "LambdaHandler",
     "LimitQuery",
+    "Query",
+    "Response",
     "UserIdPath",
     "api_handler",
     "create_app",

@@ -19,6 +19,7 @@ from courses_api.errors import BadRequest
 from courses_api.http.body import strict_json_loads
 from courses_api.http.caller import caller_from_event
 from courses_api.http.problems import Problem, etag_of, register_problem_handlers
+from courses_api.lifecycle import end_init
 from courses_api.models import HealthReport, HealthStatus
 from courses_api.observability import logger, metrics, trace_handler
 from courses_api.settings import HttpSettings
@@ -90,7 +91,10 @@ def problem_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
 
 
 def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
-    """The Lambda entry point of one API function: logs, traces, metrics and read-cost metering."""
+    """The Lambda entry point of one API function: logs, traces, metrics and read-cost metering.
+
+    Every function module ends with it, so its call also ends Lambda's init (``lifecycle.end_init``).
+    """
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @trace_handler
@@ -106,6 +110,7 @@ def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
         )
         return response
 
+    end_init()
     return lambda_handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
 
 

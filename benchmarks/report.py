@@ -330,19 +330,17 @@ def missed_goals(results: dict[str, Any], details: dict[str, Any]) -> str:
                 f"- **{name}**: {measured} against {target}, {100 * rcu / base / 0.01:.1f} times the goal "
                 f"({rcu:.1f} read units per 1,000 requests where the goal allows {base * 0.0001:.1f}: {parts}). "
                 f"The cache reaches {hit.get('ratio', 0):.3f} of the best hit ratio any cache with these TTLs could "
-                f"reach on this trace, so no hit is left to win; what costs is what each first read fetches. Most "
-                f"of it is the enrollment counts: enrollments write one of 32 count shards per course (no hot key "
-                f"at launch rates, see the writes section), so a course's count is read as its row plus 32 shard "
-                f"keys whenever its count-cache entry (list TTL) misses, for every course an item or a list page "
-                f"shows. Before the counts were sharded, the same trace cost 104.6 read units per 1,000 requests "
-                f"(0.0135 %). The next step is a per-course tally item that the stream invalidator keeps at each "
-                f"shard's latest value, so a count costs one key instead of 33."
+                f"reach on this trace, so no hit is left to win; what costs is what each first read fetches: "
+                f"an item miss is one eventually consistent read of the course row (which carries its "
+                f"enrollment count), a list miss one index Query plus the rows of the courses it shows that "
+                f"are not cached, a `/me/enrollments` miss one strongly consistent Query plus its uncached "
+                f"courses."
             )
         elif name.startswith("read units per item miss"):
             lines.append(
-                f"- **{name}**: {measured} against {target}. The item itself is one eventually consistent read "
-                f"(0.5 units, behind a version fence); the rest is the course's enrollment count (its shards) "
-                f"when the count cache misses too."
+                f"- **{name}**: {measured} against {target}. The item is one eventually consistent read "
+                f"(0.5 units, behind a version fence); a fill refused by a fence is read again strongly "
+                f"consistently (1 unit)."
             )
         elif name.startswith("cold start"):
             lines.append(

@@ -24,8 +24,9 @@ def test_the_client_is_complete_and_configured_as_the_settings_say() -> None:
     assert {"GetItem", "Query", "BatchGetItem", "TransactWriteItems", "UpdateItem", "DeleteItem"} <= operations
     assert "Scan" in operations, "the model is botocore's own, not a trimmed copy"
     assert client.meta.region_name == "eu-west-1"
-    assert client.meta.config.read_timeout == 2
-    assert client.meta.config.retries["mode"] == "standard"
+    config = vars(client.meta.config)  # botocore's Config sets its options as attributes at run time
+    assert config["read_timeout"] == 2
+    assert config["retries"]["mode"] == "standard"
 
 
 def test_the_loader_knows_only_dynamodb_and_still_loads_its_models() -> None:

@@ -13,9 +13,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
+import botocore.session
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.loaders import Loader
 
 from courses_api.data.capacity import CapacityMeter
 from courses_api.data.cursors import InvalidCursor
@@ -37,6 +39,19 @@ Item = dict[str, Any]
 T = TypeVar("T")
 
 
+class DynamoDBOnlyLoader(Loader):
+    """botocore's data loader, told that DynamoDB is the one service this process uses.
+
+    Loading a service model first lists every service botocore ships (some 400 folders,
+    each checked for the model's file) only to confirm the name exists; that listing is
+    a sixth of building a client at cold start. The models are still read from botocore's
+    own data, by the same loader code.
+    """
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        return ["dynamodb"]
+
+
 def build_dynamodb_client(settings: Settings, meter: CapacityMeter | None = None) -> DynamoDBClient:
     """A DynamoDB client with explicit timeouts and standard retries; one per container."""
     config = Config(
@@ -45,7 +60,9 @@ def build_dynamodb_client(settings: Settings, meter: CapacityMeter | None = None
         retries={"mode": "standard", "max_attempts": settings.dynamodb_max_attempts},
         tcp_keepalive=True,
     )
-    client = boto3.session.Session().client(
+    core = botocore.session.get_session()
+    core.register_component("data_loader", DynamoDBOnlyLoader())
+    client = boto3.session.Session(botocore_session=core).client(
         "dynamodb",
         region_name=settings.aws_region,
         endpoint_url=settings.dynamodb_endpoint or None,

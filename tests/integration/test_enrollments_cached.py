@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 STUDENT = "student-0001"
 OWNER = "instructor-0001"
 
-# The 12 published courses a student is shown: 12 x (row + 32 shards) keys, 100 per BatchGetItem.
-
 
 def mine(module: ModuleType, claims: dict[str, Any], **query: str) -> tuple[HttpResult, ReadCost]:
     result = call(module, load_event("list_my_enrollments", claims=claims, query=query))
@@ -40,6 +38,15 @@ def enroll_rows(dynamodb: DynamoDBClient, tables: dict[str, str], user_id: str, 
         {"user_id": user_id, "course_id": c, "enrolled_at": f"2026-11-01T10:{i:02d}:00.000000Z"}
         for i, c in enumerate(course_ids)
     ])
+
+
+def record_queries(module: ModuleType) -> list[dict[str, Any]]:
+    """The parameters of every Query the function's client sends."""
+    seen: list[dict[str, Any]] = []
+    module.container.dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: seen.append(dict(params))
+    )
+    return seen
 
 
 def record_batch_gets(module: ModuleType) -> list[dict[str, Any]]:
@@ -145,19 +152,24 @@ def test_enrolling_shows_at_once_in_the_warm_list(
     # Given a student's list cached (the list function and the enroll function are two containers)
     batch_write(dynamodb, tables["COURSES_TABLE"], [course_item("new00001", title="New")])
     module, enroll = function("list_my_enrollments"), function("enroll")
+    queries = record_queries(module)
     before, _ = mine(module, claims_for(STUDENT), limit="100")
     assert "new00001" not in {i["course_id"] for i in before.body["items"]}
     _, warm = mine(module, claims_for(STUDENT), limit="100")
     assert warm.calls == {}
+    # no invalidation came before: the fill read eventually consistently (half the read units)
+    assert [q["ConsistentRead"] for q in queries] == [False]
 
     # When they enroll in another course
     event = load_event("enroll", path_parameters={"course_id": "new00001"}, claims=claims_for(STUDENT))
     assert call(enroll, event).status == 201
 
-    # Then their next read shows it (one Query refills the list), and the one after is warm again
+    # Then their next read shows it (one Query refills the list, strongly consistent while the
+    # enrollment's fence stands), and the one after is warm again
     after, cost = mine(module, claims_for(STUDENT), limit="100")
     assert {i["course_id"]: i["course"] for i in after.body["items"]}["new00001"]["title"] == "New"
     assert cost.calls.get("Query") == 1
+    assert [q["ConsistentRead"] for q in queries] == [False, True]
     _, again = mine(module, claims_for(STUDENT), limit="100")
     assert again.calls == {}
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 
-from courses_api.cache import CacheOutcome, ListNamespace, RedisCacheManager
+from courses_api.cache import CacheOutcome, ListNamespace, PageReads, RedisCacheManager
 from tests.integration.cache.conftest import (
     THING,
     THINGS,
@@ -587,6 +587,29 @@ def test_index_page_is_not_stored_while_its_namespace_fence_stands(
     redis_client.delete(manager.keys.namespace_fence(web))
     manager.fetch_list(web, "p1", CountingLoader([Thing(id="a", version=2)]), THINGS)
     assert manager.fetch_list(web, "p1", CountingLoader(None), THINGS).outcome is CacheOutcome.HIT
+
+
+def test_a_table_page_fills_eventually_consistently_unless_its_fence_stands(
+    manager_factory: ManagerFactory, redis_client: redis.Redis
+) -> None:
+    manager = manager_factory(near_ttl_s=0, fence_ttl_ms=300)
+    mine = ListNamespace("me", "u1", consistent_reads=True)
+    strong, eventual = CountingLoader([Thing(id="a", version=1)]), CountingLoader([Thing(id="a", version=1)])
+    # No invalidation within replica lag: the eventually consistent read fills the page
+    assert manager.fetch_list(mine, "p1", PageReads(strong, eventual), THINGS).outcome is CacheOutcome.MISS
+    assert (strong.calls, eventual.calls) == (0, 1)
+    assert redis_client.exists(manager.keys.page(mine, "p1").value)
+    # Right after an invalidation (its fence stands) only the strong read may fill it
+    manager.invalidate([], [mine])
+    fresh = CountingLoader([Thing(id="a", version=2)])
+    lagging = CountingLoader([Thing(id="a", version=1)])
+    assert manager.fetch_list(mine, "p1", PageReads(fresh, lagging), THINGS).value == [Thing(id="a", version=2)]
+    assert (fresh.calls, lagging.calls) == (1, 0)
+    # An index page (no consistent reads) never takes the eventual path: it is its only read
+    web = ListNamespace("category", "web")
+    index, unused = CountingLoader([Thing(id="b", version=1)]), CountingLoader([])
+    manager.fetch_list(web, "p1", PageReads(index, unused), THINGS)
+    assert (index.calls, unused.calls) == (1, 0)
 
 
 # ---------------------------------------------------------------- config and clock

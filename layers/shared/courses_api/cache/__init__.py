@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         Fenced,
         ListNamespace,
         NullCache,
+        PageReads,
         ReadThroughCache,
         version_fence,
     )
@@ -60,6 +61,7 @@ _EXPORTS = {
     "NearCache": "near",
     "NullCache": "api",
     "NullMetrics": "metrics",
+    "PageReads": "api",
     "ReadThroughCache": "api",
     "RedisCacheManager": "manager",
     "build_cache": "factory",
@@ -88,6 +90,7 @@ __all__ = [
     "NearCache",
     "NullCache",
     "NullMetrics",
+    "PageReads",
     "ReadThroughCache",
     "RedisCacheManager",
     "SystemClock",

@@ -92,6 +92,21 @@ class Fenced(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class PageReads(Generic[T]):
+    """A page of a table (not an index) read two ways; called, it reads strongly consistently.
+
+    Given as ``fetch_list``'s ``load`` for a namespace with ``consistent_reads``, a fill
+    reads ``eventual`` (half the read units) while no namespace fence stands.
+    """
+
+    strong: Callable[[], T]
+    eventual: Callable[[], T]
+
+    def __call__(self) -> T:
+        return self.strong()
+
+
+@dataclass(frozen=True, slots=True)
 class DependencyStatus:
     """Health of one dependency, as reported by ``GET /health``."""
 
@@ -160,7 +175,9 @@ class ReadThroughCache(Protocol):
         """Return one page of a list; ``page_key`` encodes filters, limit and cursor.
 
         Right after the namespace was invalidated (its fence stands), a page loaded from an
-        index is served but not stored, unless the namespace has ``consistent_reads``.
+        index is served but not stored, unless the namespace has ``consistent_reads``. For
+        such a namespace ``load`` may be :class:`PageReads`: its eventually consistent read
+        fills the page while no fence stands, its strong one otherwise.
         """
         ...
 

@@ -208,15 +208,26 @@ class ItemSource:
 
 @dataclass(frozen=True, slots=True)
 class PageSource:
-    """A page's load: an index read (eventually consistent) unless ``consistent``."""
+    """A page's load: an index read (eventually consistent) unless ``consistent``.
+
+    ``eventual``: for a ``consistent`` page, the same read eventually consistently, used
+    while no namespace fence stands (as an item's fill is read behind its fence).
+    """
 
     load: Callable[[], object]
     consistent: bool = False
+    eventual: Callable[[], object] | None = None
 
     def read_for(self, lease: Lease) -> tuple[object, bool]:
+        if self.consistent:
+            # No fence: no invalidation within replica lag, and one arriving during the read
+            # moves the generation, so this lease's fill is refused.
+            if self.eventual is not None and not lease.fenced:
+                return self.eventual(), True
+            return self.load(), True
         # An index cannot be read strongly consistently: right after an invalidation of its
         # namespace the page is served but not stored.
-        return self.load(), self.consistent or not lease.fenced
+        return self.load(), not lease.fenced
 
 
 class Source(Protocol):

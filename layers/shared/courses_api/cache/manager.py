@@ -44,6 +44,7 @@ from courses_api.cache.api import (
     DependencyStatus,
     Fenced,
     ListNamespace,
+    PageReads,
 )
 from courses_api.cache.batch import BatchFetch
 from courses_api.cache.breaker import BreakerState, CircuitBreaker
@@ -140,7 +141,8 @@ class RedisCacheManager:
     ) -> Cached[T]:
         """One page of a list under its namespace's generation counter."""
         entry = self._tier.page_entry(namespace, page_key)
-        source = PageSource(load, namespace.consistent_reads)
+        eventual = load.eventual if isinstance(load, PageReads) and namespace.consistent_reads else None
+        source = PageSource(load, namespace.consistent_reads, eventual)
         return cast(Cached[T], self._fetch(entry, source, adapter, skip_near))
 
     def invalidate(

@@ -155,9 +155,13 @@ class EnrollmentRepository:
         return Enrollment.model_validate(from_attributes(item)) if item else None
 
     def list_by_user(
-        self, user_id: str, *, limit: int, start_key: dict[str, Any] | None
+        self, user_id: str, *, limit: int, start_key: dict[str, Any] | None, consistent: bool = True
     ) -> tuple[list[Enrollment], dict[str, Any] | None]:
-        """A user's enrollments (table Query, ordered by course id), strongly consistent (read your writes)."""
+        """A user's enrollments (table Query, ordered by course id).
+
+        Strongly consistent unless asked otherwise (read your writes); the cache reads
+        eventually consistently, at half the read units, only where no fence stands.
+        """
         items, next_key = query_page(
             self._client,
             limit=limit,
@@ -165,7 +169,7 @@ class EnrollmentRepository:
             TableName=self.table_name,
             KeyConditionExpression="user_id = :user",
             ExpressionAttributeValues=values_of(user=user_id),
-            ConsistentRead=True,
+            ConsistentRead=consistent,
         )
         return [Enrollment.model_validate(item) for item in items], next_key
 

@@ -3,10 +3,11 @@
 One list namespace per user (``me``/<user id>) holds the pages of their enrollments (the
 rows of the table ``Query``, not the courses: course summaries come from the item cache,
 so a course edit never touches these pages). An enrollment bumps the user's generation
-right after it commits, and the Enrollments stream does it again as the backstop. The
-``Query`` is strongly consistent, so a page filled under the new generation always holds
-the new enrollment, and the near cache is skipped: the user reads their own enrollment at
-once, whichever container serves them next.
+right after it commits, and the Enrollments stream does it again as the backstop. While
+that bump's fence stands (longer than replica lag) a miss reads the ``Query`` strongly
+consistently, so a page filled under the new generation always holds the new enrollment;
+otherwise eventually consistently, at half the read units. The near cache is skipped: the
+user reads their own enrollment at once, whichever container serves them next.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, TypeAdapter
 
-from courses_api.cache.api import ListNamespace, ReadThroughCache
+from courses_api.cache.api import ListNamespace, PageReads, ReadThroughCache
 from courses_api.models import Enrollment
 
 
@@ -39,7 +40,7 @@ class UserEnrollmentSource(Protocol):
     """The table read behind the list (``EnrollmentRepository.list_by_user``)."""
 
     def list_by_user(
-        self, user_id: str, *, limit: int, start_key: dict[str, Any] | None
+        self, user_id: str, *, limit: int, start_key: dict[str, Any] | None, consistent: bool = True
     ) -> tuple[list[Enrollment], dict[str, Any] | None]: ...
 
 
@@ -51,14 +52,16 @@ class EnrollmentLists:
         self._cache = cache
 
     def page(self, user_id: str, *, limit: int, start_key: dict[str, Any] | None) -> EnrollmentRows:
-        def load() -> EnrollmentRows:
-            items, next_key = self._source.list_by_user(user_id, limit=limit, start_key=start_key)
+        def load(*, consistent: bool = True) -> EnrollmentRows:
+            items, next_key = self._source.list_by_user(
+                user_id, limit=limit, start_key=start_key, consistent=consistent
+            )
             return EnrollmentRows(items=items, next_key=next_key)
 
         page_key = f"limit={limit}|after={json.dumps(start_key, sort_keys=True) if start_key else ''}"
-        cached = self._cache.fetch_list(
-            my_enrollments_namespace(user_id), page_key, load, ROWS_ADAPTER, skip_near=True
-        )
+        reads = PageReads(strong=load, eventual=lambda: load(consistent=False))
+        namespace = my_enrollments_namespace(user_id)
+        cached = self._cache.fetch_list(namespace, page_key, reads, ROWS_ADAPTER, skip_near=True)
         return cached.value
 
     def after_enroll(self, user_id: str) -> bool:

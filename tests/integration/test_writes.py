@@ -408,6 +408,24 @@ class TestReadAfterWriteThroughWarmCache:
         listed = call(api.list_fn, load_event("list_courses", query={"limit": "100"})).body["items"]
         assert [c["title"] for c in listed if c["course_id"] == course_id] == ["Moved"]
 
+    def test_an_edit_that_moves_no_course_keeps_the_pages_and_shows_through_them(
+        self, cached_api: Api, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("CACHE_FENCE_TTL_MS", "100")  # (containers read settings on first use)
+        api = cached_api
+        course_id = api.created(status="published")["course_id"]
+        time.sleep(0.2)  # the creation's list fence is gone: index pages may be stored again
+        event = load_event("list_courses", query={"category": "cloud-computing", "limit": "100"})
+        assert call(api.list_fn, event).headers["X-Cache"] == "MISS"
+        assert call(api.list_fn, event).headers["X-Cache"] == "HIT"
+        # when only the title and price change
+        assert api.patch(course_id, {"title": "Renamed", "price": "12.50"}, '"1"').status == 200
+        # then the cached page (ids only) still serves, with the course as its item entry now is
+        listed = call(api.list_fn, event)
+        assert listed.headers["X-Cache"] == "HIT"
+        assert [(c["title"], c["price"], c["version"]) for c in listed.body["items"]
+                if c["course_id"] == course_id] == [("Renamed", 12.5, 2)]
+
     def test_unpublish_then_reads_hide_it(self, cached_api: Api) -> None:
         api = cached_api
         course_id = api.created(status="published")["course_id"]

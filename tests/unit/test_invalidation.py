@@ -47,9 +47,15 @@ def test_unpublish_touches_the_lists_it_leaves() -> None:
     assert set(plan.namespaces) == {INSTRUCTOR, CATALOGUE, WEB}
 
 
-def test_draft_edit_touches_only_the_instructor_list() -> None:
-    plan = plan_invalidation("c1", row(status="draft"), row(status="draft", title="U", version=2))
+def test_draft_level_change_touches_only_the_instructor_list() -> None:
+    plan = plan_invalidation("c1", row(status="draft"), row(status="draft", level="advanced", version=2))
     assert plan.namespaces == (INSTRUCTOR,)
+
+
+def test_an_edit_that_moves_no_course_drops_just_the_item() -> None:
+    # list pages hold ids: a new title or price shows through the item entry alone
+    plan = plan_invalidation("c1", row(), row(title="U", price=Decimal("9.99"), version=2))
+    assert plan == Invalidation(item_ids=("c1",), namespaces=(), fences=(("c1", "2"),))
 
 
 def test_delete_touches_the_lists_it_was_in() -> None:
@@ -68,9 +74,10 @@ def test_a_tally_copy_drops_just_the_item_and_no_eventually_consistent_fill_pass
     assert plan == Invalidation(item_ids=("c1",), namespaces=(), fences=(("c1", FENCE_UNKNOWN),))
 
 
-def test_counter_and_another_change_is_a_full_invalidation() -> None:
-    plan = plan_invalidation("c1", row(), row(enrollment_count=1, title="U"))
-    assert set(plan.namespaces) == {INSTRUCTOR, CATALOGUE, WEB}
+def test_a_change_that_can_move_the_course_is_a_full_invalidation() -> None:
+    for change in ({"published_at": "2026-02-01T00:00:00Z"}, {"instructor_id": "i2"}, {"level": "advanced"}):
+        plan = plan_invalidation("c1", row(), row(enrollment_count=1, **change))
+        assert set(plan.namespaces) >= {INSTRUCTOR, CATALOGUE, WEB}, change
 
 
 def test_partial_images_do_not_crash() -> None:

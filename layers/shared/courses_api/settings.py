@@ -86,7 +86,7 @@ class Settings(HttpSettings):
 
     # Cache behaviour.
     cache_key_prefix: str = Field(default="courses", pattern=r"^[a-z0-9-]{1,32}$")
-    cache_schema_version: int = Field(default=1, ge=1)
+    cache_schema_version: int = Field(default=2, ge=1)
     cache_item_ttl_s: int = Field(default=300, ge=1)
     cache_list_ttl_s: int = Field(default=60, ge=1)
     cache_negative_ttl_s: int = Field(default=15, ge=1)

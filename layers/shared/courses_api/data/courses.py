@@ -26,7 +26,7 @@ BY_CATEGORY = "ByCategory"  # category + published_at: one category's published 
 BY_INSTRUCTOR = "ByInstructor"  # instructor_id + created_at: an instructor's courses
 BY_STATUS = "ByStatus"  # status + published_at: the published catalogue
 
-# What a list shows: exactly the non-key attributes the list indexes project (INCLUDE).
+# What a list shows of a course (read from the course's item, not from an index).
 SUMMARY_ATTRIBUTES: tuple[str, ...] = tuple(CourseSummary.model_fields)
 
 
@@ -63,8 +63,12 @@ class CourseRepository:
         level: str | None,
         limit: int,
         start_key: dict[str, Any] | None,
-    ) -> tuple[list[CourseSummary], dict[str, Any] | None]:
-        """Published courses, newest first: ``ByCategory`` for a category, else ``ByStatus``."""
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """Ids of published courses, newest first: ``ByCategory`` for a category, else ``ByStatus``.
+
+        The indexes hold keys and the filtered attribute only: the courses themselves come
+        from the item cache, so a page read costs the index entries (about 100 bytes each).
+        """
         query: dict[str, Any] = {"TableName": self.table_name, "ScanIndexForward": False}
         names: dict[str, str] = {}
         if category is not None:
@@ -84,7 +88,7 @@ class CourseRepository:
         if names:
             query["ExpressionAttributeNames"] = names
         items, next_key = query_page(self._client, limit=limit, start_key=start_key, **query)
-        return [CourseSummary.model_validate(item) for item in items], next_key
+        return [str(item["course_id"]) for item in items], next_key
 
     def list_by_instructor(
         self,
@@ -93,8 +97,8 @@ class CourseRepository:
         include_unpublished: bool,
         limit: int,
         start_key: dict[str, Any] | None,
-    ) -> tuple[list[CourseSummary], dict[str, Any] | None]:
-        """An instructor's courses, newest first, through ``ByInstructor``."""
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """Ids of an instructor's courses, newest first, through ``ByInstructor``."""
         query: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": BY_INSTRUCTOR,
@@ -107,7 +111,7 @@ class CourseRepository:
             query["ExpressionAttributeNames"] = {"#status": "status"}
             query["ExpressionAttributeValues"].update(values_of(published="published"))
         items, next_key = query_page(self._client, limit=limit, start_key=start_key, **query)
-        return [CourseSummary.model_validate(item) for item in items], next_key
+        return [str(item["course_id"]) for item in items], next_key
 
     def get_many(self, course_ids: Sequence[str], *, consistent: bool) -> dict[str, Course]:
         """Whole courses in BatchGetItem calls of 100; absent ids are left out.

@@ -3,16 +3,20 @@
 Enrollment counts: a course row carries its count (base plus the tally the stream
 invalidator copies from the count shards, see :mod:`courses_api.data.enrollment_shards`),
 so the read that fills a course's entry fills its count, and the invalidation a tally
-change triggers (an ordinary row change) refreshes it. List indexes do not project the
-count (copying a tally would then write an index partition as hot as the course), so a
-page is cached without counts and takes them from its courses' own entries.
+change triggers (an ordinary row change) refreshes it.
+
+A list page is cached as the ids it lists (and its cursor); the courses come from their
+own item entries, the same ones ``GET /courses/{id}`` serves. So a list shows exactly what
+the item shows, counts included, an edit that moves no course needs no new page, and the
+list indexes hold only keys and the attribute a list filters on (a page read costs about
+100 bytes per entry; copying a tally writes no index partition).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from courses_api.cache.api import Cached, Fenced, ListNamespace, ReadThroughCache
 from courses_api.data.courses import CourseRepository
@@ -21,8 +25,16 @@ from courses_api.domain.auth import Caller
 from courses_api.errors import NotFound
 from courses_api.models import Course, CoursePage
 
+
+class CourseIdPage(BaseModel):
+    """A list page as cached: the ids it lists, in order, and the cursor to the next one."""
+
+    course_ids: list[str]
+    next_cursor: str | None = None
+
+
 COURSE_ADAPTER: TypeAdapter[Course] = TypeAdapter(Course)
-PAGE_ADAPTER: TypeAdapter[CoursePage] = TypeAdapter(CoursePage)
+PAGE_ADAPTER: TypeAdapter[CourseIdPage] = TypeAdapter(CourseIdPage)
 
 CATALOGUE = ListNamespace("catalogue")
 
@@ -93,14 +105,15 @@ class CourseReads:
         start_key = self._cursors.decode(scope, cursor)
         namespace = category_namespace(category) if category else CATALOGUE
 
-        def load() -> CoursePage:
-            items, next_key = self._repository.list_published(
+        def load() -> CourseIdPage:
+            ids, next_key = self._repository.list_published(
                 category=category, level=level, limit=limit, start_key=start_key
             )
-            return CoursePage(items=items, next_cursor=self._cursors.encode(scope, next_key))
+            return CourseIdPage(course_ids=ids, next_cursor=self._cursors.encode(scope, next_key))
 
         page_key = f"level={level or '*'}|limit={limit}|cursor={cursor or ''}"
-        return self._counted(self._cache.fetch_list(namespace, page_key, load, PAGE_ADAPTER), skip_near=False)
+        cached = self._cache.fetch_list(namespace, page_key, load, PAGE_ADAPTER)
+        return self._page_of(cached, skip_near=False, include_unpublished=False)
 
     def list_by_instructor(
         self, instructor_id: str, caller: Caller, *, limit: int, cursor: str | None
@@ -111,34 +124,36 @@ class CourseReads:
         scope = f"instructor:{instructor_id}:{visibility}"
         start_key = self._cursors.decode(scope, cursor)
 
-        def load() -> CoursePage:
-            items, next_key = self._repository.list_by_instructor(
+        def load() -> CourseIdPage:
+            ids, next_key = self._repository.list_by_instructor(
                 instructor_id, include_unpublished=include_unpublished, limit=limit, start_key=start_key
             )
-            return CoursePage(items=items, next_cursor=self._cursors.encode(scope, next_key))
+            return CourseIdPage(course_ids=ids, next_cursor=self._cursors.encode(scope, next_key))
 
         page_key = f"{visibility}|limit={limit}|cursor={cursor or ''}"
         cached = self._cache.fetch_list(
             instructor_namespace(instructor_id), page_key, load, PAGE_ADAPTER, skip_near=include_unpublished
         )
-        return self._counted(cached, skip_near=include_unpublished)
+        return self._page_of(cached, skip_near=include_unpublished, include_unpublished=include_unpublished)
 
-    def _counted(self, cached: Cached[CoursePage], *, skip_near: bool) -> Cached[CoursePage]:
-        """The page with each course's current count, taken from the courses' item entries.
+    def _page_of(
+        self, cached: Cached[CourseIdPage], *, skip_near: bool, include_unpublished: bool
+    ) -> Cached[CoursePage]:
+        """The listed courses' summaries, from their item entries, in the page's order.
 
         The entries missing are read together (BatchGetItem, eventually consistent behind
-        their fences) and stay cached for the item requests that follow.
+        their fences) and stay cached for the item requests that follow. A course deleted,
+        or no longer published where only published ones are listed, since the page was
+        filled is left out (its write invalidated the page too; the item is the truth).
         """
         page = cached.value
-        if not page.items:
-            return cached
         courses = self._cache.fetch_items(
-            [summary.course_id for summary in page.items], self._repository.get_many, COURSE_ADAPTER,
-            skip_near=skip_near, version=course_version,
-        )
+            page.course_ids, self._repository.get_many, COURSE_ADAPTER, skip_near=skip_near, version=course_version
+        ) if page.course_ids else {}
         items = [
-            summary.model_copy(update={"enrollment_count": course.enrollment_count})
-            if (course := courses[summary.course_id].value) is not None else summary
-            for summary in page.items
+            course.summary()
+            for course_id in page.course_ids
+            if (course := courses[course_id].value) is not None
+            and (include_unpublished or course.status == "published")
         ]
         return Cached(CoursePage(items=items, next_cursor=page.next_cursor), cached.outcome)

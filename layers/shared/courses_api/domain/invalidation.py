@@ -5,17 +5,18 @@ services call it right after their write commits (with the images they wrote), a
 stream invalidator calls it with the ``OldImage``/``NewImage`` of each stream record (the
 backstop for writes made elsewhere and for invalidations lost while Redis was down).
 
-The rule: the item key always; plus every list the row was in *or* is now in (instructor,
-and while published the catalogue and its category), so a course that changes category,
-is unpublished or deleted disappears from the old lists and appears in the new ones.
+The rule: the item key always; plus, when the write can change which courses a list holds
+or their order, every list the row was in *or* is now in (instructor, and while published
+the catalogue and its category), so a course that changes category, is unpublished or
+deleted disappears from the old lists and appears in the new ones. List pages hold course
+ids only (the courses come from their item entries), so a change of anything else (a
+title, a price, a count) drops the item alone.
 Each dropped item keeps a version fence for a few seconds (see ``cache.api``): the committed
 version when the new image carries a newer one, ``gone`` after a delete, and "unknown"
 when the version did not move (a counter update), so a fill read eventually consistently
 from a replica that has not seen the write yet is never stored.
-A change of counts alone (the row's base ``enrollment_count``, written only by seeding or
-tooling, or its tally, copied from the count shards by the stream invalidator, see
-``data.enrollment_shards``) only drops the item: list pages hold no counts (they take them
-from the items' entries), so no list is invalidated by an enrollment.
+A tally copy (the count shards' values, copied onto the row by the stream invalidator, see
+``data.enrollment_shards``) is such a change: an enrollment invalidates no list.
 """
 
 from __future__ import annotations
@@ -33,16 +34,14 @@ from courses_api.cache.api import (
     merge_fences,
     version_fence,
 )
-from courses_api.data.enrollment_shards import COUNT_ATTRIBUTE, is_tally_attribute
 from courses_api.domain.course_reads import CATALOGUE, category_namespace, instructor_namespace
 from courses_api.observability import logger
 
 Image = Mapping[str, Any]
 
-
-def is_counter_attribute(name: str) -> bool:
-    """Whether an attribute is a count: its change alone moves a course in no list."""
-    return name == COUNT_ATTRIBUTE or is_tally_attribute(name)
+# What decides whether, and where, a course is in a list: the list indexes' keys, the
+# attributes lists filter on, and the table key (see template.yaml).
+LIST_ATTRIBUTES = frozenset({"course_id", "status", "category", "level", "instructor_id", "published_at", "created_at"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +116,7 @@ def plan_invalidation(course_id: str, old: Image | None, new: Image | None) -> I
     """What to invalidate after ``old`` became ``new`` (``None`` = absent: created or deleted)."""
     items = (course_id,)
     fences = ((course_id, fence_of(old, new)),)
-    if old is not None and new is not None and all(map(is_counter_attribute, changed_attributes(old, new))):
+    if old is not None and new is not None and not changed_attributes(old, new) & LIST_ATTRIBUTES:
         return Invalidation(item_ids=items, namespaces=(), fences=fences)
     namespaces = _unique((*list_namespaces_of(old), *list_namespaces_of(new)))
     return Invalidation(item_ids=items, namespaces=namespaces, fences=fences)

@@ -88,14 +88,14 @@ def test_read_floor_figures_of_the_quick_run(quick_run: tuple[dict[str, Any], di
     # Warm, GET /me/enrollments reads Redis only; fenced fills stored nothing stale
     assert floor["me_enrollments_warm_db_reads"] == 0
     cold = details["read_floor"]["me_enrollments"]["cold_calls"]
-    assert cold["Query"] == 1, cold  # and BatchGetItem for the summaries and the count shards
+    assert cold["Query"] == 1, cold  # and one BatchGetItem for the courses, each row with its count
     assert set(cold) == {"Query", "BatchGetItem"}, cold
     assert floor["stale_values_stored_lagging_replica"] == 0
-    # An item miss of a small course reads its row eventually consistently (half a read unit), plus
-    # its count shards when the count cache misses too: below the one unit of a strongly consistent read
-    assert 0.5 <= floor["rcu_per_item_miss"] < 1.0
-    # No cache beats the ideal of its own trace
-    assert 0 < floor["hit_ratio_vs_ideal"] <= 1.0
+    # An item miss of a small course is one eventually consistent read of its row (count included)
+    assert floor["rcu_per_item_miss"] == 0.5
+    # Near the ideal of its own trace; a page refreshed ahead of its expiry (a read, not a miss) may
+    # even pass it slightly, since the ideal lets every key expire at the end of its window
+    assert 0.8 < floor["hit_ratio_vs_ideal"] <= 1.05
 
 
 @pytest.mark.allow_scan

@@ -34,7 +34,7 @@ DYNAMODB_ACCESS: dict[str, set[tuple[str, str]]] = {
     "ListCoursesFunction": {("dynamodb:Query", "CoursesTable/index/ByCategory"),
                             ("dynamodb:Query", "CoursesTable/index/ByStatus"),
                             ("dynamodb:BatchGetItem", "CoursesTable")},
-    "GetCourseFunction": {("dynamodb:GetItem", "CoursesTable"), ("dynamodb:BatchGetItem", "CoursesTable")},
+    "GetCourseFunction": {("dynamodb:GetItem", "CoursesTable")},
     "ListInstructorCoursesFunction": {("dynamodb:Query", "CoursesTable/index/ByInstructor"),
                                       ("dynamodb:BatchGetItem", "CoursesTable")},
     "CreateCourseFunction": {("dynamodb:PutItem", "CoursesTable")},

@@ -42,6 +42,7 @@ It writes ``benchmarks/results/writes.json``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -76,8 +77,14 @@ from benchmarks.dataset import DatasetSpec, generate, zipf_weights  # noqa: E402
 from benchmarks.writes_legacy import SingleCounterEnrollments, legacy_table_properties  # noqa: E402
 from courses_api.container import Container  # noqa: E402
 from courses_api.data.capacity import item_size  # noqa: E402
-from courses_api.data.dynamo import batch_write  # noqa: E402
-from courses_api.data.enrollment_shards import COUNT_SHARDS, EnrollmentCounts, roster_partition  # noqa: E402
+from courses_api.data.dynamo import batch_write, to_attributes  # noqa: E402
+from courses_api.data.enrollment_shards import (  # noqa: E402
+    COUNT_SHARDS,
+    EnrollmentCounts,
+    count_shard_key,
+    roster_partition,
+    tally_attribute,
+)
 from courses_api.data.enrollments import EnrollmentRepository  # noqa: E402
 from courses_api.domain.auth import Caller  # noqa: E402
 from courses_api.domain.enrollments import EnrollmentService  # noqa: E402
@@ -412,6 +419,89 @@ def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple
     return service, recorder, names
 
 
+# ------------------------------------------------------------------ the tally copy (stream -> course rows)
+
+
+def courses_stream_batching() -> tuple[int, float]:
+    """``BatchSize`` and ``MaximumBatchingWindowInSeconds`` of the Courses stream's event source (template)."""
+    function = resources_of_type("AWS::Serverless::Function")["StreamInvalidatorFunction"]
+    source = function["Properties"]["Events"]["CoursesStream"]["Properties"]
+    return int(source["BatchSize"]), float(source["MaximumBatchingWindowInSeconds"])
+
+
+def _stream_shard(key: str, stream_shards: int) -> int:
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % stream_shards
+
+
+def tally_copies(
+    course_rates: Mapping[str, float], row_wcu: Mapping[str, int], *, shards: int, stream_shards: int,
+    batch_size: int, window_s: float,
+) -> dict[str, Any]:
+    """What copying count shards onto course rows costs, from each course's enrollment rate.
+
+    Each enrollment writes one record to the Courses stream (its count shard's new value);
+    a stream shard (one per table partition; a key always lands on the same one) hands
+    the function a batch when ``window_s`` has passed or ``batch_size`` records wait, and
+    the function writes each course in the batch once. A course whose keys see ``r``
+    records a second on a stream shard cutting batches every ``T`` seconds is in a batch
+    with probability ``1 - exp(-r T)`` (Poisson arrivals): that many copies per ``T``.
+    """
+    per_stream_shard = [0.0] * stream_shards
+    placement: dict[str, dict[int, float]] = {}
+    for course_id, rate in course_rates.items():
+        spread: dict[int, float] = defaultdict(float)
+        for shard in range(shards):
+            spread[_stream_shard(count_shard_key(course_id, shard), stream_shards)] += rate / shards
+        placement[course_id] = spread
+        for stream_shard, share in spread.items():
+            per_stream_shard[stream_shard] += share
+    cut_s = [min(window_s, batch_size / rate) if rate > 0 else window_s for rate in per_stream_shard]
+    copies: dict[str, float] = {}
+    for course_id, spread in placement.items():
+        copies[course_id] = sum((1 - math.exp(-share * cut_s[s])) / cut_s[s] for s, share in spread.items() if share)
+    enrollments = sum(course_rates.values())
+    total_copies = sum(copies.values())
+    wcu = {course_id: copies[course_id] * row_wcu[course_id] for course_id in copies}
+    busiest = max(wcu, key=wcu.__getitem__)
+    records = sum(per_stream_shard) or 1.0
+    return {
+        "stream_shards": stream_shards,
+        "batch_size": batch_size,
+        "batching_window_s": window_s,
+        "copies_per_s": round(total_copies),
+        "copies_per_enrollment": round(total_copies / enrollments, 3) if enrollments else 0.0,
+        "copy_wcu_per_s": round(sum(wcu.values())),
+        "busiest_course_row_wcu_per_s": round(wcu[busiest]),
+        "busiest_course_row_copies_per_s": round(copies[busiest], 1),
+        "busiest_course": busiest,
+        "mean_batch_interval_s": round(sum(r * t for r, t in zip(per_stream_shard, cut_s, strict=True)) / records, 3),
+    }
+
+
+def tally_model(args: argparse.Namespace, courses: Sequence[Mapping[str, Any]], launch_course: str,
+                catalogue: Sequence[str], courses_table_wcu_per_s: float) -> dict[str, Any]:
+    """The tally copy of the launch: enrollment rates as the replay's workload, stream shards as its Courses table."""
+    weights = zipf_weights(len(catalogue), args.zipf_s)
+    total = sum(weights)
+    rates = {course_id: args.background_rate * weight / total for course_id, weight in zip(catalogue, weights,
+                                                                                          strict=True)}
+    rates[launch_course] = rates.get(launch_course, 0.0) + args.launch_rate
+    tally_bytes = sum(len(tally_attribute(shard)) + 8 for shard in range(args.shards))  # name + a number
+    by_id = {str(course["course_id"]): course for course in courses}
+    row_wcu = {course_id: write_units(item_size(to_attributes(dict(by_id[course_id]))) + tally_bytes)
+               for course_id in rates}
+    batch_size, window_s = courses_stream_batching()
+    stream_shards = max(1, math.ceil(courses_table_wcu_per_s / PARTITION_WCU_PER_S))
+    result = tally_copies(rates, row_wcu, shards=args.shards, stream_shards=stream_shards,
+                          batch_size=batch_size, window_s=window_s)
+    result["launch_course_row_wcu_per_s"] = round(
+        tally_copies({launch_course: args.launch_rate}, row_wcu, shards=args.shards, stream_shards=stream_shards,
+                     batch_size=batch_size, window_s=window_s)["copy_wcu_per_s"])
+    result["busiest_course"] = "<launch course>" if result["busiest_course"] == launch_course else "a background course"
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--launch-rate", type=float, default=10_000, help="enrollments/s on the launch course")
@@ -445,6 +535,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             service, recorder, names = build_design(name, data.courses, args.shards)
             result = replay(service, recorder, requests, name)
             designs[name] = result.summary(args.duration_s, args.hold_ms, launch_course)
+            if name == "after":
+                courses_wcu = sum(wcu for (target, _), wcu in result.partition_wcu.items()
+                                  if target == "Courses (table)") / args.duration_s
+                tally = tally_model(args, data.courses, launch_course, catalogue, courses_wcu)
             counts = EnrollmentCounts(dynamodb_client(), names["Courses"], args.shards)
             checks[name] = settled(counts, dynamodb_client(), names["Enrollments"], launch_course,
                                    sharded=name == "after")
@@ -479,6 +573,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "seed": args.seed,
         },
         "designs": designs,
+        "tally_copy": tally,
         "settled": checks,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -509,6 +604,7 @@ def update_document(section: str, path: Path = DOCUMENT) -> None:
 def markdown(report: Mapping[str, Any]) -> str:
     """The writes section of ``docs/BENCHMARKS.md``, from a report."""
     work, before, after = report["workload"], report["designs"]["before"], report["designs"]["after"]
+    tally = report["tally_copy"]
     hold = report["model"]["transaction_hold_ms"]
     shard_load = work["launch_enrollments_per_s"] * 2 / work["count_shards"]
     rows = []
@@ -551,6 +647,17 @@ Busiest partition of each table and index:
 |---|---|---|
 {target_rows}
 
+**The tally copy.** Counts reach course rows from the Courses stream: the stream invalidator copies each batch's
+latest shard values onto each course's row, one write per course and batch. With the template's batches (up to
+{tally['batch_size']:,} records, gathered for up to {tally['batching_window_s']:g} s) on {tally['stream_shards']}
+stream shards (one per partition the replay's Courses table needs), the model gives {tally['copies_per_s']:,} copies
+a second, {tally['copies_per_enrollment']} per enrollment (a launch course's thousands of enrollments share a copy;
+a course in the long tail gets one for its one enrollment), {tally['copy_wcu_per_s']:,} WCU/s on course rows and
+none on an index (no index projects the tally). The launch course's row takes {tally['launch_course_row_wcu_per_s']:,}
+WCU/s and the busiest row ({tally['busiest_course']}) {tally['busiest_course_row_wcu_per_s']:,}, against 1,000. A
+count shown lags its enrollment by about the batch interval ({tally['mean_batch_interval_s']:g} s on average here)
+plus the copy's own record.
+
 Conflicts by how long a transaction holds its items (DynamoDB does not publish it): {holds}.
 Once the replay is over, the launch course's count and its roster agree: before {settled['before']['count']:,}
 counted / {settled['before']['roster_rows']:,} rows, after {settled['after']['count']:,} /
@@ -591,6 +698,9 @@ def render(report: Mapping[str, Any]) -> str:
         lines.append(f"{label:34}{before[key]:>22,}{after[key]:>22,}")
     lines.append(f"busiest before: {before['busiest']}")
     lines.append(f"busiest after:  {after['busiest']}")
+    tally = report["tally_copy"]
+    lines.append(f"tally copy: {tally['copies_per_s']:,} copies/s ({tally['copies_per_enrollment']} per enrollment), "
+                 f"{tally['copy_wcu_per_s']:,} WCU/s; launch course row {tally['launch_course_row_wcu_per_s']:,} WCU/s")
     return "\n".join(lines)
 
 

@@ -87,6 +87,23 @@ class TestListCourses:
         )
         assert sorted(i["course_id"] for i in items) == sorted(f"web{i:04d}" for i in range(0, 30, 3))
 
+    @pytest.mark.parametrize("level", ["beginner", "advanced"])
+    def test_a_filtered_page_is_one_read_ahead_and_resumes_after_its_last_item(
+        self, seeded: list[Any], function: Callable[[str], ModuleType], level: str
+    ) -> None:
+        # a third of the category is beginner, the rest advanced: reading 4x what a page needs
+        # fills it in one request, and the next page starts right after its last item
+        module = function("list_courses")
+        queries: list[dict[str, Any]] = []
+        module.container.dynamodb.meta.events.register(
+            "provide-client-params.dynamodb.Query", lambda params, **_: queries.append(dict(params)))
+        items = follow_all(module, "list_courses", query={"category": "web-development", "level": level, "limit": "4"})
+        expected = [f"web{i:04d}" for i in reversed(range(30)) if (i % 3 == 0) == (level == "beginner")]
+        assert [i["course_id"] for i in items] == expected, "newest first, each exactly once, none skipped"
+        pages = -(-len(expected) // 4)
+        assert len(queries) <= pages + 1, "about one request a page (the last may find the end empty)"
+        assert queries[0]["Limit"] == 16
+
     def test_category_list_uses_by_category_index(
         self, seeded: list[Any], function: Callable[[str], ModuleType]
     ) -> None:

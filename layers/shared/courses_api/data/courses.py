@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 BY_CATEGORY = "ByCategory"  # category + published_at: one category's published courses
 BY_INSTRUCTOR = "ByInstructor"  # instructor_id + created_at: an instructor's courses
 BY_STATUS = "ByStatus"  # status + published_at: the published catalogue
+# Each index's key attributes and the table's: what a key to resume a Query after an item holds.
+INDEX_KEYS = {
+    BY_CATEGORY: ("category", "published_at", "course_id"),
+    BY_INSTRUCTOR: ("instructor_id", "created_at", "course_id"),
+    BY_STATUS: ("status", "published_at", "course_id"),
+}
 
 # What a list shows of a course (read from the course's item, not from an index).
 SUMMARY_ATTRIBUTES: tuple[str, ...] = tuple(CourseSummary.model_fields)
@@ -87,7 +93,9 @@ class CourseRepository:
         query["ExpressionAttributeValues"] = values
         if names:
             query["ExpressionAttributeNames"] = names
-        items, next_key = query_page(self._client, limit=limit, start_key=start_key, **query)
+        items, next_key = query_page(
+            self._client, limit=limit, start_key=start_key, key_names=INDEX_KEYS[query["IndexName"]], **query
+        )
         return [str(item["course_id"]) for item in items], next_key
 
     def list_by_instructor(
@@ -110,7 +118,9 @@ class CourseRepository:
             query["FilterExpression"] = "#status = :published"
             query["ExpressionAttributeNames"] = {"#status": "status"}
             query["ExpressionAttributeValues"].update(values_of(published="published"))
-        items, next_key = query_page(self._client, limit=limit, start_key=start_key, **query)
+        items, next_key = query_page(
+            self._client, limit=limit, start_key=start_key, key_names=INDEX_KEYS[BY_INSTRUCTOR], **query
+        )
         return [str(item["course_id"]) for item in items], next_key
 
     def get_many(self, course_ids: Sequence[str], *, consistent: bool) -> dict[str, Course]:

@@ -31,6 +31,7 @@ BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 MAX_BATCH_RETRIES = 8
 QUERY_MAX_ROUNDS = 5  # a filtered page stops after this many reads and hands back a cursor
+FILTER_READ_AHEAD = 4  # a filtered read asks for this many times the items still missing
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -198,19 +199,27 @@ def query_page(
     limit: int,
     start_key: dict[str, Any] | None,
     max_rounds: int = QUERY_MAX_ROUNDS,
+    key_names: Sequence[str] = (),
     **query: Any,
 ) -> tuple[list[Item], dict[str, Any] | None]:
     """One page of up to ``limit`` matching items from a Query, and the key to resume after.
 
     With a ``FilterExpression`` a single Query may return fewer than ``limit`` items, so
-    this reads on (each round asking only for what is still missing, so no read item is
-    ever skipped) for at most ``max_rounds`` rounds; the returned key always resumes
-    right after the last item read, so following it visits every item exactly once.
+    this reads on for at most ``max_rounds`` rounds. Given ``key_names`` (the index's and
+    the table's key attributes), each filtered round reads ahead, ``FILTER_READ_AHEAD``
+    times what is still missing: a page then usually takes one request (every request is
+    billed at least half a read unit, however little it returns), and when more items
+    match than the page takes, the key returned is the last kept item's, so the next page
+    resumes right after it. Otherwise each round asks only for what is missing and the
+    key is DynamoDB's. Either way, following the keys visits every item exactly once.
     """
+    read_ahead = "FilterExpression" in query and bool(key_names)
     items: list[Item] = []
     next_key = start_key
     for round_number in range(max_rounds):
-        request = dict(query, Limit=limit - len(items), ReturnConsumedCapacity="TOTAL")
+        missing = limit - len(items)
+        asked = missing * FILTER_READ_AHEAD if read_ahead else missing
+        request = dict(query, Limit=asked, ReturnConsumedCapacity="TOTAL")
         if next_key:
             request["ExclusiveStartKey"] = to_attributes(next_key)
         try:
@@ -223,7 +232,11 @@ def query_page(
             raise unavailable(error) from error
         except BotoCoreError as error:
             raise unavailable(error) from error
-        items.extend(from_attributes(item) for item in response.get("Items", []))
+        found = [from_attributes(item) for item in response.get("Items", [])]
+        if len(found) > missing:  # read ahead past the page: resume after the last item kept
+            items.extend(found[:missing])
+            return items, {name: items[-1][name] for name in key_names}
+        items.extend(found)
         raw_next = response.get("LastEvaluatedKey")
         next_key = from_attributes(raw_next) if raw_next else None
         if next_key is None or len(items) >= limit:

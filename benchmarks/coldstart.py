@@ -361,6 +361,17 @@ How it gets there:
   requests (SnapStart, provisioned concurrency) it is loaded during init (`Container.warm`), so restored and
   provisioned environments never pay it; `SnapStart` stays on in prod.
 - **Models build their schemas on first use** (`defer_build`): a function builds only the models its route uses.
+- **Powertools' re-exporting packages load name by name** (`courses_api/http/reexports.py`): importing
+  `aws_lambda_powertools.event_handler` otherwise imports every resolver it has (the AppSync one pulls in
+  asyncio), and `utilities.data_classes` some thirty event classes. The names and objects are Powertools' own;
+  a package whose `__init__` does more than re-export is imported as usual.
+- **The garbage collector waits for the end of init** (`lifecycle.pause_collection`, `end_init`): an init
+  allocates hundreds of thousands of objects that live as long as the container; collecting them dozens of
+  times frees nothing, so init runs without it and freezes them (`gc.freeze`) before it resumes. Only inside
+  Lambda (`AWS_LAMBDA_INITIALIZATION_TYPE` set), never in tests or `make run`.
+- **The DynamoDB client's model loads without listing every service** (`data/dynamo.py`,
+  `DynamoDBOnlyLoader`): botocore otherwise lists some 400 service folders to confirm the name exists.
+- The floor has none of these, which is why the product now starts faster than the frameworks' plain floor.
 
 Where the product's import time goes (`python -X importtime`, self time summed per top-level package, the least
 of 5 runs):

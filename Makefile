@@ -101,14 +101,14 @@ test: install lint check ## Lint, type-check, check the template, then run the w
 test-fast: $(FUZZ_STAMP) ## Only the test suite (no lint, no template checks)
 	$(BIN)/pytest -x -q $(PYTEST_ARGS)
 
-# ---- fuzzing (issue 11) --------------------------------------------------------------------
+# ---- fuzzing ---------------------------------------------------------------------------------
 FUZZ_EXAMPLES ?= 200
 .PHONY: fuzz
 fuzz: $(FUZZ_STAMP) redis-binary ## Long fuzz run: Hypothesis targets (20,000 examples each) + Schemathesis, all phases, new seed
 	HYPOTHESIS_PROFILE=fuzz SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_SEED= \
 	  $(BIN)/pytest -q --timeout=3600 tests/unit/fuzz tests/e2e/test_schemathesis.py $(PYTEST_ARGS)
 
-# ---- template checks (issues 2 and 7) -----------------------------------------------------
+# ---- template checks -------------------------------------------------------------------------
 # checkov has its own virtualenv: its pins clash with pytest and locust. The network may be
 # closed, hence --skip-download (no policy download from the Prisma platform).
 CHECKOV_VENV := .venv-checkov
@@ -139,7 +139,7 @@ sam-build: $(SAM_STAMP) ## sam build without Docker (arm64 wheels, Python 3.13 f
 .PHONY: check
 check: validate checkov sam-build ## All template checks: validate + cfn-lint, checkov, sam build
 
-# ---- deploy (issue 10) --------------------------------------------------------------------
+# ---- deploy ---------------------------------------------------------------------------------
 # ENV=dev uses samconfig.toml's [default] section, ENV=prod its [prod] section.
 ENV ?= dev
 SAM_CONFIG_ENV = $(if $(filter prod,$(ENV)),prod,default)
@@ -175,7 +175,7 @@ smoke: $(TEST_STAMP) ## Smoke-test a deployed stage: make smoke URL=<ApiUrl> TOK
 	@test -n "$(URL)" -a -n "$(TOKEN)" || { echo "usage: make smoke URL=<stack output ApiUrl> TOKEN=<ID token of a non-instructor> [INSTRUCTOR_TOKEN=<ID token of an instructor>] [ORIGINS=<AllowedOrigins>]"; exit 2; }
 	@$(PY) -m ops.smoke --url "$(URL)" --token "$(TOKEN)" --instructor-token "$(INSTRUCTOR_TOKEN)" --origins "$(ORIGINS)"
 
-# ---- local API (issue 5) ------------------------------------------------------------------
+# ---- local API -----------------------------------------------------------------------------
 PORT ?= 3000
 SUB ?= local-user
 GROUPS ?=

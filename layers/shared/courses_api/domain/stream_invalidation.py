@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from courses_api.cache.api import ReadThroughCache
 from courses_api.data.enrollment_shards import (
     COUNT_ATTRIBUTE,
+    COUNT_SHARDS,
     CountTally,
     course_of_count_shard,
     is_count_shard_key,
@@ -68,7 +69,10 @@ def shard_count_of(record: DynamoDBRecord) -> tuple[str, int, int] | None:
         shard = shard_of_count_key(key)
     except ValueError:
         return None
-    return course_of_count_shard(key), shard, int(count)
+    course_id = course_of_count_shard(key)
+    if not course_id or not 0 <= shard < COUNT_SHARDS:  # not a key the enroll path writes
+        return None
+    return course_id, shard, int(count)
 
 
 def latest_shard_counts(records: Sequence[DynamoDBRecord]) -> dict[str, dict[int, int]]:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 TIERS = {"scan_baseline", "gsi", "gsi_redis", "gsi_redis_near"}
 TOP_LEVEL = {"dataset", "workload", "tiers", "hit_latency_ms", "stampede", "redis_outage", "cold_start_ms",
-             "read_floor", "staleness_after_write_s"}
+             "read_floor", "staleness_after_write_s", "production_pace"}
 
 
 def _number(value: Any) -> bool:
@@ -96,6 +96,27 @@ def test_read_floor_figures_of_the_quick_run(quick_run: tuple[dict[str, Any], di
     # Near the ideal of its own trace; a page refreshed ahead of its expiry (a read, not a miss) may
     # even pass it slightly, since the ideal lets every key expire at the end of its window
     assert 0.8 < floor["hit_ratio_vs_ideal"] <= 1.05
+
+
+@pytest.mark.allow_scan
+@pytest.mark.slow
+def test_virtual_time_replays_repeat_and_reach_the_compulsory_bound(
+    quick_run: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    results, details = quick_run
+    assert set(results["production_pace"]) == {"100", "1000"}
+    for figures in results["production_pace"].values():
+        assert set(figures) == {"rcu_ratio_to_scan", "hit_ratio", "hit_ratio_vs_compulsory"}
+        assert 0 < figures["rcu_ratio_to_scan"] < 1
+        # Nothing expires within the replay (TTL 1 h), so only each key's first request may miss
+        assert figures["hit_ratio_vs_compulsory"] == 1.0
+    paces = details["production_pace"]["paces"]
+    # Same trace, same virtual clock: the second replay at 100/s moves no figure but wall-clock latency
+    assert paces["100"]["replays"] == 2
+    assert paces["100"]["identical_across_replays"] is True
+    assert paces["100"]["virtual_span_s"] > 5 * paces["1000"]["virtual_span_s"]  # ten times slower, rounded
+    assert all(pace["redis_expiries_due"] == 0 and pace["server_errors"] == 0 for pace in paces.values())
+    assert details["production_pace"]["worst_case_staleness_if_every_invalidation_is_lost_s"] == 3601
 
 
 @pytest.mark.allow_scan

@@ -87,8 +87,10 @@ class Settings(HttpSettings):
     # Cache behaviour.
     cache_key_prefix: str = Field(default="courses", pattern=r"^[a-z0-9-]{1,32}$")
     cache_schema_version: int = Field(default=3, ge=1)
-    cache_item_ttl_s: int = Field(default=300, ge=1)
-    cache_list_ttl_s: int = Field(default=300, ge=1)
+    # Invalidation is write-driven, so these bound memory and the staleness of a key whose
+    # every invalidation was lost (TTL + near TTL), not freshness (template.yaml says why 1 h).
+    cache_item_ttl_s: int = Field(default=3600, ge=1)
+    cache_list_ttl_s: int = Field(default=3600, ge=1)
     cache_negative_ttl_s: int = Field(default=15, ge=1)
     # How long an invalidation's version fence outlives it: above DynamoDB's replica lag.
     cache_fence_ttl_ms: int = Field(default=2000, ge=100, le=60_000)

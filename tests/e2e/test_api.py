@@ -82,7 +82,7 @@ def test_get_course_has_etag_and_answers_conditional_gets(api: httpx.Client, new
     first = api.get(f"/courses/{course['course_id']}")
     assert first.status_code == 200
     etag = first.headers["etag"]
-    assert etag == f'"{course["version"]}"'
+    assert etag == f'W/"{course["version"]}.{course["enrollment_count"]}"'
     again = api.get(f"/courses/{course['course_id']}", headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.content == b""

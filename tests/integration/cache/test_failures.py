@@ -198,3 +198,47 @@ def test_unreachable_host_at_cold_start_is_a_bypass(metrics: RecordingMetrics) -
     result = manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
     assert (result.outcome, result.value) == (CacheOutcome.BYPASS, Thing(id="c1", version=1))
     assert manager.health().status == "degraded"
+
+
+class _SteppedClock:
+    """A clock the test moves by hand (the near cache's TTL runs on ``monotonic``)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_redis_down_a_hot_key_costs_one_load_per_near_ttl(
+    dedicated_redis: LocalRedis, client: redis.Redis, metrics: RecordingMetrics
+) -> None:
+    # Given Redis stopped and a near cache of 1 s on a clock the test drives
+    clock = _SteppedClock()
+    manager = make_manager(
+        client,
+        metrics,
+        near_ttl_s=1.0,
+        failure_threshold=1,
+        cooldown_s=60,
+        logger=logging.getLogger("test.cache"),
+        clock=clock,
+    )
+    loader = CountingLoader(Thing(id="hot", version=1))
+    dedicated_redis.stop()
+
+    # When one container reads a hot key 100 times within its near TTL, then once after it
+    outcomes = [manager.fetch_item("hot", loader, THING).outcome for _ in range(100)]
+    clock.now += 1.01
+    manager.fetch_item("hot", loader, THING)
+
+    # Then the first read loads (a bypass), the other 99 come from the near cache, and the TTL still bounds it
+    assert outcomes[0] is CacheOutcome.BYPASS
+    assert set(outcomes[1:]) == {CacheOutcome.HIT}
+    assert loader.calls == 2

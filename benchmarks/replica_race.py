@@ -22,14 +22,13 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-
-import redis
 
 from courses_api.cache import CacheConfig, Fenced, KeySpace, NullMetrics, RedisCacheManager
 from courses_api.cache.api import ReadThroughCache
@@ -213,6 +212,18 @@ def seed_courses(client: Any, table: str, count: int, prefix: str) -> list[str]:
     return ids
 
 
+def connect(redis_url: str) -> Any:
+    """A client built as the functions build theirs (cluster mode, auth and TLS CA from the
+    environment's REDIS_* settings), on ``redis_url``, with 2 s timeouts."""
+    from courses_api.cache.client import create_redis_client
+    from courses_api.settings import Settings
+
+    values: dict[str, Any] = {name.lower(): value for name, value in os.environ.items() if name.startswith("REDIS_")}
+    values.update(redis_url=redis_url, redis_socket_timeout_ms=2000, redis_connect_timeout_ms=2000,
+                  courses_table="race", enrollments_table="race", cursor_secret=secrets.token_urlsafe(32))
+    return create_redis_client(Settings.model_validate(values))
+
+
 def run_race(
     client: Any,
     table: str,
@@ -231,14 +242,15 @@ def run_race(
     prefix = f"race{os.getpid()}-{next(_runs)}"
     ids = seed_courses(client, table, courses, prefix)
     replica: Any = LaggingReplica(client, lag_s)  # stands in for the DynamoDB client
-    keys = KeySpace(prefix, 1)
+    # Under the functions' key prefix: on the ElastiCache stand-in the cache user may reach no other.
+    keys = KeySpace(os.environ.get("CACHE_KEY_PREFIX") or prefix, 1)
     # Near cache off: every read goes to Redis, where a stale fill would show.
     config = CacheConfig(keys=keys, fence_ttl_ms=fence_ttl_ms, lease_wait_s=0.05, near_ttl_s=0,
                          breaker_failure_threshold=1000, breaker_cooldown_s=0.1)
-    clients: list[redis.Redis] = []
+    clients: list[Any] = []
 
     def manager() -> RedisCacheManager:
-        redis_client = redis.Redis.from_url(redis_url, socket_timeout=2)
+        redis_client = connect(redis_url)
         clients.append(redis_client)
         return RedisCacheManager(redis_client, NullMetrics(), config=config)
 
@@ -288,7 +300,7 @@ def run_race(
             result.reads += count
 
     def sample() -> None:
-        sampler = redis.Redis.from_url(redis_url, socket_timeout=2)
+        sampler = connect(redis_url)
         clients.append(sampler)
         codec = Codec()
         while not stop.is_set():
@@ -313,7 +325,7 @@ def run_race(
     for thread in threads:
         thread.join()
     # After the race, every stored row must be the newest (the last invalidations are done).
-    final = redis.Redis.from_url(redis_url)
+    final = connect(redis_url)
     clients.append(final)
     codec, truth = Codec(), CourseRepository(client, table)
     for course_id in ids:

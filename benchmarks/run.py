@@ -40,7 +40,7 @@ for _key, _value in BASE_ENVIRONMENT.items():
 
 from tqdm import tqdm  # noqa: E402
 
-from benchmarks import coldstart, read_floor, report, virtual_time  # noqa: E402
+from benchmarks import bill, coldstart, hot_course, read_floor, report, virtual_time  # noqa: E402
 from benchmarks.dataset import DatasetSpec, generate, seed  # noqa: E402
 from benchmarks.stats import TierStats, load_prices, usd_per_million  # noqa: E402
 from benchmarks.tiers import Discard, run_naive_tier, run_product_tier  # noqa: E402
@@ -245,6 +245,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 assumed_rps=float(load_prices()["traffic_assumption"]["requests_per_second"]),
             )
         stages["read_floor"] = time.perf_counter() - floor_started
+        progress.stage("hot course")
+        hot_started = time.perf_counter()
+        redis_client.flushall()
+        hot, hot_details = hot_course.measure(data.published_ids[0], {**common, "CURSOR_SECRET": BASE_ENVIRONMENT[
+            "CURSOR_SECRET"]}, redis_server.url, redis_client, quick=args.quick)
+        stages["hot_course"] = time.perf_counter() - hot_started
+        progress.stage("authorizer")
+        authorizer = bill.measure_authorizer(200 if args.quick else 5000)
     finally:
         progress.close()
         if redis_server is not None:
@@ -256,6 +264,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     prices = load_prices()
     costs = {name: usd_per_million(stats, prices, memory_mb) for name, stats in tiers.items()}
     pace, pace_details = production_pace(paced, tiers["scan_baseline"], warmup, measured, data.enrollments)
+    route_kinds = bill.route_authorizers()
+    authorizer_share = bill.authorizer_invocations_per_request(measured, route_kinds)
+    whole = {name: bill.whole_bill(costs[name], authorizer_share, authorizer, prices) for name in tiers}
     results = {
         "dataset": data.describe(course_bytes),
         "workload": {
@@ -282,6 +293,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cold_start_ms": coldstart.summary(cold),
         **floor,
         "production_pace": pace,
+        "usd_per_million_whole_bill": whole,
+        "hot_course_reads": hot,
     }
     duration = time.perf_counter() - started
     details = {
@@ -311,6 +324,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cache_mechanics": mechanics["details"],
         "read_floor": floor_details,
         "production_pace": pace_details,
+        "hot_course_reads": hot_details,
+        "whole_bill": {"route_authorizers": route_kinds,
+                       "authorizer_invocations_per_request": round(authorizer_share, 4),
+                       "authorizer": authorizer, "api_gateway": prices["api_gateway"]},
     }
     report.write_json(results, details, args.output)
     if not args.no_docs:

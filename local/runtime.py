@@ -21,7 +21,15 @@ from typing import Any
 from local.auth import DEFAULT_LOCAL_AUTH_SECRET, InsecureSecretError, check_secret, mint_token
 from local.aws import create_tables, dynamodb_client, free_port, use_fake_aws_credentials
 from local.functions import FunctionPool, load_functions
-from local.redis_server import DEFAULT_LOCAL_URL, LocalRedis, is_reachable, start_redis_server
+from local.redis_server import (
+    DEFAULT_LOCAL_URL,
+    MASK,
+    ElastiCacheStandIn,
+    is_reachable,
+    masked_url,
+    redis_answers,
+    start_elasticache_standin,
+)
 from local.specs import ApiRoute, FunctionSpec, function_specs
 from local.streams import StreamPoller
 from local.template import REPO_ROOT, TEMPLATE_PATH, load_template, template_environment
@@ -30,8 +38,9 @@ log = logging.getLogger("local.runtime")
 
 DEFAULT_PORT = 3000
 DEFAULT_SEED_COURSES = 1000
-# Local values for settings the template sets for AWS (ElastiCache is a TLS cluster with IAM
-# auth; the local redis-server is a single node without auth). The environment still wins.
+# Local values for settings the template sets for AWS. ElastiCache is a TLS cluster with IAM
+# auth; the local stand-in sets its own REDIS_* (password auth standing in for IAM), and a
+# REDIS_URL given without them is taken for a single node without auth. The environment wins.
 LOCAL_ENV_DEFAULTS = {
     "REDIS_CLUSTER": "false",
     "REDIS_AUTH_MODE": "none",
@@ -43,6 +52,9 @@ LOCAL_ENV_DEFAULTS = {
     # moto is far slower than DynamoDB (it deep-copies every table on each TransactWriteItems);
     # under load its answers can pass the layer's 2 s read timeout that suits DynamoDB.
     "DYNAMODB_READ_TIMEOUT_S": "5",
+    # The template's 50 ms per Redis command suits a cache in the function's AZ; here TLS, three
+    # shards and every container share a loaded developer machine.
+    "REDIS_SOCKET_TIMEOUT_MS": "250",
 }
 TABLE_IDS = {"COURSES_TABLE": "CoursesTable", "ENROLLMENTS_TABLE": "EnrollmentsTable"}
 
@@ -170,7 +182,7 @@ class LocalRuntime:
     pools: dict[str, FunctionPool] = field(default_factory=dict)
     routes: list[ApiRoute] = field(default_factory=list)
     moto: MotoProcess | None = None
-    redis: LocalRedis | None = None
+    standin: ElastiCacheStandIn | None = None
     redis_note: str = ""
     dynamodb_note: str = ""
     cursor_note: str = ""
@@ -219,19 +231,24 @@ class LocalRuntime:
         url = ""
         if wanted == "" or (wanted or "").lower() == "none":
             self.redis_note = "none (REDIS_URL is empty): no Redis tier, reads are BYPASS"
-        elif wanted and is_reachable(wanted):
+        elif wanted and redis_answers(wanted):
             url = wanted
-            self.redis_note = f"{wanted} (REDIS_URL)"
+            self.redis_note = f"{masked_url(wanted)} (REDIS_URL)"
             if self.moto is not None and "CACHE_KEY_PREFIX" not in os.environ:
                 # Fresh in-memory data must not meet cache entries of an earlier run.
                 os.environ["CACHE_KEY_PREFIX"] = f"local-{secrets.token_hex(4)}"
                 self.redis_note += f", keys prefixed {os.environ['CACHE_KEY_PREFIX']}"
         else:
             try:
-                self.redis = start_redis_server()
-                url = self.redis.url
-                why = f"REDIS_URL {wanted} not reachable; " if wanted else ""
-                self.redis_note = f"{url} ({why}redis-server started for this run, nothing kept on disk)"
+                self._start_standin()
+                assert self.standin is not None
+                url = self.standin.url
+                why = f"REDIS_URL {masked_url(wanted)} not reachable; " if wanted else ""
+                self.redis_note = (
+                    f"{url} ({why}ElastiCache stand-in: {len(self.standin.nodes)}-shard TLS cluster, default user off, "
+                    f"user {self.standin.username} from template.yaml's AccessString, password {MASK}; "
+                    "nothing kept on disk)"
+                )
             except (FileNotFoundError, RuntimeError) as error:
                 if not wanted and is_reachable(DEFAULT_LOCAL_URL):
                     url = DEFAULT_LOCAL_URL
@@ -240,6 +257,14 @@ class LocalRuntime:
                 else:
                     self.redis_note = f"none ({error}): NO REDIS TIER, every read goes to DynamoDB (BYPASS)"
         os.environ["REDIS_URL"] = url
+
+    def _start_standin(self) -> None:
+        """The default: a stand-in built like the deployed ElastiCache Serverless cache."""
+        template = load_template(TEMPLATE_PATH)
+        prefix = os.environ.get("CACHE_KEY_PREFIX") or template_environment(template).get("CACHE_KEY_PREFIX", "courses")
+        self.standin = start_elasticache_standin((prefix,))
+        os.environ["CACHE_KEY_PREFIX"] = prefix
+        os.environ.update(self.standin.environment())
 
     def _seed(self) -> None:
         count = self.options.seed_courses
@@ -288,9 +313,9 @@ class LocalRuntime:
         self.pollers.clear()
         for pool in self.pools.values():
             pool.close()
-        if self.redis is not None:
-            self.redis.stop()
-            self.redis = None
+        if self.standin is not None:
+            self.standin.stop()
+            self.standin = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None

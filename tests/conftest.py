@@ -1,8 +1,10 @@
 """Fixtures shared by every test: moto over HTTP, tables from template.yaml, a real Redis.
 
 Nothing here is a fake: DynamoDB is moto's server on a loopback port (its tables created
-from ``template.yaml``), Redis is a real ``redis-server`` (the local one on 6379 when it
-answers, else one started for the session).
+from ``template.yaml``), Redis is the session's ElastiCache stand-in (real redis-server
+nodes: a TLS cluster with the cache user of ``template.yaml``'s access string). At the end
+of the session every command the stand-in was sent is audited (``tests.support.elasticache``):
+a denied command or key, or one ElastiCache Serverless does not support, fails the run.
 """
 
 from __future__ import annotations
@@ -26,27 +28,25 @@ os.environ.update(BASE_ENVIRONMENT)
 
 import botocore.client  # noqa: E402
 import pytest  # noqa: E402
-import redis  # noqa: E402
 
+from local.redis_server import ElastiCacheStandIn  # noqa: E402
+from tests.support.elasticache import Audit, audit, start_session_standin  # noqa: E402
 from tests.support.events import load_event as _load_event  # noqa: E402
 from tests.support.functions import load_function  # noqa: E402
 from tests.support.services import (  # noqa: E402
-    LocalRedis,
     MotoEndpoint,
     create_tables,
     delete_tables,
     dynamodb_client,
-    ensure_redis,
     start_moto,
-    start_redis_server,
     use_fake_aws_credentials,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TEST_REDIS_DB = 15
 _table_counter = itertools.count()
+SESSION_AUDIT = Audit()  # what the stand-in saw, read when it stops (and before a test restarts a node)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -97,37 +97,42 @@ def dynamodb(moto_endpoint: MotoEndpoint) -> DynamoDBClient:
 
 
 @pytest.fixture(scope="session")
-def redis_server() -> Iterator[LocalRedis]:
-    """A real redis-server of this session's own, so tests can flush it without touching
-    anyone's data and parallel sessions cannot interfere; without the binary, the one at
-    127.0.0.1:6379 (database 15) is used when it answers."""
+def redis_server() -> Iterator[ElastiCacheStandIn]:
+    """The session's ElastiCache stand-in (its own processes: tests may flush it).
+
+    Its connection settings other than ``REDIS_URL`` (cluster mode, the cache user and its
+    password, the CA) go into the environment for the whole session, so a function a test
+    points at it with ``REDIS_URL`` alone connects as it would in AWS.
+    """
     try:
-        server: LocalRedis | None = start_redis_server()
-    except (FileNotFoundError, RuntimeError):
-        server = ensure_redis(f"redis://127.0.0.1:6379/{TEST_REDIS_DB}")
-    if server is None:
-        pytest.fail("no Redis reachable and redis-server could not be started (make test installs it)")
-    yield server
-    server.stop()
+        standin = start_session_standin()
+    except (FileNotFoundError, RuntimeError) as error:
+        pytest.fail(f"the ElastiCache stand-in did not start ({error}); make test installs redis-server")
+    os.environ.update({name: value for name, value in standin.environment().items() if name != "REDIS_URL"})
+    yield standin
+    SESSION_AUDIT.merge(audit(standin))
+    standin.stop()
 
 
 @pytest.fixture(scope="session")
-def redis_url(redis_server: LocalRedis) -> str:
+def redis_url(redis_server: ElastiCacheStandIn) -> str:
     return redis_server.url
 
 
 @pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
+def redis_client(redis_server: ElastiCacheStandIn) -> Iterator[Any]:
+    """The harness's admin client (a ``RedisCluster``) on an empty stand-in, for arranging
+    and inspecting keys; the product's own client is ``tests.support.elasticache.product_client``."""
+    redis_server.flush()
+    client = redis_server.admin_client()
     yield client
-    client.flushdb()
+    redis_server.flush()
     client.close()
 
 
 @pytest.fixture
-def with_redis(redis_url: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> redis.Redis:
-    """Functions loaded after this fixture use the real Redis tier."""
+def with_redis(redis_url: str, redis_client: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Functions loaded after this fixture use the real Redis tier (the stand-in)."""
     monkeypatch.setenv("REDIS_URL", redis_url)
     return redis_client
 
@@ -147,3 +152,21 @@ def load_event() -> Callable[..., dict[str, Any]]:
 def function() -> Callable[[str], ModuleType]:
     """Load ``functions/<name>/app.py`` as a new container (call after the env is set)."""
     return load_function
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the stand-in audit; any denied or unsupported command fails the session."""
+    if not SESSION_AUDIT.commands and not SESSION_AUDIT.denied:
+        return
+    terminalreporter.section("ElastiCache stand-in audit")
+    terminalreporter.write_line(SESSION_AUDIT.summary())
+    problems = SESSION_AUDIT.problems()
+    for problem in problems:
+        terminalreporter.write_line(f"FAIL {problem}", red=True)
+    if not problems:
+        terminalreporter.write_line("no denied command or key, no command unsupported by ElastiCache Serverless")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if SESSION_AUDIT.problems() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -2,7 +2,7 @@
 
 The server runs as a separate process, exactly as ``make run`` starts it, against the
 session's moto server (so a test can also write to DynamoDB behind the API's back, as
-another service would) and a redis-server of its own.
+another service would) and the session's ElastiCache stand-in (under its own key prefix).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from local.redis_server import ElastiCacheStandIn
+from tests.support.elasticache import E2E_KEY_PREFIX
 from tests.support.services import MotoEndpoint, dynamodb_client, free_port, mint_token
 
 if TYPE_CHECKING:
@@ -45,28 +47,33 @@ class LocalApi:
         return {"Authorization": f"Bearer {self.token(sub, *groups)}"}
 
 
-def _environment(port: int, endpoint: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_TABLE") and k not in {"REDIS_URL", "PORT"}}
+def _environment(port: int, endpoint: str, standin: ElastiCacheStandIn) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.endswith("_TABLE") and not k.startswith("REDIS_") and k != "PORT"}
     env.update(
         PORT=str(port),
         DYNAMODB_ENDPOINT=endpoint,
         SEED_COURSES=str(SEED_COURSES),
         LOCAL_AUTH_SECRET=E2E_SECRET,
-        CACHE_KEY_PREFIX="courses-e2e",
+        CACHE_KEY_PREFIX=E2E_KEY_PREFIX,
         PYTHONUNBUFFERED="1",
     )
+    env.update(standin.environment())  # the session's ElastiCache stand-in: its audit covers the e2e run
     return env
 
 
 @pytest.fixture(scope="session")
-def local_api(moto_endpoint: MotoEndpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalApi]:
+def local_api(
+    moto_endpoint: MotoEndpoint, redis_server: ElastiCacheStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalApi]:
     port = free_port()
     log_path = tmp_path_factory.mktemp("local-api") / "server.log"
     url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "local", "run", "--quiet"],
-            cwd=REPO_ROOT, env=_environment(port, moto_endpoint.url), stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT, env=_environment(port, moto_endpoint.url, redis_server), stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + STARTUP_TIMEOUT_S

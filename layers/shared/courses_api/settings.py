@@ -81,7 +81,10 @@ class Settings(HttpSettings):
     redis_username: str = ""
     redis_password: SecretStr = SecretStr("")
     redis_cache_name: str = Field(default="", description="ElastiCache cache name, for IAM auth")
-    redis_connect_timeout_ms: int = Field(default=50, ge=1, le=5000)
+    # PEM file of a private CA (the local stand-in's); empty: the system's trust store (AWS).
+    redis_tls_ca_file: str = ""
+    # Bounds TCP connect, TLS handshake and AUTH of a new connection (cold arm64: hundreds of ms).
+    redis_connect_timeout_ms: int = Field(default=1000, ge=1, le=5000)
     redis_socket_timeout_ms: int = Field(default=50, ge=1, le=5000)
 
     # Cache behaviour.

@@ -1,13 +1,12 @@
-"""Cache fixtures: managers on the shared test Redis, dedicated servers to stop or freeze,
-and a three-node Redis Cluster. All real ``redis-server`` processes, no fakes."""
+"""Cache fixtures: managers on the session's ElastiCache stand-in (a three-shard TLS cluster,
+through the product's own client), dedicated plain servers to stop or freeze. All real
+``redis-server`` processes, no fakes."""
 
 from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -20,7 +19,9 @@ from pydantic import BaseModel, TypeAdapter
 from redis.cluster import RedisCluster
 
 from courses_api.cache import CacheConfig, KeySpace, RedisCacheManager
-from tests.support.services import LocalRedis, free_port, start_redis_server
+from local.redis_server import ElastiCacheStandIn
+from tests.support.elasticache import TEST_KEY_PREFIX, product_client
+from tests.support.services import LocalRedis, start_redis_server
 
 
 class Thing(BaseModel):
@@ -82,7 +83,13 @@ def advance_redis(client: redis.Redis, seconds: float) -> None:
             client.pexpire(key, remaining - step_ms)
 
 
-_prefixes = itertools.count()
+_prefixes = itertools.count(1)
+
+
+def key_space(schema: int | None = None) -> KeySpace:
+    """Keys under the prefix the stand-in's cache user may reach; the schema version keeps
+    the key spaces of one test's managers apart (or together, given the same number)."""
+    return KeySpace(TEST_KEY_PREFIX, schema if schema is not None else 1000 + next(_prefixes))
 
 
 CONFIG_FIELDS = frozenset(CacheConfig.__dataclass_fields__)
@@ -96,7 +103,7 @@ def make_manager(client: Any, metrics: RecordingMetrics, **overrides: Any) -> Re
     ``cooldown_s`` for the breaker's.
     """
     fields: dict[str, Any] = {
-        "keys": KeySpace(f"ct{os.getpid()}-{next(_prefixes)}", 1),
+        "keys": key_space(),
         "near_max_entries": 128,
         "near_max_bytes": 1 << 20,
         "breaker_failure_threshold": overrides.pop("failure_threshold", 3),
@@ -125,13 +132,16 @@ def metrics() -> RecordingMetrics:
 
 
 @pytest.fixture
-def manager_factory(redis_url: str, redis_client: redis.Redis, metrics: RecordingMetrics) -> Iterator[ManagerFactory]:
-    """Build managers on the shared test Redis (db flushed per test by ``redis_client``)."""
-    clients: list[redis.Redis] = []
-    keys = KeySpace(f"ct{os.getpid()}-{next(_prefixes)}", 1)  # one per test: its managers share keys
+def manager_factory(
+    redis_server: ElastiCacheStandIn, redis_client: Any, metrics: RecordingMetrics
+) -> Iterator[ManagerFactory]:
+    """Build managers on the stand-in (flushed per test by ``redis_client``), each with a
+    client built as a function builds it."""
+    clients: list[Any] = []
+    keys = key_space()  # one per test: its managers share keys
 
     def build(**overrides: Any) -> RedisCacheManager:
-        client = fast_client(redis_url, overrides.pop("timeout_ms", 200))
+        client = product_client(redis_server, overrides.pop("timeout_ms", 200))
         clients.append(client)
         overrides.setdefault("keys", keys)
         return make_manager(client, overrides.pop("metrics", metrics), **overrides)
@@ -156,77 +166,15 @@ def dedicated_redis() -> Iterator[LocalRedis]:
         server.stop()
 
 
-def _free_cluster_port() -> int:
-    """A free port whose cluster-bus port (+10000) is free too."""
-    for _ in range(100):
-        port = free_port()
-        if port < 55535:
-            try:
-                import socket
-
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port + 10000))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port pair for a cluster node")
-
-
-def _cluster_state(client: redis.Redis) -> str:
-    info = client.execute_command("CLUSTER INFO")
-    if isinstance(info, dict):
-        state = info.get("cluster_state", info.get(b"cluster_state", ""))
-        return state.decode() if isinstance(state, bytes) else str(state)
-    text = info.decode() if isinstance(info, bytes) else str(info)
-    return "ok" if "cluster_state:ok" in text else "fail"
-
-
 @pytest.fixture(scope="session")
-def redis_cluster_nodes() -> Iterator[list[LocalRedis]]:
-    """Three cluster-enabled redis-servers joined into one cluster (no replicas)."""
-    if shutil.which("redis-cli") is None:
-        pytest.skip("redis-cli is not installed")
-    nodes: list[LocalRedis] = []
-    try:
-        for _ in range(3):
-            nodes.append(
-                start_redis_server(_free_cluster_port(), "--cluster-enabled", "yes", "--cluster-node-timeout", "2000")
-            )
-        addresses = [f"127.0.0.1:{node.port}" for node in nodes]
-        subprocess.run(
-            ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        # Every node must see the whole slot map, not just the first: a node that has not
-        # heard of the others yet answers CLUSTERDOWN and the first test turns into BYPASSes.
-        probes = [redis.Redis(port=node.port) for node in nodes]
-        deadline = time.monotonic() + 30
-        while any(_cluster_state(probe) != "ok" for probe in probes):
-            if time.monotonic() > deadline:
-                raise RuntimeError("cluster did not reach state ok on every node")
-            time.sleep(0.1)
-        for probe in probes:
-            probe.close()
-        yield nodes
-    finally:
-        for node in nodes:
-            node.stop()
+def redis_cluster_nodes(redis_server: ElastiCacheStandIn) -> list[LocalRedis]:
+    """The stand-in's three shards (ElastiCache Serverless is cluster-mode only)."""
+    return redis_server.nodes
 
 
 @pytest.fixture
-def cluster_client(redis_cluster_nodes: list[LocalRedis]) -> Iterator[RedisCluster]:
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
-    client = RedisCluster(
-        host="127.0.0.1",
-        port=redis_cluster_nodes[0].port,
-        socket_timeout=0.5,
-        socket_connect_timeout=0.5,
-        retry=Retry(NoBackoff(), 0),
-    )
-    client.flushall(target_nodes=RedisCluster.PRIMARIES)
+def cluster_client(redis_server: ElastiCacheStandIn, redis_client: Any) -> Iterator[RedisCluster]:
+    """The product's cluster client on the (flushed) stand-in."""
+    client = product_client(redis_server, 500)
     yield client
     client.close()

@@ -10,13 +10,14 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from courses_api.cache import CacheOutcome, KeySpace, NullCache
+from courses_api.cache import CacheOutcome, NullCache
 from tests.integration.cache.conftest import (
     THING,
     ManagerFactory,
     RecordingMetrics,
     Thing,
     fast_client,
+    key_space,
     make_manager,
 )
 from tests.support.services import LocalRedis
@@ -204,8 +205,8 @@ def test_null_cache_loads_everything_once() -> None:
 
 @pytest.mark.cluster
 def test_batch_over_a_cluster(cluster_client: RedisCluster) -> None:
-    reader = make_manager(cluster_client, RecordingMetrics(), near_ttl_s=0, keys=KeySpace("clb", 1))
-    writer = make_manager(cluster_client, RecordingMetrics(), near_ttl_s=0, keys=KeySpace("clb", 1))
+    reader = make_manager(cluster_client, RecordingMetrics(), near_ttl_s=0, keys=key_space(7))
+    writer = make_manager(cluster_client, RecordingMetrics(), near_ttl_s=0, keys=key_space(7))
     ids = [f"course-{i}" for i in range(40)]
     assert len({cluster_client.get_node_from_key(reader.keys.item(i).value).name for i in ids}) == 3
     database = things(*ids)

@@ -1,25 +1,31 @@
-"""The manager on a local three-node Redis Cluster (ElastiCache Serverless is cluster-only)."""
+"""The manager on the three-shard ElastiCache stand-in (ElastiCache Serverless is cluster-only)."""
 
 from __future__ import annotations
 
-import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from pydantic import SecretStr
 from redis.cluster import RedisCluster
 
-from courses_api.cache import CacheOutcome, KeySpace, ListNamespace, build_manager
-from courses_api.settings import Settings
-from tests.integration.cache.conftest import THING, THINGS, CountingLoader, RecordingMetrics, Thing, make_manager
-from tests.support.services import LocalRedis
+from courses_api.cache import CacheOutcome, ListNamespace, build_manager
+from local.redis_server import ElastiCacheStandIn
+from tests.integration.cache.conftest import (
+    THING,
+    THINGS,
+    CountingLoader,
+    RecordingMetrics,
+    Thing,
+    key_space,
+    make_manager,
+)
+from tests.support.elasticache import standin_settings
 
 pytestmark = pytest.mark.cluster
 
 
 def test_items_and_lists_spread_over_slots_and_invalidate(cluster_client: RedisCluster) -> None:
-    manager = make_manager(cluster_client, RecordingMetrics(), near_ttl_s=0, keys=KeySpace("cl", 1))
+    manager = make_manager(cluster_client, RecordingMetrics(), near_ttl_s=0, keys=key_space(1))
     ids = [f"course-{i}" for i in range(40)]
     for item_id in ids:
         assert manager.fetch_item(item_id, CountingLoader(Thing(id=item_id, version=1)), THING).outcome is (
@@ -51,7 +57,7 @@ def test_items_and_lists_spread_over_slots_and_invalidate(cluster_client: RedisC
 def test_no_stale_set_and_stampede_on_cluster(cluster_client: RedisCluster) -> None:
     metrics = RecordingMetrics()
     managers = [
-        make_manager(cluster_client, metrics, near_ttl_s=0, keys=KeySpace("cl2", 1), lease_wait_s=3) for _ in range(4)
+        make_manager(cluster_client, metrics, near_ttl_s=0, keys=key_space(2), lease_wait_s=3) for _ in range(4)
     ]
     loader = CountingLoader(Thing(id="hot", version=1), delay_s=0.2)
     barrier = threading.Barrier(64)
@@ -83,15 +89,8 @@ def test_no_stale_set_and_stampede_on_cluster(cluster_client: RedisCluster) -> N
     assert managers[2].fetch_item("c9", lambda: database["row"], THING).value == Thing(id="c9", version=2)
 
 
-def test_client_factory_builds_a_cluster_client_from_settings(redis_cluster_nodes: list[LocalRedis]) -> None:
-    settings = Settings(
-        courses_table="courses",
-        enrollments_table="enrollments",
-        redis_url=f"redis://127.0.0.1:{redis_cluster_nodes[1].port}",
-        redis_cluster=True,
-        cache_key_prefix="cl3",
-        cursor_secret=SecretStr(secrets.token_urlsafe(32)),
-    )
+def test_client_factory_builds_a_cluster_client_from_settings(redis_server: ElastiCacheStandIn) -> None:
+    settings = standin_settings(redis_server)
     manager = build_manager(settings, RecordingMetrics())
     first = manager.fetch_item("x", CountingLoader(Thing(id="x", version=1)), THING)
     second = manager.fetch_item("x", CountingLoader(None), THING, skip_near=True)
@@ -102,7 +101,7 @@ def test_client_factory_builds_a_cluster_client_from_settings(redis_cluster_node
 def test_page_hits_are_one_mget_per_slot_and_early_refresh_works_on_cluster(cluster_client: RedisCluster) -> None:
     # Given pages of many namespaces (slots on all three nodes), filled
     metrics = RecordingMetrics()
-    manager = make_manager(cluster_client, metrics, near_ttl_s=0, keys=KeySpace("cl4", 1))
+    manager = make_manager(cluster_client, metrics, near_ttl_s=0, keys=key_space(4))
     namespaces = [ListNamespace("category", f"cat-{i}") for i in range(12)]
     for ns in namespaces:
         manager.fetch_list(ns, "limit=20", CountingLoader([Thing(id=ns.partition, version=1)]), THINGS)
@@ -116,10 +115,10 @@ def test_page_hits_are_one_mget_per_slot_and_early_refresh_works_on_cluster(clus
 
     # And an early refresh (the REFRESH script with the page's "<generation>:" prefix) runs on the right node
     short_lived = make_manager(
-        cluster_client, metrics, near_ttl_s=0, keys=KeySpace("cl4", 1), list_ttl_s=1.0, ttl_jitter=0
+        cluster_client, metrics, near_ttl_s=0, keys=key_space(4), list_ttl_s=1.0, ttl_jitter=0
     )
     short_lived.fetch_list(namespaces[0], "p", CountingLoader([Thing(id="a", version=1)], delay_s=0.2), THINGS)
-    eager = make_manager(cluster_client, metrics, near_ttl_s=0, keys=KeySpace("cl4", 1), rng=lambda: 0.001)
+    eager = make_manager(cluster_client, metrics, near_ttl_s=0, keys=key_space(4), rng=lambda: 0.001)
     refresh = CountingLoader([Thing(id="a", version=2)])
     assert eager.fetch_list(namespaces[0], "p", refresh, THINGS).value == [Thing(id="a", version=2)]
     assert (refresh.calls, metrics.counts["CacheEarlyRefresh"]) == (1, 1)

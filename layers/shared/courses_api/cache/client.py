@@ -1,24 +1,36 @@
 """The Redis client of a container: single node or cluster, TLS, and ElastiCache auth.
 
-Created once per container (``get_redis_client``) with explicit connect and read
-timeouts in the tens of milliseconds and no client-side retries: a slow Redis must cost
-one timeout, after which the circuit breaker takes over.
+Created once per container (``get_redis_client``), no client-side retries: a slow Redis
+must cost one timeout, after which the circuit breaker takes over. Two timeouts: the
+connect timeout bounds TCP, the TLS handshake and ``AUTH`` of a new connection (hundreds
+of milliseconds on a cold arm64 function), the socket timeout every command after that.
+
+Configured to send ElastiCache only what its access string allows (``template.yaml``,
+``CacheAppUser``): RESP2 (no ``HELLO``, so no maintenance-notification handshake), no
+``CLIENT SETINFO``, and no ``COMMAND``: the cluster client routes by a key-position table
+of exactly the commands the cache package sends (:data:`KEY_POSITIONS`), and ``EVAL``
+keys by their ``numkeys`` (no ``COMMAND GETKEYS`` round trip).
 """
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeAlias
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import redis
+from redis._parsers import CommandsParser
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.connection import Connection, SSLConnection
 from redis.credentials import CredentialProvider
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 
 from courses_api.settings import Settings
@@ -116,13 +128,106 @@ class ElastiCacheIAMProvider(CredentialProvider):
         return str(signed).removeprefix("https://")
 
 
+# (first key, last key, step) of each keyed command the cache package sends, as COMMAND INFO
+# gives them (a negative last counts from the end); EVAL/EVALSHA keys come from numkeys.
+# A test compares this table with the server's COMMAND INFO.
+KEY_POSITIONS: dict[str, tuple[int, int, int]] = {
+    "GET": (1, 1, 1),
+    "SET": (1, 1, 1),
+    "MGET": (1, -1, 1),
+    "DEL": (1, -1, 1),
+    "EXISTS": (1, -1, 1),
+    "INCR": (1, 1, 1),
+    "PEXPIRE": (1, 1, 1),
+    "PTTL": (1, 1, 1),
+}
+SCRIPT_COMMANDS = frozenset({"EVAL", "EVALSHA"})
+
+
+class UnroutedCommandError(RedisClusterException):
+    """A keyed command missing from :data:`KEY_POSITIONS` (add it there and to the access string)."""
+
+
+class KeyTableParser(CommandsParser):
+    """Keys of a command from :data:`KEY_POSITIONS`; never asks the server (``COMMAND``)."""
+
+    def __init__(self) -> None:
+        self.commands = {}
+
+    def initialize(self, r: Any) -> None:
+        """Nothing to load: the table is static."""
+
+    def get_keys(self, redis_conn: Any, *args: Any) -> list[Any] | None:
+        name = str(args[0]).upper()
+        if name in SCRIPT_COMMANDS:
+            return list(args[3 : 3 + int(args[2])])
+        if name not in KEY_POSITIONS:
+            raise UnroutedCommandError(f"{name} is not in the cache client's key-position table")
+        first, last, step = KEY_POSITIONS[name]
+        last = len(args) + last if last < 0 else last
+        return [args[position] for position in range(first, last + 1, step)]
+
+
+class ElastiCacheCluster(RedisCluster):
+    """``RedisCluster`` that routes from :class:`KeyTableParser` instead of ``COMMAND``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands_parser = KeyTableParser()
+
+    def command(self, **kwargs: Any) -> dict[str, Any]:
+        """Called once by ``RedisCluster.__init__`` to fill its parser; answered locally, and
+        the parser replaced by the key table right after."""
+        return {}
+
+
+@lru_cache(maxsize=4)
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """One verifying TLS context per container (redis-py builds one per connection and
+    reloads the trust store each time); ``ca_file`` for a private CA, else the system's."""
+    return ssl.create_default_context(cafile=ca_file or None)
+
+
+class _BoundedHandshake(Connection):
+    """A connection whose set-up (TLS, ``AUTH``) runs under the connect timeout."""
+
+    def on_connect_check_health(self, check_health: bool = True) -> None:
+        sock = self._sock
+        if sock is not None:
+            sock.settimeout(self.socket_connect_timeout)
+        try:
+            super().on_connect_check_health(check_health=check_health)
+        finally:
+            if self._sock is not None:
+                self._sock.settimeout(self.socket_timeout)
+
+
+class PlainConnection(_BoundedHandshake):
+    """TCP without TLS (a local Redis)."""
+
+
+class TLSConnection(_BoundedHandshake, SSLConnection):
+    """TLS with the container's shared context; the handshake under the connect timeout."""
+
+    def _connect(self) -> socket.socket:
+        sock: socket.socket = Connection._connect(self)
+        sock.settimeout(self.socket_connect_timeout)
+        try:
+            wrapped = tls_context(self.ca_certs).wrap_socket(sock, server_hostname=self.host)
+        except (OSError, ssl.SSLError):
+            sock.close()
+            raise
+        wrapped.settimeout(self.socket_timeout)
+        return wrapped
+
+
 def _is_serverless_endpoint(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     return ".serverless." in host
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments shared by ``Redis`` and ``RedisCluster``."""
+    """Keyword arguments shared by ``Redis`` and ``RedisCluster`` (the endpoint aside)."""
     options: dict[str, Any] = {
         "socket_connect_timeout": settings.redis_connect_timeout_ms / 1000,
         "socket_timeout": settings.redis_socket_timeout_ms / 1000,
@@ -131,6 +236,8 @@ def client_options(settings: Settings) -> dict[str, Any]:
         "retry_on_timeout": False,
         "health_check_interval": 0,
         "decode_responses": False,
+        "protocol": 2,  # RESP2: no HELLO, no maintenance notifications (RESP3 only)
+        "driver_info": None,  # no CLIENT SETINFO (not in the access string)
     }
     if settings.redis_auth_mode == "password":
         password = settings.redis_password.get_secret_value()
@@ -149,15 +256,42 @@ def client_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def endpoint_options(url: str, ca_file: str = "") -> dict[str, Any]:
+    """Host, port, connection class (and credentials, if the URL has them) of ``redis://`` /
+    ``rediss://`` (TLS) URLs. Settings' credentials win over the URL's."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise CacheConfigurationError("REDIS_URL must be redis://host:port or rediss://host:port")
+    options: dict[str, Any] = {"host": unquote(parts.hostname), "port": parts.port or 6379}
+    if parts.password:
+        options["password"] = unquote(parts.password)
+    if parts.username:
+        options["username"] = unquote(parts.username)
+    if parts.scheme == "rediss":
+        options.update(connection_class=TLSConnection, ssl_ca_certs=ca_file or None)
+    else:
+        options["connection_class"] = PlainConnection
+    return options
+
+
 def create_redis_client(settings: Settings) -> RedisClient:
     """A new client for ``settings.redis_url`` (``rediss://`` means TLS)."""
     if not settings.redis_url:
         raise CacheConfigurationError("REDIS_URL is empty")
-    options = client_options(settings)
+    options = {**endpoint_options(settings.redis_url, settings.redis_tls_ca_file), **client_options(settings)}
+    if "credential_provider" in options:
+        options.pop("username", None)
+        options.pop("password", None)
+    host, port = options.pop("host"), options.pop("port")
     if settings.redis_cluster:
-        # One attempt per command; the breaker, not the client, decides when to retry.
-        return RedisCluster.from_url(settings.redis_url, require_full_coverage=False, **options)
-    return redis.Redis.from_url(settings.redis_url, **options)
+        # redis-py gives node pools our connection class only on its from-URL path, and a
+        # rediss:// URL would replace the class with its own: the URL here is plain, the
+        # class brings TLS. The cluster's retry is its own (one attempt: the breaker retries).
+        retry = options.pop("retry")
+        return ElastiCacheCluster(url=f"redis://{host}:{port}", retry=retry, require_full_coverage=False, **options)
+    path = urlsplit(settings.redis_url).path.strip("/")
+    pool = redis.ConnectionPool(host=host, port=port, db=int(path or 0), **options)
+    return redis.Redis(connection_pool=pool)
 
 
 @lru_cache(maxsize=4)

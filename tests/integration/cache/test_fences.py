@@ -22,7 +22,7 @@ from courses_api.data.dynamo import from_attributes
 from courses_api.domain.auth import ANONYMOUS
 from courses_api.domain.course_reads import CourseReads
 from courses_api.domain.invalidation import Invalidator
-from tests.integration.cache.conftest import RecordingMetrics, advance_redis, fast_client, make_manager
+from tests.integration.cache.conftest import ManagerFactory, advance_redis
 from tests.support.clock import FakeClock
 
 EDIT_GAP_S = 10.0  # v3 is written this long after v2
@@ -37,13 +37,13 @@ def _image(dynamodb: Any, table: str, course_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("order", ["late", "reordered"])
 def test_an_older_invalidation_arriving_after_the_fence_time_admits_no_stale_row(
-    tables: dict[str, str], dynamodb: Any, redis_url: str, redis_client: redis.Redis, order: str
+    tables: dict[str, str], dynamodb: Any, manager_factory: ManagerFactory, redis_client: redis.Redis, order: str
 ) -> None:
     table = tables["COURSES_TABLE"]
     clock = FakeClock()
     (course_id,) = seed_courses(dynamodb, table, 1, "fence")
     replica: Any = LaggingReplica(dynamodb, lag_s=REPLICA_LAG_S, clock=clock.monotonic)  # the client double
-    manager = make_manager(fast_client(redis_url, 200), RecordingMetrics(), clock=clock, near_ttl_s=0)
+    manager = manager_factory(clock=clock, near_ttl_s=0)
     reads = CourseReads(CourseRepository(replica, table), manager, CursorCodec(secrets.token_bytes(32)))
     invalidator = Invalidator(manager)
     # Given two edits (v2, then v3), each invalidated right after it committed
@@ -70,13 +70,13 @@ def test_an_older_invalidation_arriving_after_the_fence_time_admits_no_stale_row
 
 
 def test_the_same_write_invalidated_twice_keeps_what_was_filled_after_it(
-    tables: dict[str, str], dynamodb: Any, redis_url: str, redis_client: redis.Redis
+    tables: dict[str, str], dynamodb: Any, manager_factory: ManagerFactory
 ) -> None:
     """The write path and then the stream invalidate each write: the second one finds the fence
     already at that version and leaves the entry filled since (which reflects the write)."""
     table = tables["COURSES_TABLE"]
     (course_id,) = seed_courses(dynamodb, table, 1, "twice")
-    manager = make_manager(fast_client(redis_url, 200), RecordingMetrics(), near_ttl_s=0)
+    manager = manager_factory(near_ttl_s=0)
     repository = CourseRepository(dynamodb, table)
     reads = CourseReads(repository, manager, CursorCodec(secrets.token_bytes(32)))
     before = _image(dynamodb, table, course_id)

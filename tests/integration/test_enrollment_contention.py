@@ -17,21 +17,15 @@ from typing import Any
 
 import pytest
 
-from courses_api.data.dynamo import batch_write, from_attributes
-from courses_api.data.enrollment_shards import (
-    COUNT_SHARDS,
-    EnrollmentCounts,
-    count_of_row,
-    count_shard_key,
-    roster_partition,
-)
+from courses_api.data.dynamo import batch_write
+from courses_api.data.enrollments import ROSTER_SHARDS, roster_partition
 from tests.integration.enroll_container import run_container
 from tests.integration.linearizable import serialize
 from tests.support.data import course_item
 from tests.support.events import claims_for, load_event
 from tests.support.functions import call
 from tests.support.services import MotoEndpoint
-from tests.support.streams import StreamReader, settle
+from tests.support.streams import Counts, StreamReader, settle
 
 pytestmark = pytest.mark.slow
 
@@ -84,31 +78,27 @@ def test_every_student_is_counted_once_and_nothing_fails(
     assert all(sorted(s) == [200, 201] for s in by_student.values()), by_student
     assert len(by_student) == STUDENTS
 
-    # the count is exact, spread over the shards, and equals the enrollment rows
-    counts = EnrollmentCounts(dynamodb, tables["COURSES_TABLE"])
-    assert counts.totals([COURSE], consistent=True)[COURSE] == STUDENTS
-    course_row = dynamodb.get_item(TableName=tables["COURSES_TABLE"], Key={"course_id": {"S": COURSE}},
-                                   ConsistentRead=True)["Item"]
+    # no enrollment wrote the course row: it took no write a student's request made
+    courses, enrollments = tables["COURSES_TABLE"], tables["ENROLLMENTS_TABLE"]
+    course_row = dynamodb.get_item(TableName=courses, Key={"course_id": {"S": COURSE}}, ConsistentRead=True)["Item"]
     assert course_row["enrollment_count"] == {"N": "0"}, "no enrollment wrote the course row"
-    shards = dynamodb.batch_get_item(RequestItems={tables["COURSES_TABLE"]: {
-        "Keys": [{"course_id": {"S": count_shard_key(COURSE, s)}} for s in range(COUNT_SHARDS)]}})
-    used = shards["Responses"][tables["COURSES_TABLE"]]
-    assert len(used) > COUNT_SHARDS // 2, "90 students land on most of the 32 shards"
-    assert max(int(item["enrollment_count"]["N"]) for item in used) < STUDENTS // 4
     rows = 0
-    for shard in range(COUNT_SHARDS):
-        rows += dynamodb.query(
-            TableName=tables["ENROLLMENTS_TABLE"], IndexName="ByCourse", Select="COUNT",
+    used = 0
+    for shard in range(ROSTER_SHARDS):
+        found = dynamodb.query(
+            TableName=enrollments, IndexName="ByCourse", Select="COUNT",
             KeyConditionExpression="course_shard = :p",
             ExpressionAttributeValues={":p": {"S": roster_partition(COURSE, shard)}})["Count"]
+        rows += found
+        used += found > 0
     assert rows == STUDENTS
+    assert used > ROSTER_SHARDS // 2, "90 students land on most of the 32 roster partitions"
 
-    # the stream copies the shards onto the course row's tally (one write per course and batch)
-    settled = settle(function("stream_invalidator"), StreamReader(moto_endpoint.url, dynamodb, tables["COURSES_TABLE"]))
-    assert settled > STUDENTS, "every count shard write was delivered"
-    row = dynamodb.get_item(TableName=tables["COURSES_TABLE"], Key={"course_id": {"S": COURSE}},
-                            ConsistentRead=True)["Item"]
-    assert count_of_row(from_attributes(row)) == STUDENTS
+    # the counter's window closes: one write adds every student; the row's change reaches the cache
+    counts = Counts(moto_endpoint.url, dynamodb, enrollments, courses)
+    assert counts.close_window() == STUDENTS, "one record per enrollment, none per repeat"
+    assert counts.count_of(COURSE) == STUDENTS
+    settle(function("stream_invalidator"), StreamReader(moto_endpoint.url, dynamodb, courses))
 
     # the roster, the count and each student's /me/enrollments agree
     roster_fn, mine_fn, get_fn = function("list_course_enrollments"), function("list_my_enrollments"), function(

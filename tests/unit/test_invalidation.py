@@ -67,9 +67,9 @@ def test_counter_only_change_drops_just_the_item() -> None:
     assert plan == Invalidation(item_ids=("c1",), namespaces=(), fences=(("c1", FENCE_UNKNOWN),))
 
 
-def test_a_tally_copy_drops_just_the_item_and_no_eventually_consistent_fill_passes() -> None:
-    before = row(enrollment_shard_03=Decimal(2))
-    after = row(enrollment_shard_03=Decimal(5), enrollment_shard_11=Decimal(1))
+def test_a_count_written_by_the_counter_drops_just_the_item_and_no_eventually_consistent_fill_passes() -> None:
+    before = row(enrollment_count=Decimal(2))
+    after = row(enrollment_count=Decimal(5))
     plan = plan_invalidation("c1", before, after)
     assert plan == Invalidation(item_ids=("c1",), namespaces=(), fences=(("c1", FENCE_UNKNOWN),))
 

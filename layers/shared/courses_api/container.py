@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from courses_api.data.enrollments import EnrollmentRepository
     from courses_api.domain.course_reads import CourseReads
     from courses_api.domain.course_writes import CourseWrites
+    from courses_api.domain.enrollment_counting import EnrollmentCounter
     from courses_api.domain.enrollments import EnrollmentService
     from courses_api.domain.idempotency import IdempotentEnrollments
     from courses_api.domain.invalidation import Invalidator
@@ -133,7 +134,7 @@ class Container:
     def enrollment_repository(self) -> EnrollmentRepository:
         from courses_api.data.enrollments import EnrollmentRepository
 
-        return EnrollmentRepository(self.dynamodb, self.settings.enrollments_table, self.settings.courses_table)
+        return EnrollmentRepository(self.dynamodb, self.settings.enrollments_table)
 
     @cached_property
     def enrollment_service(self) -> EnrollmentService:
@@ -166,10 +167,18 @@ class Container:
 
     @cached_property
     def stream_invalidator(self) -> StreamInvalidator:
-        from courses_api.data.enrollment_shards import CountTally
         from courses_api.domain.stream_invalidation import StreamInvalidator  # only the stream function needs it
 
-        return StreamInvalidator(self.cache, CountTally(self.dynamodb, self.settings.courses_table))
+        return StreamInvalidator(self.cache)
+
+    @cached_property
+    def enrollment_counter(self) -> EnrollmentCounter:
+        """The Enrollments stream's counter: DynamoDB only (it never needs Redis)."""
+        from courses_api.data.enrollment_counts import CountWriter, Reconciler
+        from courses_api.domain.enrollment_counting import EnrollmentCounter
+
+        writer = CountWriter(self.dynamodb, self.settings.courses_table)
+        return EnrollmentCounter(writer, Reconciler(self.enrollment_repository, writer))
 
     def health(self) -> HealthReport:
         """DynamoDB must answer; a cache outage only degrades (reads fall back to DynamoDB)."""

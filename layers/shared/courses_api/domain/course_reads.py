@@ -1,15 +1,15 @@
 """Reading courses: cache-aside over the indexes, with the visibility rules of the spec.
 
-Enrollment counts: a course row carries its count (base plus the tally the stream
-invalidator copies from the count shards, see :mod:`courses_api.data.enrollment_shards`),
-so the read that fills a course's entry fills its count, and the invalidation a tally
-change triggers (an ordinary row change) refreshes it.
+Enrollment counts: a course row carries its count (written from the Enrollments stream,
+see :mod:`courses_api.data.enrollment_counts`), so the read that fills a course's entry
+fills its count, and the invalidation a count change triggers (an ordinary row change)
+refreshes it.
 
 A list page is cached as the ids it lists (and its cursor); the courses come from their
 own item entries, the same ones ``GET /courses/{id}`` serves. So a list shows exactly what
 the item shows, counts included, an edit that moves no course needs no new page, and the
 list indexes hold only keys and the attribute a list filters on (a page read costs about
-100 bytes per entry; copying a tally writes no index partition).
+100 bytes per entry; writing a count writes no index partition).
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ Each dropped item keeps a version fence (see ``cache.api``): the committed versi
 new image carries a newer one, ``gone`` after a delete, and "unknown" when the version did
 not move (a counter update), so a fill read eventually consistently from a replica that has
 not seen the write yet is never stored, and the second delivery of one write is a no-op.
-A tally copy (the count shards' values, copied onto the row by the stream invalidator, see
-``data.enrollment_shards``) is such a change: an enrollment invalidates no list.
+A count written by the enrollment counter (see ``data.enrollment_counts``) is such a
+change: an enrollment invalidates no list.
 """
 
 from __future__ import annotations

@@ -243,6 +243,10 @@ bench-coldstart: $(BENCH_STAMP) $(COLD_STAMP) redis-binary ## Cold start only, o
 bench-cache: $(BENCH_STAMP) redis-binary ## Cache figures: near/Redis hit, miss, bare GET, 64-way stampede, frozen Redis (~1 min)
 	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.cache_bench
 
+.PHONY: bench-baseline
+bench-baseline: $(TEST_STAMP) redis-binary ## Rewrite tests/perf/read_costs.json (calls, read units, Redis round trips per request kind) after a change that moves them on purpose
+	READ_COSTS_UPDATE=1 $(BIN)/pytest -q -p no:cacheprovider tests/perf -k match_the_baseline
+
 .PHONY: bench-writes
 bench-writes: $(BENCH_STAMP) ## Write capacity model: a 10,000/s launch on 50,000/s of Zipf background, before vs after (a few minutes)
 	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.writes $(BENCH_ARGS)

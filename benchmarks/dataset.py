@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from courses_api.data.dynamo import batch_write
-from courses_api.data.enrollment_shards import enrollment_row
+from courses_api.data.enrollments import enrollment_row
 
 _WORD_TEXT = (
     "learn build deploy scale design test secure data cloud python java rust web api model network "

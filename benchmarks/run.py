@@ -40,13 +40,15 @@ for _key, _value in BASE_ENVIRONMENT.items():
 
 from tqdm import tqdm  # noqa: E402
 
-from benchmarks import coldstart, read_floor, report  # noqa: E402
+from benchmarks import bill, coldstart, hot_course, read_floor, report, virtual_time  # noqa: E402
 from benchmarks.dataset import DatasetSpec, generate, seed  # noqa: E402
 from benchmarks.stats import TierStats, load_prices, usd_per_million  # noqa: E402
 from benchmarks.tiers import Discard, run_naive_tier, run_product_tier  # noqa: E402
 from benchmarks.workload import ITEM, LIST, ME, Workload, WorkloadSpec, build_event  # noqa: E402
 
 COLD_START_FUNCTION = "get_course"
+# Production paces of the virtual-time replays (requests/s); the first is the one the cost column assumes.
+PACES_RPS = (100, 1000)
 # Warm-up requests per cache tier. The Zipf tail (s = 1.1 over ~17k published courses) fills
 # slowly: the expected item hit ratio of an 8,000-request measured pass is ~0.83 after 8,000
 # warm-up requests, ~0.88 after 24,000, ~0.89 after 32,000 and ~0.91 after 48,000 (1.0 only
@@ -74,6 +76,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cold-start-runs", type=int, default=int(env("BENCH_COLD_START_RUNS", "7")))
     parser.add_argument("--cache-samples", type=int, default=int(env("BENCH_CACHE_SAMPLES", "20000")),
                         help="samples per cache-hit latency measurement (cache_bench)")
+    parser.add_argument("--pace-repeats", type=int, default=int(env("BENCH_PACE_REPEATS", "2")),
+                        help="replays of the first pace (2: the second checks that every figure repeats)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--output", type=Path, default=None,
                         help="directory for latest.json (default benchmarks/results, or benchmarks/results/quick)")
@@ -92,6 +96,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.baseline_items, args.baseline_lists, args.baseline_me = 10, 1, 1
         args.cold_start_runs = 1
         args.cache_samples = 300
+        args.pace_repeats = 2
         args.no_docs = True  # a quick run never replaces the published figures
     return args
 
@@ -145,8 +150,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                        instructors=max(10, args.courses // 10), categories=40 if args.courses >= 2_000 else 8)
     gsi_warmup = min(args.warmup // 4, 500)  # no cache to warm: only connections and code paths
     per_kind = {ITEM: args.baseline_items, LIST: args.baseline_lists, ME: args.baseline_me}
+    pace_replays = len(PACES_RPS) + max(0, args.pace_repeats - 1)
     total_ops = (args.courses + args.enrollments + sum(per_kind.values()) + gsi_warmup
-                 + 2 * args.warmup + 3 * args.measured)
+                 + (2 + pace_replays) * args.warmup + (3 + pace_replays) * args.measured)
     progress = Progress(total_ops, args.no_progress)
 
     stages: dict[str, float] = {}
@@ -205,9 +211,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             warmup_wall[name] = time.perf_counter() - tier_started - tiers[name].wall_s
 
         stages["tiers"] = time.perf_counter() - started
+        progress.stage("production pace")
+        pace_started = time.perf_counter()
+        paced: dict[str, list[tuple[TierStats, float]]] = {}
+        for index, rps in enumerate(PACES_RPS):
+            for repeat in range(max(1, args.pace_repeats) if index == 0 else 1):
+                redis_client.flushall()
+                env = {**configs["gsi_redis_near"][0], "CACHE_KEY_PREFIX": f"bench-pace{rps}-{repeat}"}
+                paced.setdefault(str(rps), []).append(
+                    virtual_time.run_tier_at_pace(f"gsi_redis_near@{rps}", env, warmup, measured, rps)
+                )
+                progress.update(len(warmup) + len(measured))
+        stages["production_pace"] = time.perf_counter() - pace_started
         progress.stage("cache mechanics")
         mechanics = cache_mechanics(args.cache_samples, redis_server.url, quick=args.quick)
-        stages["cache_mechanics"] = time.perf_counter() - started - stages["tiers"]
+        stages["cache_mechanics"] = time.perf_counter() - started - stages["tiers"] - stages["production_pace"]
         progress.stage("cold start")
         cold_env = {**BASE_ENVIRONMENT, **common, "REDIS_URL": redis_server.url}
         # The first request reads a course no tier has cached (the cache prefix is the probe's own).
@@ -216,7 +234,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cold = coldstart.measure(COLD_START_FUNCTION, cold_env, runs=args.cold_start_runs,
                                  discard_first=not args.quick, event=first_request)
         cold["imports"] = [] if args.quick else coldstart.import_profile(COLD_START_FUNCTION, cold_env)
-        stages["cold_start"] = time.perf_counter() - started - stages["tiers"] - stages["cache_mechanics"]
+        stages["cold_start"] = (time.perf_counter() - started - stages["tiers"] - stages["production_pace"]
+                                - stages["cache_mechanics"])
         progress.stage("read floor")
         floor_started = time.perf_counter()
         with contextlib.redirect_stdout(Discard()):  # the containers' EMF lines
@@ -226,6 +245,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 assumed_rps=float(load_prices()["traffic_assumption"]["requests_per_second"]),
             )
         stages["read_floor"] = time.perf_counter() - floor_started
+        progress.stage("hot course")
+        hot_started = time.perf_counter()
+        redis_client.flushall()
+        hot, hot_details = hot_course.measure(data.published_ids[0], {**common, "CURSOR_SECRET": BASE_ENVIRONMENT[
+            "CURSOR_SECRET"]}, redis_server.url, redis_client, quick=args.quick)
+        stages["hot_course"] = time.perf_counter() - hot_started
+        progress.stage("authorizer")
+        authorizer = bill.measure_authorizer(200 if args.quick else 5000)
     finally:
         progress.close()
         if redis_server is not None:
@@ -236,6 +263,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     prices = load_prices()
     costs = {name: usd_per_million(stats, prices, memory_mb) for name, stats in tiers.items()}
+    pace, pace_details = production_pace(paced, tiers["scan_baseline"], warmup, measured, data.enrollments)
+    route_kinds = bill.route_authorizers()
+    authorizer_share = bill.authorizer_invocations_per_request(measured, route_kinds)
+    whole = {name: bill.whole_bill(costs[name], authorizer_share, authorizer, prices) for name in tiers}
     results = {
         "dataset": data.describe(course_bytes),
         "workload": {
@@ -261,6 +292,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "redis_outage": mechanics["redis_outage"],
         "cold_start_ms": coldstart.summary(cold),
         **floor,
+        "production_pace": pace,
+        "usd_per_million_whole_bill": whole,
+        "hot_course_reads": hot,
     }
     duration = time.perf_counter() - started
     details = {
@@ -289,6 +323,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cold_start": cold,
         "cache_mechanics": mechanics["details"],
         "read_floor": floor_details,
+        "production_pace": pace_details,
+        "hot_course_reads": hot_details,
+        "whole_bill": {"route_authorizers": route_kinds,
+                       "authorizer_invocations_per_request": round(authorizer_share, 4),
+                       "authorizer": authorizer, "api_gateway": prices["api_gateway"]},
     }
     report.write_json(results, details, args.output)
     if not args.no_docs:
@@ -297,6 +336,60 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(report.console_table(results))
     print(f"\nwrote {args.output / 'latest.json'} in {duration:.0f} s")
     return results
+
+
+def production_pace(
+    paced: dict[str, list[tuple[TierStats, float]]],
+    baseline: TierStats,
+    warmup: list[Any],
+    measured: list[Any],
+    enrollments: list[dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``production_pace`` figures of each pace, and their details (spans, repeat check, staleness bound)."""
+    from courses_api.cache.config import CacheConfig
+    from courses_api.settings import Settings
+
+    fields = Settings.model_fields
+    item_ttl = float(fields["cache_item_ttl_s"].default)
+    list_ttl = float(fields["cache_list_ttl_s"].default)
+    near_ttl = float(_template_defaults()[1])
+    ttls = {"item": item_ttl, "list": list_ttl, "me": list_ttl}
+    jitter = CacheConfig().ttl_jitter
+    enrolled: dict[str, list[str]] = {}
+    for row in enrollments:
+        enrolled.setdefault(row["user_id"], []).append(row["course_id"])
+    results: dict[str, Any] = {}
+    details: dict[str, Any] = {
+        "ttls_s": ttls, "ttl_jitter": jitter, "near_cache_ttl_s": near_ttl,
+        "shortest_redis_ttl_s": virtual_time.shortest_ttl_s(ttls, jitter),
+        "worst_case_staleness_if_every_invalidation_is_lost_s": max(item_ttl, list_ttl) + near_ttl,
+        "paces": {},
+    }
+    for rps, runs in paced.items():
+        figures = []
+        for stats, wall_s in runs:
+            hit = read_floor.pace_figures(stats, warmup, measured, enrolled, ttls)
+            figures.append({
+                "rcu_per_1000_requests": round(1000 * stats.rcu_per_request, 3),
+                "rcu_ratio_to_scan": round(stats.rcu_per_request / baseline.rcu_per_request, 9),
+                "rcu_by_kind_per_request": _rcu_by_kind(stats),
+                "cache_outcomes": stats.outcomes(),
+                "server_errors": stats.errors(),
+                **hit,
+                "redis_expiries_due": virtual_time.redis_expiries_due(hit["virtual_span_s"], wall_s, ttls, jitter),
+                "wall_span_s": round(wall_s, 1),
+                "wall_latency_ms": stats.latency(),
+            })
+        first = figures[0]
+        results[rps] = {key: first[key] for key in ("rcu_ratio_to_scan", "hit_ratio", "hit_ratio_vs_compulsory")}
+        unmoved = [{k: v for k, v in f.items() if k not in ("wall_span_s", "wall_latency_ms")} for f in figures]
+        details["paces"][rps] = {
+            **first,
+            "replays": len(figures),
+            "identical_across_replays": all(f == unmoved[0] for f in unmoved[1:]) if len(figures) > 1 else None,
+            "wall_span_s_by_replay": [f["wall_span_s"] for f in figures],
+        }
+    return results, details
 
 
 def _rcu_by_kind(stats: TierStats) -> dict[str, float]:

@@ -42,7 +42,6 @@ It writes ``benchmarks/results/writes.json``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -78,15 +77,10 @@ from benchmarks.writes_legacy import SingleCounterEnrollments, legacy_table_prop
 from courses_api.container import Container  # noqa: E402
 from courses_api.data.capacity import item_size  # noqa: E402
 from courses_api.data.dynamo import batch_write, to_attributes  # noqa: E402
-from courses_api.data.enrollment_shards import (  # noqa: E402
-    COUNT_SHARDS,
-    EnrollmentCounts,
-    count_shard_key,
-    roster_partition,
-    tally_attribute,
-)
-from courses_api.data.enrollments import EnrollmentRepository  # noqa: E402
+from courses_api.data.enrollment_counts import CountWriter, Reconciler  # noqa: E402
+from courses_api.data.enrollments import ROSTER_SHARDS, EnrollmentRepository, roster_partition  # noqa: E402
 from courses_api.domain.auth import Caller  # noqa: E402
+from courses_api.domain.enrollment_counting import EnrollmentCounter  # noqa: E402
 from courses_api.domain.enrollments import EnrollmentService  # noqa: E402
 from courses_api.settings import Settings  # noqa: E402
 from local.aws import _create_table_kwargs, use_fake_aws_credentials  # noqa: E402
@@ -251,6 +245,17 @@ class RecordingClient:
                 found[(table_name, json.dumps(key, sort_keys=True))] = image
         return found
 
+    def put_item(self, **kwargs: Any) -> Any:
+        """A conditional Put (the enrollment): its item and index writes, not transactional."""
+        spec = self._tables[kwargs["TableName"]]
+        key = spec.key_of(kwargs["Item"])
+        before = self._images([(kwargs["TableName"], key)])
+        response = self._client.put_item(**kwargs)  # a refused condition raises: nothing was written
+        after = self._images([(kwargs["TableName"], key)])
+        ref = (kwargs["TableName"], json.dumps(key, sort_keys=True))
+        self.writes += item_writes(spec, before.get(ref), after.get(ref), transactional=False)
+        return response
+
     def transact_write_items(self, **kwargs: Any) -> Any:
         targets = []
         for action in kwargs["TransactItems"]:
@@ -322,7 +327,9 @@ class DesignResult:
             "transaction_conflicts": conflicts[f"{hold_ms:g}"],
             "transaction_conflicts_by_hold_ms": conflicts,
             "transactions": round(self.transactions),
-            "busiest_item_transactions_per_s": round(max(self.item_transactions.values()) / duration_s),
+            "busiest_item_transactions_per_s": round(max(self.item_transactions.values(), default=0) / duration_s),
+            "write_units_per_enrollment": round(sum(self.partition_wcu.values()) / self.transactions, 2)
+            if self.transactions else 0.0,
             "busiest_by_target": {t: {"partition": p.replace(shown, "<launch course>"), "wcu_per_s": round(r)}
                                   for t, (p, r) in sorted(per_target.items())},
             "total_wcu_per_s": round(sum(rates.values())),
@@ -366,30 +373,49 @@ def replay(service: EnrollmentService, recorder: RecordingClient, requests: Iter
     return result
 
 
-def settled(counts: EnrollmentCounts, client: Any, enrollments_table: str, course_id: str,
-            *, sharded: bool) -> dict[str, int]:
+def count_through_the_counter(client: Any, courses_table: str, enrollments_table: str, shards: int,
+                              keys: Sequence[Mapping[str, Any]]) -> None:
+    """Run the product's enrollment counter over the launch course's INSERT records, as one window.
+
+    The records are those the Enrollments stream holds for the rows (``keys``, read back from
+    ``ByCourse``; moto's in-process mock serves no DynamoDB Streams API), in two batches, the
+    first delivered twice (a retried invocation), then the window's final invocation.
+    """
+    writer = CountWriter(client, courses_table)
+    counter = EnrollmentCounter(writer, Reconciler(EnrollmentRepository(client, enrollments_table, shards=shards),
+                                                   writer))
+    records = [{"eventName": "INSERT", "dynamodb": {
+        "Keys": {"user_id": {"S": key["user_id"]}, "course_id": {"S": key["course_id"]}},
+        "SequenceNumber": str(10**20 + n), "ApproximateCreationDateTime": int(time.time())}}
+        for n, key in enumerate(keys)]
+    half = len(records) // 2
+    state: Any = {}
+    for batch in (records[:half], records[:half], records[half:]):
+        state = counter.handle({"Records": batch, "state": state, "shardId": "bench-shard"})["state"]
+    counter.handle({"Records": [], "state": state, "shardId": "bench-shard", "isFinalInvokeForWindow": True})
+
+
+def settled(client: Any, courses_table: str, enrollments_table: str, course_id: str, *,
+            shards: int | None) -> dict[str, int]:
     """The launch course's count and its roster rows (``ByCourse``), once the replay is over."""
-    partitions = [roster_partition(course_id, s) for s in range(counts.shards)] if sharded else [course_id]
-    key = "course_shard" if sharded else "course_id"
-    rows = 0
+    partitions = [roster_partition(course_id, s) for s in range(shards)] if shards else [course_id]
+    key = "course_shard" if shards else "course_id"
+    rows: list[dict[str, Any]] = []
     for partition in partitions:
         request: dict[str, Any] = {
-            "TableName": enrollments_table, "IndexName": "ByCourse", "Select": "COUNT",
+            "TableName": enrollments_table, "IndexName": "ByCourse",
             "KeyConditionExpression": f"{key} = :p", "ExpressionAttributeValues": {":p": {"S": partition}},
         }
         while True:
             response = client.query(**request)
-            rows += response["Count"]
+            rows += [{name: value["S"] for name, value in item.items()} for item in response["Items"]]
             if "LastEvaluatedKey" not in response:
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-    if sharded:
-        count = counts.totals([course_id], consistent=True)[course_id]
-    else:
-        item = client.get_item(TableName=counts.courses_table, Key={"course_id": {"S": course_id}},
-                               ConsistentRead=True)["Item"]
-        count = int(item["enrollment_count"]["N"])
-    return {"count": count, "roster_rows": rows}
+    if shards:
+        count_through_the_counter(client, courses_table, enrollments_table, shards, rows)
+    item = client.get_item(TableName=courses_table, Key={"course_id": {"S": course_id}}, ConsistentRead=True)["Item"]
+    return {"count": int(item["enrollment_count"]["N"]), "roster_rows": len(rows)}
 
 
 def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple[EnrollmentService, RecordingClient,
@@ -413,106 +439,73 @@ def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple
                                           "DYNAMODB_ENDPOINT": ""})
     container = Container(settings)
     recorder = RecordingClient(dynamodb_client(), read_item, specs)
-    strategy = SingleCounterEnrollments if name == "before" else EnrollmentRepository
-    repository = strategy(cast("DynamoDBClient", recorder), names["Enrollments"], names["Courses"], shards)
+    repository: EnrollmentRepository = (
+        SingleCounterEnrollments(cast("DynamoDBClient", recorder), names["Enrollments"], names["Courses"])
+        if name == "before" else EnrollmentRepository(cast("DynamoDBClient", recorder), names["Enrollments"],
+                                                      shards=shards))
     service = EnrollmentService(repository, container.course_reads, container.cursors)
     return service, recorder, names
 
 
-# ------------------------------------------------------------------ the tally copy (stream -> course rows)
+# ------------------------------------------------------------------ the counter (stream -> course rows)
 
 
-# (BatchSize, MaximumBatchingWindowInSeconds) pairs compared with the template's; DynamoDB
-# streams allow batches of up to 10,000 records and windows of up to 300 s.
-TALLY_BATCHING_OPTIONS = ((1000, 1.0), (5000, 5.0), (10_000, 30.0))
+def counter_window_s() -> float:
+    """``TumblingWindowInSeconds`` of the enrollment counter's event source (template)."""
+    function = resources_of_type("AWS::Serverless::Function")["EnrollmentCounterFunction"]
+    return float(function["Properties"]["Events"]["EnrollmentsStream"]["Properties"]["TumblingWindowInSeconds"])
 
 
-def courses_stream_batching() -> tuple[int, float]:
-    """``BatchSize`` and ``MaximumBatchingWindowInSeconds`` of the Courses stream's event source (template)."""
-    function = resources_of_type("AWS::Serverless::Function")["StreamInvalidatorFunction"]
-    source = function["Properties"]["Events"]["CoursesStream"]["Properties"]
-    return int(source["BatchSize"]), float(source["MaximumBatchingWindowInSeconds"])
-
-
-def _stream_shard(key: str, stream_shards: int) -> int:
-    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % stream_shards
-
-
-def tally_copies(
-    course_rates: Mapping[str, float], row_wcu: Mapping[str, int], *, shards: int, stream_shards: int,
-    batch_size: int, window_s: float,
+def counter_writes(
+    course_rates: Mapping[str, float], row_wcu: Mapping[str, int], *, stream_shards: int, window_s: float,
 ) -> dict[str, Any]:
-    """What copying count shards onto course rows costs, from each course's enrollment rate.
+    """What writing counts onto course rows costs, from each course's enrollment rate.
 
-    Each enrollment writes one record to the Courses stream (its count shard's new value);
-    a stream shard (one per table partition; a key always lands on the same one) hands
-    the function a batch when ``window_s`` has passed or ``batch_size`` records wait, and
-    the function writes each course in the batch once. A course whose keys see ``r``
-    records a second on a stream shard cutting batches every ``T`` seconds is in a batch
-    with probability ``1 - exp(-r T)`` (Poisson arrivals): that many copies per ``T``.
+    Enrollment rows are keyed by user, so a course's records spread over every stream
+    shard (one per partition of the Enrollments table). At each window's end the counter
+    writes each course that had a record in that shard's window once: a transaction of the
+    course row and a mark (under 1 KB), 2 units per KB each. A course with ``r`` records a
+    second over ``S`` shards is in a shard's window with probability ``1 - exp(-r W / S)``
+    (Poisson arrivals): that many writes per shard and window.
     """
-    per_stream_shard = [0.0] * stream_shards
-    placement: dict[str, dict[int, float]] = {}
+    writes: dict[str, float] = {}
     for course_id, rate in course_rates.items():
-        spread: dict[int, float] = defaultdict(float)
-        for shard in range(shards):
-            spread[_stream_shard(count_shard_key(course_id, shard), stream_shards)] += rate / shards
-        placement[course_id] = spread
-        for stream_shard, share in spread.items():
-            per_stream_shard[stream_shard] += share
-    cut_s = [min(window_s, batch_size / rate) if rate > 0 else window_s for rate in per_stream_shard]
-    copies: dict[str, float] = {}
-    for course_id, spread in placement.items():
-        copies[course_id] = sum((1 - math.exp(-share * cut_s[s])) / cut_s[s] for s, share in spread.items() if share)
-    enrollments = sum(course_rates.values())
-    total_copies = sum(copies.values())
-    wcu = {course_id: copies[course_id] * row_wcu[course_id] for course_id in copies}
+        share = rate / stream_shards
+        writes[course_id] = stream_shards * (1 - math.exp(-share * window_s)) / window_s
+    wcu = {c: w * TRANSACTIONAL_FACTOR * (row_wcu[c] + 1) for c, w in writes.items()}
     busiest = max(wcu, key=wcu.__getitem__)
-    records = sum(per_stream_shard) or 1.0
+    enrollments = sum(course_rates.values())
+    total = sum(writes.values())
     return {
         "stream_shards": stream_shards,
-        "batch_size": batch_size,
-        "batching_window_s": window_s,
-        "copies_per_s": round(total_copies),
-        "copies_per_enrollment": round(total_copies / enrollments, 3) if enrollments else 0.0,
-        "copy_wcu_per_s": round(sum(wcu.values())),
-        "busiest_course_row_wcu_per_s": round(wcu[busiest]),
-        "busiest_course_row_copies_per_s": round(copies[busiest], 1),
+        "window_s": window_s,
+        "count_writes_per_s": round(total, 1),
+        "count_writes_per_enrollment": float(f"{total / enrollments:.3g}") if enrollments else 0.0,
+        "count_wcu_per_s": round(sum(wcu.values())),
+        "count_wcu_per_enrollment": float(f"{sum(wcu.values()) / enrollments:.3g}") if enrollments else 0.0,
+        "busiest_course_row_wcu_per_s": round(wcu[busiest], 1),
         "busiest_course": busiest,
-        "mean_batch_interval_s": round(sum(r * t for r, t in zip(per_stream_shard, cut_s, strict=True)) / records, 3),
     }
 
 
-def tally_model(args: argparse.Namespace, courses: Sequence[Mapping[str, Any]], launch_course: str,
-                catalogue: Sequence[str], courses_table_wcu_per_s: float) -> dict[str, Any]:
-    """The tally copy of the launch: enrollment rates as the replay's workload, stream shards as its Courses table."""
+def counter_model(args: argparse.Namespace, courses: Sequence[Mapping[str, Any]], launch_course: str,
+                  catalogue: Sequence[str], enrollments_table_wcu_per_s: float) -> dict[str, Any]:
+    """The counter during the launch: the replay's rates, stream shards as its Enrollments table's partitions."""
     weights = zipf_weights(len(catalogue), args.zipf_s)
     total = sum(weights)
     rates = {course_id: args.background_rate * weight / total for course_id, weight in zip(catalogue, weights,
                                                                                           strict=True)}
     rates[launch_course] = rates.get(launch_course, 0.0) + args.launch_rate
-    tally_bytes = sum(len(tally_attribute(shard)) + 8 for shard in range(args.shards))  # name + a number
     by_id = {str(course["course_id"]): course for course in courses}
-    row_wcu = {course_id: write_units(item_size(to_attributes(dict(by_id[course_id]))) + tally_bytes)
-               for course_id in rates}
-    batch_size, window_s = courses_stream_batching()
-    stream_shards = max(1, math.ceil(courses_table_wcu_per_s / PARTITION_WCU_PER_S))
-    result = tally_copies(rates, row_wcu, shards=args.shards, stream_shards=stream_shards,
-                          batch_size=batch_size, window_s=window_s)
-    result["launch_course_row_wcu_per_s"] = round(
-        tally_copies({launch_course: args.launch_rate}, row_wcu, shards=args.shards, stream_shards=stream_shards,
-                     batch_size=batch_size, window_s=window_s)["copy_wcu_per_s"])
+    row_wcu = {course_id: write_units(item_size(to_attributes(dict(by_id[course_id])))) for course_id in rates}
+    window_s = counter_window_s()
+    stream_shards = max(1, math.ceil(enrollments_table_wcu_per_s / PARTITION_WCU_PER_S))
+    result = counter_writes(rates, row_wcu, stream_shards=stream_shards, window_s=window_s)
+    launch = counter_writes({launch_course: args.launch_rate}, row_wcu, stream_shards=stream_shards,
+                            window_s=window_s)
+    result["launch_course_row_writes_per_s"] = launch["count_writes_per_s"]
+    result["launch_course_row_wcu_per_s"] = launch["busiest_course_row_wcu_per_s"]
     result["busiest_course"] = "<launch course>" if result["busiest_course"] == launch_course else "a background course"
-    # The knob: longer windows (with batches large enough to fill them) share a copy among more
-    # enrollments of a warm course, at the price of counts that lag longer.
-    result["by_batching"] = [
-        {"batch_size": size, "batching_window_s": window, **{key: alternative[key] for key in (
-            "copies_per_enrollment", "copy_wcu_per_s", "mean_batch_interval_s")}}
-        for size, window in TALLY_BATCHING_OPTIONS
-        for alternative in [tally_copies(rates, row_wcu, shards=args.shards, stream_shards=stream_shards,
-                                         batch_size=size, window_s=window)]
-    ]
     return result
 
 
@@ -525,7 +518,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--zipf-s", type=float, default=1.1, help="Zipf exponent of the background")
     parser.add_argument("--launch-samples", type=int, default=4_000)
     parser.add_argument("--background-samples", type=int, default=4_000)
-    parser.add_argument("--shards", type=int, default=COUNT_SHARDS, help="count and roster shards of the after design")
+    parser.add_argument("--shards", type=int, default=ROSTER_SHARDS, help="roster partitions of the after design")
     parser.add_argument("--hold-ms", type=float, default=5.0, help="how long a transaction holds its items")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -550,12 +543,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             result = replay(service, recorder, requests, name)
             designs[name] = result.summary(args.duration_s, args.hold_ms, launch_course)
             if name == "after":
-                courses_wcu = sum(wcu for (target, _), wcu in result.partition_wcu.items()
-                                  if target == "Courses (table)") / args.duration_s
-                tally = tally_model(args, data.courses, launch_course, catalogue, courses_wcu)
-            counts = EnrollmentCounts(dynamodb_client(), names["Courses"], args.shards)
-            checks[name] = settled(counts, dynamodb_client(), names["Enrollments"], launch_course,
-                                   sharded=name == "after")
+                enrollments_wcu = sum(wcu for (target, _), wcu in result.partition_wcu.items()
+                                      if target == "Enrollments (table)") / args.duration_s
+                counter = counter_model(args, data.courses, launch_course, catalogue, enrollments_wcu)
+            checks[name] = settled(dynamodb_client(), names["Courses"], names["Enrollments"], launch_course,
+                                   shards=args.shards if name == "after" else None)
             checks[name]["sampled_launch_enrollments"] = args.launch_samples
     finally:
         mock.stop()
@@ -583,11 +575,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "sampled_requests": {"launch": args.launch_samples, "background": args.background_samples},
             "weight_per_sample": {"launch": args.launch_rate * args.duration_s / args.launch_samples,
                                   "background": args.background_rate * args.duration_s / args.background_samples},
-            "count_shards": args.shards,
+            "roster_shards": args.shards,
             "seed": args.seed,
         },
         "designs": designs,
-        "tally_copy": tally,
+        "counter": counter,
         "settled": checks,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -618,19 +610,16 @@ def update_document(section: str, path: Path = DOCUMENT) -> None:
 def markdown(report: Mapping[str, Any]) -> str:
     """The writes section of ``docs/BENCHMARKS.md``, from a report."""
     work, before, after = report["workload"], report["designs"]["before"], report["designs"]["after"]
-    tally = report["tally_copy"]
-    batching_rows = "\n".join(
-        f"| {option['batch_size']:,}, {option['batching_window_s']:g} s | {option['copies_per_enrollment']} | "
-        f"{option['copy_wcu_per_s']:,} | {option['mean_batch_interval_s']:g} s |"
-        for option in tally.get("by_batching", []))
+    counter = report["counter"]
     hold = report["model"]["transaction_hold_ms"]
-    shard_load = work["launch_enrollments_per_s"] * 2 / work["count_shards"]
+    shard_load = work["launch_enrollments_per_s"] / work["roster_shards"]
     rows = []
     for label, key in (("busiest partition, WCU/s (limit 1,000)", "max_partition_wcu_per_s"),
                        ("partitions over 1,000 WCU/s", "over_limit_partitions"),
                        ("busiest item, transactions/s", "busiest_item_transactions_per_s"),
                        (f"transaction conflicts in {work['duration_s']:g} s (hold {hold:g} ms)",
                         "transaction_conflicts"),
+                       ("write units per enrollment (table and indexes)", "write_units_per_enrollment"),
                        ("write units, all partitions, per s", "total_wcu_per_s")):
         rows.append(f"| {label} | {before[key]:,} | {after[key]:,} |")
     holds = " / ".join(f"{ms} ms: {before['transaction_conflicts_by_hold_ms'][ms]:,} before, "
@@ -651,9 +640,11 @@ while {work['background_enrollments_per_s']:,.0f}/s spread by Zipf (s = {work['z
 {work['catalogue_published_courses'] - 1:,} published courses: {work['launch_enrollments_per_s'] * work['duration_s']
  + work['background_enrollments_per_s'] * work['duration_s']:,.0f} enrollments. A sample of
 {work['sampled_requests']['launch']:,} launch and {work['sampled_requests']['background']:,} background
-requests goes through `EnrollmentService.enroll` against moto, once with the pre-shard write path ("before") and
-once with the product's ({work['count_shards']} count shards, "after"), each sample weighted by the requests it
-stands for ({work['weight_per_sample']['launch']:,.0f} and {work['weight_per_sample']['background']:,.0f}).
+requests goes through `EnrollmentService.enroll` against moto, once with the single-counter transaction
+("before": the enrollment row and `ADD 1` on the course row) and once with the product's conditional Put of the
+enrollment row alone ("after", the roster over {work['roster_shards']} `ByCourse` partitions), each sample
+weighted by the requests it stands for ({work['weight_per_sample']['launch']:,.0f} and
+{work['weight_per_sample']['background']:,.0f}).
 
 | | before | after |
 |---|---|---|
@@ -665,21 +656,17 @@ Busiest partition of each table and index:
 |---|---|---|
 {target_rows}
 
-**The tally copy.** Counts reach course rows from the Courses stream: the stream invalidator copies each batch's
-latest shard values onto each course's row, one write per course and batch. With the template's batches (up to
-{tally['batch_size']:,} records, gathered for up to {tally['batching_window_s']:g} s) on {tally['stream_shards']}
-stream shards (one per partition the replay's Courses table needs), the model gives {tally['copies_per_s']:,} copies
-a second, {tally['copies_per_enrollment']} per enrollment (a launch course's thousands of enrollments share a copy;
-a course in the long tail gets one for its one enrollment), {tally['copy_wcu_per_s']:,} WCU/s on course rows and
-none on an index (no index projects the tally). The launch course's row takes {tally['launch_course_row_wcu_per_s']:,}
-WCU/s and the busiest row ({tally['busiest_course']}) {tally['busiest_course_row_wcu_per_s']:,}, against 1,000. A
-count shown lags its enrollment by about the batch interval ({tally['mean_batch_interval_s']:g} s on average here)
-plus the copy's own record. Larger batches gathered for longer share a copy among more enrollments of a warm course,
-and counts lag longer (the long tail stays at one copy per enrollment):
-
-| BatchSize, window | copies per enrollment | copy WCU/s | mean batch interval |
-|---|---:|---:|---:|
-{batching_rows}
+**The counter.** Counts reach course rows from the Enrollments stream: the enrollment counter sums each stream
+shard's records over a {counter['window_s']:g} s tumbling window and writes each course once per shard and window
+(a transaction of the course row and its mark). With {counter['stream_shards']} stream shards (one per partition
+the replay's Enrollments table needs) the model gives {counter['count_writes_per_s']:,} count writes a second,
+{counter['count_writes_per_enrollment']} per enrollment ({counter['count_wcu_per_enrollment']} write units), and
+{counter['count_wcu_per_s']:,} WCU/s on course rows, none on an index (no index projects the count). The launch
+course's row takes {counter['launch_course_row_writes_per_s']} writes a second
+({counter['launch_course_row_wcu_per_s']:,} WCU/s), the busiest row ({counter['busiest_course']})
+{counter['busiest_course_row_wcu_per_s']:,} WCU/s, against 1,000. No item is written by two students'
+enrollments: nothing an enrollment writes can conflict. A count shown lags its enrollment by up to the
+window plus the stream's delay.
 
 Conflicts by how long a transaction holds its items (DynamoDB does not publish it): {holds}.
 Once the replay is over, the launch course's count and its roster agree: before {settled['before']['count']:,}
@@ -694,10 +681,10 @@ on-demand scaling history (a new on-demand table starts at 4,000 WCU/s and doubl
 the per-table throughput quota (40,000 write units per second by default, raised on request), both of which a
 launch this size must be provisioned for; retries after throttling or conflicts; cancelled transactions'
 capacity. **Sampling**: rates of partitions shared by many requests (a course row, `ByStatus`) are exact up to the
-weights; a shard takes 1/{work['count_shards']} of its course's samples, so its figure carries sampling noise
-(about ±10 % per launch shard at this sample size, and the busiest of {work['count_shards']} shards is the one the
-noise pushed up most: the expected load of every launch shard is {work['launch_enrollments_per_s']:,.0f} x 2 /
-{work['count_shards']} = {shard_load:,.0f} WCU/s). The figures depend on the seed ({work['seed']}), not on the machine.
+weights; a roster partition takes 1/{work['roster_shards']} of its course's samples, so its figure carries sampling
+noise (about ±10 % per launch partition at this sample size, and the busiest of {work['roster_shards']} is the one
+the noise pushed up most: the expected load of every launch partition is {work['launch_enrollments_per_s']:,.0f} /
+{work['roster_shards']} = {shard_load:,.0f} WCU/s). The figures depend on the seed ({work['seed']}), not on the machine.
 """
 
 
@@ -721,9 +708,10 @@ def render(report: Mapping[str, Any]) -> str:
         lines.append(f"{label:34}{before[key]:>22,}{after[key]:>22,}")
     lines.append(f"busiest before: {before['busiest']}")
     lines.append(f"busiest after:  {after['busiest']}")
-    tally = report["tally_copy"]
-    lines.append(f"tally copy: {tally['copies_per_s']:,} copies/s ({tally['copies_per_enrollment']} per enrollment), "
-                 f"{tally['copy_wcu_per_s']:,} WCU/s; launch course row {tally['launch_course_row_wcu_per_s']:,} WCU/s")
+    counter = report["counter"]
+    lines.append(f"counter: {counter['count_writes_per_s']:,} writes/s ({counter['count_writes_per_enrollment']} per "
+                 f"enrollment), {counter['count_wcu_per_s']:,} WCU/s; launch course row "
+                 f"{counter['launch_course_row_wcu_per_s']:,} WCU/s")
     return "\n".join(lines)
 
 

@@ -12,16 +12,34 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from courses_api.data.dynamo import to_attributes, values_of
-from courses_api.data.enrollments import EnrollmentRepository
+from botocore.exceptions import ClientError
+
+from courses_api.data.dynamo import from_attributes, to_attributes, values_of
+from courses_api.data.enrollments import EnrollmentAlreadyExists, EnrollmentRepository
 from courses_api.models import Enrollment
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 
 class SingleCounterEnrollments(EnrollmentRepository):
     """Enrollment row + ``ADD 1`` on the course row, in one transaction."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, courses_table: str) -> None:
+        super().__init__(client, table_name)
+        self.courses_table = courses_table
+
+    def enroll(self, enrollment: Enrollment) -> None:
+        """The transaction; a cancelled one whose row exists is a repeat (one attempt: moto never conflicts)."""
+        try:
+            self._client.transact_write_items(TransactItems=self.transaction(enrollment))
+        except ClientError as error:
+            reasons: Any = error.response.get("CancellationReasons") or []
+            item = reasons[0].get("Item") if reasons else None
+            if item:
+                raise EnrollmentAlreadyExists(Enrollment.model_validate(from_attributes(item))) from error
+            raise
 
     def transaction(self, enrollment: Enrollment) -> list[TransactWriteItemTypeDef]:
         return [

@@ -82,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             runtime.pools, runtime.routes,
             GatewayConfig(auth_secret=options.auth_secret, api=api_settings(load_template(TEMPLATE_PATH))),
         )
-        app = create_app(gateway, lambda: build_openapi(runtime.pools, runtime.routes), runtime.status)
+        app = create_app(gateway, lambda: build_openapi(runtime.pools, runtime.routes), runtime.status, runtime.drain)
         print(runtime.banner(f"http://{options.host}:{options.port}"), flush=True)
         config = uvicorn.Config(
             app, host=options.host, port=options.port, log_level="warning" if args.quiet else "info",

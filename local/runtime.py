@@ -299,10 +299,24 @@ class LocalRuntime:
             "streams": [
                 {"table": p.table_name, "function": p.subscription.function_id, "alive": p.is_alive(),
                  "delivered": p.delivered, "batches": p.batches, "retries": p.retries, "dropped": p.dropped,
-                 "last_error": p.last_error}
+                 "discarded": p.discarded, "last_error": p.last_error}
                 for p in self.pollers
             ]
         }
+
+    def drain(self, rounds: int = 4) -> dict[str, Any]:
+        """Deliver every stream record written so far, windows closed, until a round delivers nothing.
+
+        A count written when the Enrollments window closes is a Courses record of its own,
+        so rounds repeat until the streams are quiet.
+        """
+        for _ in range(rounds):
+            before = sum(p.delivered + p.batches for p in self.pollers)
+            for poller in self.pollers:
+                poller.drain()
+            if sum(p.delivered + p.batches for p in self.pollers) == before:
+                break
+        return self.status()
 
     def stop(self) -> None:
         if self.listener is not None:

@@ -19,7 +19,7 @@ from typing import Any
 from tqdm import tqdm
 
 from courses_api.data.dynamo import BATCH_WRITE_LIMIT, batch_write
-from courses_api.data.enrollment_shards import enrollment_row
+from courses_api.data.enrollments import enrollment_row
 
 CATEGORIES: dict[str, list[str]] = {
     "web-development": ["javascript", "typescript", "react", "css", "html", "nodejs", "django", "flask"],

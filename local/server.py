@@ -280,6 +280,7 @@ def create_app(
     gateway: LocalGateway,
     openapi: Callable[[], dict[str, Any]],
     status: Callable[[], dict[str, Any]] | None = None,
+    drain: Callable[[], dict[str, Any]] | None = None,
 ) -> Starlette:
     """The ASGI app: documentation endpoints, then every API route through the gateway."""
     cache: dict[str, dict[str, Any]] = {}
@@ -318,6 +319,13 @@ def create_app(
         }
         return JSONResponse({"functions": pools, **(status() if status else {})})
 
+    async def local_drain(request: Request) -> Response:
+        """Local-only: deliver every stream record written so far and close open windows (tests wait on it)."""
+        refused = admin_refusal(request)
+        if refused is not None:
+            return refused
+        return JSONResponse(await run_in_threadpool(drain) if drain else {"streams": []})
+
     async def local_threads(request: Request) -> Response:
         """Local-only: every thread's stack, to find a hung handler without a debugger."""
         refused = admin_refusal(request)
@@ -350,6 +358,7 @@ def create_app(
             Route("/openapi.json", openapi_json, methods=["GET"]),
             Route("/__local/status", local_status, methods=["GET"]),
             Route("/__local/threads", local_threads, methods=["GET"]),
+            Route("/__local/streams/drain", local_drain, methods=["POST"]),
             Route("/docs", docs, methods=["GET"]),
             Route("/docs/{name}", asset, methods=["GET"]),
             Route("/{path:path}", gateway.endpoint, methods=ALL_METHODS),

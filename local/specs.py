@@ -45,6 +45,7 @@ class StreamSubscription:
     maximum_retry_attempts: int = -1
     report_batch_item_failures: bool = False
     bisect_on_error: bool = False
+    tumbling_window_s: int = 0  # TumblingWindowInSeconds: 0 means no window (stateless batches)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,7 @@ def _stream_subscription(logical_id: str, props: dict[str, Any]) -> StreamSubscr
         maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
         report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
         bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+        tumbling_window_s=int(props.get("TumblingWindowInSeconds", 0)),
     )
 
 

@@ -3,7 +3,20 @@
 Lambda polls the stream, hands the function batches shaped as DynamoDB stream events and,
 with ``ReportBatchItemFailures``, resumes from the first failed record. This poller does
 the same against moto (or any endpoint) with the ``dynamodbstreams`` API, so the local
-server keeps the cache coherent the way the deployed stack does.
+server keeps the cache coherent and the counts right the way the deployed stack does.
+
+With ``TumblingWindowInSeconds`` it runs Lambda's tumbling windows: each batch goes with
+the ``state`` the previous invocation returned, and when a record of a later window
+arrives, or the window's end has passed with the stream idle, or :meth:`StreamPoller.drain`
+asks, the window is closed by a last invocation marked ``isFinalInvokeForWindow``. A
+response without ``state`` is a failed invocation, retried with the same state.
+
+It never delivers a record DynamoDB would not have written. moto rolls a cancelled
+``TransactWriteItems`` back by swapping in copies of its tables; an iterator taken before
+the swap still reads the discarded shard, which holds records of the cancelled writes
+(DynamoDB writes none), and the next real record reuses such a record's sequence number.
+So each read is made twice, with iterators taken one after the other, and only the
+records both reads agree on (same event id, same sequence number) are delivered.
 """
 
 from __future__ import annotations
@@ -13,7 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -73,6 +86,35 @@ def lambda_record(record: dict[str, Any], stream_arn: str, region: str = LOCAL_R
         "dynamodb": dynamodb,
         "eventSourceARN": stream_arn,
     }
+
+
+def window_event(  # noqa: PLR0913 - the event's fields, each named
+    records: list[dict[str, Any]], *, state: Any, shard_id: str, stream_arn: str, start: datetime,
+    window_s: int, final: bool,
+) -> dict[str, Any]:
+    """A tumbling-window invocation as Lambda shapes it (``DynamodbTimeWindowEvent``)."""
+    end = datetime.fromtimestamp(start.timestamp() + window_s, UTC)
+    return {
+        "Records": records,
+        "window": {"start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": end.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        "state": state or {},
+        "shardId": shard_id,
+        "eventSourceARN": stream_arn,
+        "isFinalInvokeForShard": False,
+        "isFinalInvokeForWindow": final,
+        "isWindowTerminatedEarly": False,
+    }
+
+
+def agreed(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records two reads of the same position agree on (a phantom is in one read only)."""
+    same: list[dict[str, Any]] = []
+    for one, other in zip(first, second, strict=False):
+        if (one.get("eventID"), one["dynamodb"].get("SequenceNumber")) != (
+                other.get("eventID"), other["dynamodb"].get("SequenceNumber")):
+            break
+        same.append(one)
+    return same
 
 
 def failed_from(response: Any, batch: list[dict[str, Any]]) -> int | None:
@@ -135,7 +177,13 @@ class StreamPoller(threading.Thread):
         self.batches = 0
         self.retries = 0
         self.dropped = 0
+        self.discarded = 0  # records one read saw and the other did not (moto's rolled-back writes)
         self.last_error = ""
+        self._window_s = subscription.tumbling_window_s
+        self._window_start: float | None = None
+        self._state: Any = {}
+        self._drains: list[threading.Event] = []
+        self._drains_lock = threading.Lock()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stopping.set()
@@ -145,6 +193,13 @@ class StreamPoller(threading.Thread):
     def wait_ready(self, timeout_s: float = 10.0) -> bool:
         """True once the poller holds a shard iterator (records written after that are seen)."""
         return self._ready.wait(timeout_s)
+
+    def drain(self, timeout_s: float = 30.0) -> bool:
+        """Deliver everything written so far and close the open window; True once done."""
+        done = threading.Event()
+        with self._drains_lock:
+            self._drains.append(done)
+        return done.wait(timeout_s)
 
     def _open(self) -> None:
         description = self._dynamodb.describe_table(TableName=self.table_name)["Table"]
@@ -170,10 +225,25 @@ class StreamPoller(threading.Thread):
     def _skip_to_latest(self) -> None:
         """Start at ``LATEST``: read past what the stream already holds (e.g. the seed data)."""
         while True:
-            records = self._streams.get_records(ShardIterator=self._iterator(), Limit=1000).get("Records", [])
+            records = self._read()
             if not records:
                 return
             self._last_sequence = str(records[-1]["dynamodb"]["SequenceNumber"])
+
+    def _read(self) -> list[dict[str, Any]]:
+        """The records after the last one seen that two reads agree on (see the module)."""
+        first = self._streams.get_records(ShardIterator=self._iterator(), Limit=1000).get("Records", [])
+        if not first:
+            return []
+        second = self._streams.get_records(ShardIterator=self._iterator(), Limit=1000).get("Records", [])
+        records = agreed(first, second)
+        self.discarded += len(first) - len(records)
+        return records
+
+    def _take_drains(self) -> list[threading.Event]:
+        with self._drains_lock:
+            drains, self._drains = self._drains, []
+        return drains
 
     def run(self) -> None:
         try:
@@ -186,22 +256,87 @@ class StreamPoller(threading.Thread):
             return
         self._ready.set()
         while not self._stopping.is_set():
+            drains = self._take_drains()
             try:
-                response = self._streams.get_records(ShardIterator=self._iterator(), Limit=1000)
+                records = self._read()
             except (ClientError, BotoCoreError) as error:
                 self.last_error = str(error)
                 log.warning("get_records failed: %s", error)
                 self._stopping.wait(1.0)
+                self._requeue(drains)
                 continue
-            records = response.get("Records", [])
             pending = [lambda_record(record, self.stream_arn) for record in records]
             while pending and not self._stopping.is_set():
+                if self._window_s:
+                    pending = self._deliver_windowed(pending)
+                    continue
                 consumed = self._deliver(pending[: self.subscription.batch_size])
                 if consumed:
                     self._last_sequence = pending[consumed - 1]["dynamodb"]["SequenceNumber"]
                 pending = pending[consumed:]
-            if not records:
+            if records:
+                self._requeue(drains)  # caught up only once a read finds nothing new
+                continue
+            if self._window_s and self._window_start is not None and (
+                    drains or time.time() >= self._window_start + self._window_s):
+                self._close_window()
+            for done in drains:
+                done.set()
+            if not drains:
                 self._stopping.wait(self._poll_interval_s)
+
+    def _requeue(self, drains: list[threading.Event]) -> None:
+        with self._drains_lock:
+            self._drains[:0] = drains
+
+    def _window_of(self, record: dict[str, Any]) -> float:
+        created = float(record["dynamodb"].get("ApproximateCreationDateTime") or time.time())
+        return created - created % self._window_s
+
+    def _deliver_windowed(self, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Deliver the next batch of one window (closing the open one first if it ended); what remains."""
+        window = self._window_of(pending[0])
+        if self._window_start is not None and window > self._window_start and not self._close_window():
+            return pending
+        if self._window_start is None:
+            self._window_start = window
+        batch = [r for r in pending[: self.subscription.batch_size] if self._window_of(r) <= self._window_start]
+        if not self._invoke_window(batch, final=False):
+            return pending
+        self.delivered += len(batch)
+        self._last_sequence = batch[-1]["dynamodb"]["SequenceNumber"]
+        return pending[len(batch):]
+
+    def _close_window(self) -> bool:
+        """The window's final invocation; True once it succeeded (a fresh window follows)."""
+        if not self._invoke_window([], final=True):
+            return False
+        self._window_start, self._state = None, {}
+        return True
+
+    def _invoke_window(self, batch: list[dict[str, Any]], *, final: bool) -> bool:
+        """One window invocation, retried with the same state until it returns one (or the cap)."""
+        start = datetime.fromtimestamp(self._window_start or time.time(), UTC)
+        for attempt in range(RETRY_CAP + 1):
+            event = window_event(batch, state=self._state, shard_id=self._shard_id, stream_arn=self.stream_arn,
+                                 start=start, window_s=self._window_s, final=final)
+            try:
+                response = self._invoke(event)
+                error = "" if isinstance(response, dict) and "state" in response else "response without state"
+            except Exception as exc:
+                response, error = None, f"{type(exc).__name__}: {exc}"
+            self.batches += 1
+            if not error and isinstance(response, dict):
+                self._state = response["state"]
+                return True
+            self.retries += 1
+            self.last_error = error
+            log.warning("retrying window invocation of %s (attempt %d): %s", self.table_name, attempt + 1, error)
+            if self._stopping.wait(min(2.0, 0.05 * 2 ** (attempt + 1))):
+                return False
+        self.dropped += len(batch)
+        log.error("dropping %d stream record(s) of %s after %d retries", len(batch), self.table_name, RETRY_CAP)
+        return True
 
     def _deliver(self, batch: list[dict[str, Any]]) -> int:
         """Invoke until the batch is done; returns how many records were consumed."""

@@ -20,7 +20,7 @@ container = Container()
 def create_course(body: Annotated[CourseCreate, Body()]) -> Response[str]:
     course = container.course_writes.create(http.current_caller(app), body)
     return http.json_response(
-        course, status=201, etag_version=course.version, headers={"Location": f"/courses/{course.course_id}"}
+        course, status=201, etag=http.course_etag(course), headers={"Location": f"/courses/{course.course_id}"}
     )
 
 

@@ -24,9 +24,9 @@ def get_course(
 ) -> Response[str]:
     cached = container.course_reads.get_course(course_id, http.current_caller(app))
     course = cached.value
-    if http.parse_version_header(if_none_match, "If-None-Match") == course.version:
-        return http.not_modified(course.version, cached)
-    return http.json_response(course, cached=cached, etag_version=course.version)
+    if http.is_not_modified(if_none_match, course):
+        return http.not_modified(course, cached)
+    return http.json_response(course, cached=cached, etag=http.course_etag(course))
 
 
 lambda_handler = http.api_handler(app)

@@ -8,7 +8,7 @@ from courses_api.http import Query, Response
 from courses_api.models import CoursePage
 
 app = http.create_app()
-container = Container()
+container = Container(cursors=True)
 
 
 @app.get(

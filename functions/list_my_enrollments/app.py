@@ -6,7 +6,7 @@ from courses_api.http import Response
 from courses_api.models import EnrollmentPage
 
 app = http.create_app()
-container = Container()
+container = Container(cursors=True)
 
 
 @app.get(

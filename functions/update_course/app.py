@@ -28,7 +28,7 @@ def update_course(
     caller = http.current_caller(app)
     caller.require_user()
     course = container.course_writes.update(caller, course_id, body, expected_version=required_version(if_match))
-    return http.json_response(course, etag_version=course.version)
+    return http.json_response(course, etag=http.course_etag(course))
 
 
 lambda_handler = limit_body(http.api_handler(app))

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 TIERS = {"scan_baseline", "gsi", "gsi_redis", "gsi_redis_near"}
 TOP_LEVEL = {"dataset", "workload", "tiers", "hit_latency_ms", "stampede", "redis_outage", "cold_start_ms",
-             "read_floor", "staleness_after_write_s"}
+             "read_floor", "staleness_after_write_s", "production_pace", "usd_per_million_whole_bill",
+             "hot_course_reads"}
 
 
 def _number(value: Any) -> bool:
@@ -96,6 +97,48 @@ def test_read_floor_figures_of_the_quick_run(quick_run: tuple[dict[str, Any], di
     # Near the ideal of its own trace; a page refreshed ahead of its expiry (a read, not a miss) may
     # even pass it slightly, since the ideal lets every key expire at the end of its window
     assert 0.8 < floor["hit_ratio_vs_ideal"] <= 1.05
+
+
+@pytest.mark.allow_scan
+@pytest.mark.slow
+def test_virtual_time_replays_repeat_and_reach_the_compulsory_bound(
+    quick_run: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    results, details = quick_run
+    assert set(results["production_pace"]) == {"100", "1000"}
+    for figures in results["production_pace"].values():
+        assert set(figures) == {"rcu_ratio_to_scan", "hit_ratio", "hit_ratio_vs_compulsory"}
+        assert 0 < figures["rcu_ratio_to_scan"] < 1
+        # Nothing expires within the replay (TTL 1 h), so only each key's first request may miss
+        assert figures["hit_ratio_vs_compulsory"] == 1.0
+    paces = details["production_pace"]["paces"]
+    # Same trace, same virtual clock: the second replay at 100/s moves no figure but wall-clock latency
+    assert paces["100"]["replays"] == 2
+    assert paces["100"]["identical_across_replays"] is True
+    assert paces["100"]["virtual_span_s"] > 5 * paces["1000"]["virtual_span_s"]  # ten times slower, rounded
+    assert all(pace["redis_expiries_due"] == 0 and pace["server_errors"] == 0 for pace in paces.values())
+    assert details["production_pace"]["worst_case_staleness_if_every_invalidation_is_lost_s"] == 3601
+
+
+@pytest.mark.allow_scan
+@pytest.mark.slow
+def test_whole_bill_and_hot_course_of_the_quick_run(quick_run: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    results, details = quick_run
+    for tier, bill in results["usd_per_million_whole_bill"].items():
+        assert set(bill) == {"api_gateway", "lambda", "authorizer", "dynamodb", "elasticache", "total"}, tier
+        # API Gateway REST: $3.50 per million requests (https://aws.amazon.com/api-gateway/pricing/, 2026-12-03)
+        assert bill["api_gateway"] == 3.5
+        parts = sum(value for name, value in bill.items() if name != "total")
+        assert bill["total"] == pytest.approx(parts, abs=1e-3)
+        assert bill["total"] > results["tiers"][tier]["usd_per_million_requests"]
+    share = details["whole_bill"]["authorizer_invocations_per_request"]
+    assert 0 <= share <= 1
+    hot = results["hot_course_reads"]
+    assert set(hot) == {"near_cache", "no_near_cache", "redis_down"}
+    # DynamoDB's per-partition read limit (3,000 RCU/s), Redis up and down
+    assert all(0 <= figures["max_partition_rcu_per_s"] <= 3000 for figures in hot.values()), hot
+    assert hot["redis_down"]["max_slot_ecpu_per_s"] == 0
+    assert hot["near_cache"]["max_slot_ecpu_per_s"] < hot["no_near_cache"]["max_slot_ecpu_per_s"]
 
 
 @pytest.mark.allow_scan

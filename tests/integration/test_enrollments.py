@@ -16,7 +16,6 @@ import redis
 
 from courses_api.data.capacity import CapacityMeter
 from courses_api.data.dynamo import batch_write, from_attributes
-from courses_api.data.enrollment_shards import EnrollmentCounts, is_tally_attribute
 from courses_api.domain.auth import Caller
 from courses_api.domain.idempotency import KEY_PREFIX
 from tests.integration.linearizable import serialize
@@ -24,7 +23,7 @@ from tests.support.data import course_item
 from tests.support.events import claims_for, load_event
 from tests.support.functions import HttpResult, call, load_function
 from tests.support.services import MotoEndpoint
-from tests.support.streams import StreamReader, settle
+from tests.support.streams import Counts, StreamReader, settle
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -90,18 +89,21 @@ def api(
 
 
 @pytest.fixture
-def copy_counts(
-    moto_endpoint: MotoEndpoint, dynamodb: DynamoDBClient, tables: dict[str, str], function: Callable[[str], ModuleType]
-) -> Callable[[], int]:
-    """Deliver the Courses stream so far to the stream invalidator: counts reach the course rows."""
-    reader = StreamReader(moto_endpoint.url, dynamodb, tables["COURSES_TABLE"])
-    stream = function("stream_invalidator")
-    return lambda: settle(stream, reader)
+def copy_counts(moto_endpoint: MotoEndpoint, dynamodb: DynamoDBClient, tables: dict[str, str]) -> Callable[[], int]:
+    """Close the enrollment counter's window: the counts so far reach the course rows."""
+    counts = Counts(moto_endpoint.url, dynamodb, tables["ENROLLMENTS_TABLE"], tables["COURSES_TABLE"])
+    return counts.close_window
+
+
+_COUNTS: dict[str, Counts] = {}
 
 
 def count_of(dynamodb: DynamoDBClient, tables: dict[str, str], course_id: str) -> int:
-    """The course's count as stored: its row's base plus its count shards, strongly consistent."""
-    return EnrollmentCounts(dynamodb, tables["COURSES_TABLE"]).totals([course_id], consistent=True)[course_id]
+    """The course's count as stored, once the enrollment counter has seen every enrollment so far."""
+    table = tables["ENROLLMENTS_TABLE"]
+    if table not in _COUNTS:  # one stream position per test's tables
+        _COUNTS[table] = Counts(str(dynamodb.meta.endpoint_url), dynamodb, table, tables["COURSES_TABLE"])
+    return _COUNTS[table].count_of(course_id)
 
 
 def enrollment_rows(dynamodb: DynamoDBClient, tables: dict[str, str], user_id: str) -> list[dict[str, Any]]:
@@ -402,7 +404,7 @@ class TestRoster:
 
 
 class TestCountThroughTheStream:
-    def test_an_enrollment_reaches_the_cached_count_through_the_tally(
+    def test_an_enrollment_reaches_the_cached_count_when_its_window_closes(
         self, courses: dict[str, str], with_redis: redis.Redis, function: Callable[[str], ModuleType],
         moto_endpoint: MotoEndpoint, dynamodb: DynamoDBClient, tables: dict[str, str],
         monkeypatch: pytest.MonkeyPatch,
@@ -411,26 +413,28 @@ class TestCountThroughTheStream:
         api = Api(function)
         stream = function("stream_invalidator")
         reader = StreamReader(moto_endpoint.url, dynamodb, tables["COURSES_TABLE"])
+        counts = Counts(moto_endpoint.url, dynamodb, tables["ENROLLMENTS_TABLE"], tables["COURSES_TABLE"])
         settle(stream, reader)  # the fixture's own rows
         course_id = courses["published"]
         assert api.get(course_id).body["enrollment_count"] == 0
         assert api.get(course_id).headers["X-Cache"] == "HIT"
         assert api.enroll(course_id, student()).status == 201
-        # the enrollment wrote a count shard, not the course row: a launch does not empty the cache
+        # the enrollment wrote its own row, not the course row: a launch does not empty the cache
         assert api.get(course_id).headers["X-Cache"] == "HIT"
-        # the stream copies the shard onto the row's tally; that row change drops the entry
+        # the window closes: one write adds it to the row; that row change drops the entry
+        assert counts.close_window() == 1
         settle(stream, reader)
         row = dynamodb.get_item(TableName=tables["COURSES_TABLE"], Key={"course_id": {"S": course_id}},
                                 ConsistentRead=True)["Item"]
-        assert row["enrollment_count"] == {"N": "0"}, "the base is untouched"
-        assert sum(int(value["N"]) for name, value in row.items() if is_tally_attribute(name)) == 1
+        assert row["enrollment_count"] == {"N": "1"}
         read = api.get(course_id)
         assert (read.headers["X-Cache"], read.body["enrollment_count"]) == ("MISS", 1)
         # list pages take the count from the course's entry
         page = call(function("list_courses"), load_event("list_courses")).body
         assert [c["enrollment_count"] for c in page["items"] if c["course_id"] == course_id] == [1]
-        # a repeat changes nothing, and the entry stays
+        # a repeat writes nothing: no record, no count, and the entry stays
         assert api.enroll(course_id, student()).status == 200
+        assert counts.close_window() == 0
         settle(stream, reader)
         again = api.get(course_id)
         assert (again.headers["X-Cache"], again.body["enrollment_count"]) == ("HIT", 1)

@@ -74,7 +74,11 @@ def test_unreachable_redis_is_a_bypass_not_an_error(
 ) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     module = function("get_course")
+    outcomes = []
     for _ in range(5):
         result = call(module, load_event("get_course", path_parameters={"course_id": "web0001"}))
         assert result.status == 200
-        assert result.headers["X-Cache"] == "BYPASS"
+        outcomes.append(result.headers["X-Cache"])
+    # The first read bypasses Redis; the value then serves from the near cache for its TTL (1 s).
+    assert outcomes[0] == "BYPASS"
+    assert set(outcomes[1:]) <= {"HIT", "BYPASS"}

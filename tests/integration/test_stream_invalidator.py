@@ -13,15 +13,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from courses_api.cache.api import ListNamespace
-from courses_api.data.dynamo import batch_write, from_attributes
-from courses_api.data.enrollment_shards import (
-    count_of_row,
-    count_shard_key,
-    is_count_shard_key,
-    is_tally_attribute,
-    tally_attribute,
-)
-from courses_api.domain.invalidation import Invalidation
+from courses_api.data.dynamo import batch_write
+from courses_api.data.enrollment_counts import is_course_key, mark_key
 from courses_api.domain.stream_invalidation import InvalidationNotDelivered, plan_for_record
 from tests.support.data import course_item
 from tests.support.events import claims_for, load_event
@@ -92,11 +85,7 @@ def test_records_of_each_write_plan_the_same_invalidation_as_the_write(
     # When its stream records are read
     records = [DynamoDBRecord(r) for r in read_stream()["Records"]]
     # Then each record plans exactly what the write had to invalidate
-    # (the enrollment wrote one of the course's count shards, never the course row: those plan nothing)
-    shard_records = [r for r in records if r.dynamodb and is_count_shard_key(str(r.dynamodb.keys["course_id"]))]
-    assert shard_records
-    assert all(plan_for_record(r) == Invalidation(item_ids=(), namespaces=()) for r in shard_records)
-    records = [r for r in records if r not in shard_records]
+    # (the enrollment wrote its own row in the Enrollments table, nothing in this one)
     assert [r.event_name.name for r in records if r.event_name] == ["INSERT", "MODIFY", "REMOVE"]
     plans = [plan_for_record(r) for r in records]
     assert all(p.item_ids == (course_id,) for p in plans)
@@ -168,7 +157,7 @@ def test_the_sample_event_is_processed(
     tables: dict[str, str], with_redis: redis.Redis, function: Callable[[str], ModuleType]
 ) -> None:
     event = load_event("stream_invalidator")
-    assert len(event["Records"]) == 6  # a course created, edited, deleted; a count shard written
+    assert len(event["Records"]) == 6  # a course created, edited, deleted; a count's mark written
     assert invoke(function("stream_invalidator"), event) == {"batchItemFailures": []}
 
 
@@ -194,62 +183,26 @@ def test_enrollments_stream_bumps_the_users_list_made_elsewhere(
     assert [i["course_id"] for i in call(mine, event).body["items"]] == ["c0001", "c0002"]
 
 
-def _count_shard_writes(dynamodb: DynamoDBClient, table: str, writes: list[tuple[str, int]]) -> None:
-    """One enrollment's count write per (course, shard), as the enroll transaction's ADD does."""
-    for course_id, shard in writes:
-        dynamodb.update_item(
-            TableName=table, Key={"course_id": {"S": count_shard_key(course_id, shard)}},
-            UpdateExpression="ADD enrollment_count :one", ExpressionAttributeValues={":one": {"N": "1"}},
-        )
-
-
-def test_count_shards_are_copied_onto_their_course_rows_once_per_course_and_batch(
-    tables: dict[str, str], dynamodb: DynamoDBClient, with_redis: redis.Redis, function: Callable[[str], ModuleType],
-    read_stream: Callable[[], dict[str, Any]],
-) -> None:
-    table = tables["COURSES_TABLE"]
-    batch_write(dynamodb, table, [course_item("c0001", enrollment_count=7), course_item("c0002")])
-    # five enrollments on c0001 (three on shard 3), one on c0002, one on a course that no longer exists
-    _count_shard_writes(dynamodb, table, [("c0001", 3), ("c0001", 3), ("c0001", 5), ("c0001", 3), ("c0002", 0),
-                                          ("gone0001", 1)])
-    stream = function("stream_invalidator")
-    updates: list[str] = []
-    stream.container.dynamodb.meta.events.register(
-        "provide-client-params.dynamodb.UpdateItem",
-        lambda params, **_: updates.append(params["Key"]["course_id"]["S"]))
-    assert invoke(stream, read_stream()) == {"batchItemFailures": []}
-    # one UpdateItem per course, whatever the number of records
-    assert sorted(updates) == ["c0001", "c0002", "gone0001"]
-    rows = {course_id: from_attributes(dynamodb.get_item(TableName=table, Key={"course_id": {"S": course_id}},
-                                                         ConsistentRead=True).get("Item") or {})
-            for course_id in ("c0001", "c0002", "gone0001")}
-    assert {name: rows["c0001"][name] for name in rows["c0001"] if is_tally_attribute(name)} == {
-        tally_attribute(3): 3, tally_attribute(5): 1}
-    assert (count_of_row(rows["c0001"]), count_of_row(rows["c0002"])) == (7 + 4, 1)
-    assert rows["gone0001"] == {}, "a tally never recreates a deleted course"
-    # replaying the same records (a retried batch) writes the same values again
-    assert invoke(stream, read_stream()) == {"batchItemFailures": []}
-    again = from_attributes(dynamodb.get_item(TableName=table, Key={"course_id": {"S": "c0001"}},
-                                              ConsistentRead=True)["Item"])
-    assert count_of_row(again) == 11
-
-
-def test_shard_records_fail_for_retry_when_the_tally_cannot_be_written(
-    tables: dict[str, str], dynamodb: DynamoDBClient, with_redis: redis.Redis, function: Callable[[str], ModuleType],
+def test_records_that_need_no_cache_change_succeed_while_redis_is_down(
+    tables: dict[str, str], dynamodb: DynamoDBClient, function: Callable[[str], ModuleType],
     read_stream: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Given a course row and the enrollment counter's mark for it (nothing is cached under a mark)
     table = tables["COURSES_TABLE"]
     batch_write(dynamodb, table, [course_item("c0001")])
-    _count_shard_writes(dynamodb, table, [("c0001", 2), ("c0001", 9)])
+    dynamodb.update_item(
+        TableName=table, Key={"course_id": {"S": mark_key("c0001", "shardId-0001")}},
+        UpdateExpression="SET #s = :s, expires_at = :e", ExpressionAttributeNames={"#s": "sequence"},
+        ExpressionAttributeValues={":s": {"S": "0" * 39 + "1"}, ":e": {"N": "1796457600"}},
+    )
     event = read_stream()
-    # (moto writes an extra, empty INSERT before an UpdateItem's first value; it carries no count)
-    shard_records = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]
-                     if is_count_shard_key(r["dynamodb"]["Keys"]["course_id"]["S"])
-                     and "enrollment_count" in r["dynamodb"].get("NewImage", {})]
-    assert len(shard_records) == 2
-    # DynamoDB unreachable for the stream function: the course row's record is still invalidated,
-    # the count shard records are reported for retry (Lambda redelivers from the first of them)
-    monkeypatch.setenv("DYNAMODB_ENDPOINT", f"http://127.0.0.1:{free_port()}")
-    monkeypatch.setenv("DYNAMODB_MAX_ATTEMPTS", "1")
+    marks = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]
+             if not is_course_key(r["dynamodb"]["Keys"]["course_id"]["S"])]
+    assert marks
+    # When Redis is unreachable
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
     response = invoke(function("stream_invalidator"), event)
-    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == sorted(shard_records)
+    # Then only the course row's record is retried: the mark's records are done
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    assert failed
+    assert not failed & set(marks)

@@ -25,7 +25,8 @@ API_FUNCTIONS = (
     "UpdateCourseFunction", "DeleteCourseFunction", "EnrollFunction", "ListMyEnrollmentsFunction",
     "ListCourseEnrollmentsFunction", "HealthFunction",
 )
-VPC_FUNCTIONS = (*API_FUNCTIONS, "StreamInvalidatorFunction")
+CACHE_FUNCTIONS = (*API_FUNCTIONS, "StreamInvalidatorFunction")
+VPC_FUNCTIONS = (*CACHE_FUNCTIONS, "EnrollmentCounterFunction")  # the counter reaches DynamoDB only
 
 # What each function's code calls (read from the layer: repositories, enrollments, idempotency,
 # the health probe), as (IAM action, table or table/index/name).
@@ -40,21 +41,24 @@ DYNAMODB_ACCESS: dict[str, set[tuple[str, str]]] = {
     "CreateCourseFunction": {("dynamodb:PutItem", "CoursesTable")},
     "UpdateCourseFunction": {("dynamodb:UpdateItem", "CoursesTable")},
     "DeleteCourseFunction": {("dynamodb:DeleteItem", "CoursesTable")},
-    # The course read (published?); TransactWriteItems: Put on Enrollments, Update of a count shard on Courses;
-    # Powertools idempotency records.
-    "EnrollFunction": {("dynamodb:PutItem", "EnrollmentsTable"), ("dynamodb:UpdateItem", "CoursesTable"),
-                       ("dynamodb:GetItem", "CoursesTable"),
+    # The course read (published?); the conditional Put of the enrollment row; Powertools idempotency records.
+    "EnrollFunction": {("dynamodb:PutItem", "EnrollmentsTable"), ("dynamodb:GetItem", "CoursesTable"),
                        *{(action, "IdempotencyTable") for action in
                          ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")}},
     "ListMyEnrollmentsFunction": {("dynamodb:Query", "EnrollmentsTable"), ("dynamodb:BatchGetItem", "CoursesTable")},
     "ListCourseEnrollmentsFunction": {("dynamodb:GetItem", "CoursesTable"),
                                       ("dynamodb:Query", "EnrollmentsTable/index/ByCourse")},
     "HealthFunction": {("dynamodb:GetItem", "CoursesTable")},
-    # Stream reads; UpdateItem copies count shards onto course rows (tally attributes only).
-    "StreamInvalidatorFunction": {("dynamodb:UpdateItem", "CoursesTable"),
-                                  *{(action, f"{table}/stream") for table in ("CoursesTable", "EnrollmentsTable")
-                                    for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords",
-                                                   "dynamodb:GetShardIterator", "dynamodb:ListStreams")}},
+    # Stream reads only: it writes no table.
+    "StreamInvalidatorFunction": {(action, f"{table}/stream") for table in ("CoursesTable", "EnrollmentsTable")
+                                  for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                                 "dynamodb:GetShardIterator", "dynamodb:ListStreams")},
+    # The Enrollments stream; TransactWriteItems of two UpdateItems (count, mark); a recount's Select=COUNT.
+    "EnrollmentCounterFunction": {("dynamodb:UpdateItem", "CoursesTable"),
+                                  ("dynamodb:Query", "EnrollmentsTable/index/ByCourse"),
+                                  *{(action, "EnrollmentsTable/stream") for action in (
+                                      "dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                      "dynamodb:GetShardIterator", "dynamodb:ListStreams")}},
     "OptionalAuthorizerFunction": set(),
 }
 AWS_MANAGED = "arn:aws:iam::aws:policy/"
@@ -170,7 +174,7 @@ def test_every_function_in_the_vpc_may_connect_to_the_cache_through_one_policy(t
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == "elasticache:Connect"
     assert statement["Resource"] == [{"Fn::GetAtt": ["Cache", "ARN"]}, {"Fn::GetAtt": ["CacheAppUser", "Arn"]}]
-    assert {ref["Ref"] for ref in policy["Roles"]} == {f"{name}Role" for name in VPC_FUNCTIONS}
+    assert {ref["Ref"] for ref in policy["Roles"]} == {f"{name}Role" for name in CACHE_FUNCTIONS}
     for name in VPC_FUNCTIONS:
         assert not [s for s in _statements(stack.resource(f"{name}Role")) if "elasticache" in json.dumps(s)], name
 
@@ -210,40 +214,83 @@ def test_only_the_delete_route_deletes_courses(transformed: dict[str, Any]) -> N
     assert deleters == {"DeleteCourseFunction"}
 
 
-def test_the_stream_function_writes_only_tally_attributes(transformed: dict[str, Any]) -> None:
-    """Fine-grained access control: "dynamodb:Attributes ... a list of top-level attribute names
-    accessed by a request", checked with ``ForAllValues``. The stream function's one write is the
-    tally copy, so it may name the key and ``enrollment_shard_*`` attributes and nothing else,
-    and its event source must deliver count shard records (they have no ``version``)."""
-    stack = Stack.of(transformed)
-    role = stack.resource("StreamInvalidatorFunctionRole")
-    writes = [s for s in _statements(role) if s["Action"] in ("dynamodb:UpdateItem", ["dynamodb:UpdateItem"])]
-    assert len(writes) == 1
-    assert writes[0]["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:Attributes": ["course_id", "enrollment_shard_*"]}
-    }
-    courses_sources = [
-        resource["Properties"] for _, resource in stack.resources("AWS::Lambda::EventSourceMapping")
-        if "CoursesTable" in json.dumps(resource["Properties"]["EventSourceArn"])
-    ]
-    assert len(courses_sources) == 1
-    patterns = [json.loads(f["Pattern"]) for f in courses_sources[0]["FilterCriteria"]["Filters"]]
-    shard_record = {"dynamodb": {"NewImage": {"enrollment_count": {"N": "3"}}}}
-    assert any(_matches(pattern, shard_record) for pattern in patterns), "count shard records are delivered"
+# IAM's fine-grained access control for DynamoDB, from
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html and
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_dynamodb_attributes.html
+# (read 2026-12-03): ``dynamodb:Attributes`` is the list of top-level attribute names a request
+# accesses, checked with ``ForAllValues``; a write restricted to some attributes is paired with
+# ``StringEqualsIfExists`` on ``dynamodb:ReturnValues`` (the guide's example allows NONE and the
+# UPDATED_* values), since ``ALL_OLD``/``ALL_NEW`` would return attributes outside the list;
+# ``dynamodb:LeadingKeys`` is the partition key values a request touches.
+DOCUMENTED_SAFE_RETURN_VALUES = {"NONE", "UPDATED_OLD", "UPDATED_NEW"}
 
 
-def _matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
-    """The ``exists`` subset of Lambda's event filtering rules (all the template uses)."""
-    for name, rule in pattern.items():
-        if isinstance(rule, dict):
-            if not isinstance(event.get(name), dict) or not _matches(rule, event[name]):
-                return False
-        elif rule == [{"exists": True}]:
-            if name not in event:
-                return False
-        else:
-            raise AssertionError(f"rule not understood: {rule!r}")
-    return True
+def _grant(role: dict[str, Any], action: str, table: str) -> dict[str, Any]:
+    found = [s for s in _statements(role) if action in (s["Action"] if isinstance(s["Action"], list)
+                                                       else [s["Action"]]) and _target(s["Resource"]) == table]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _returns_only_listed_attributes(condition: dict[str, Any]) -> bool:
+    allowed = condition.get("StringEqualsIfExists", {}).get("dynamodb:ReturnValues")
+    values = {allowed} if isinstance(allowed, str) else set(allowed or ())
+    return bool(values) and values <= DOCUMENTED_SAFE_RETURN_VALUES
+
+
+def test_enroll_writes_only_the_enrollment_row_and_reads_only_course_rows(transformed: dict[str, Any]) -> None:
+    """Enroll's one table write is the Put of the row ``enrollment_row`` builds: exactly those
+    attributes (with the ReturnValues companion); it writes nothing in the Courses table, and
+    reads only course rows there (LeadingKeys without ``#``: never the counter's marks)."""
+    from courses_api.data.enrollments import enrollment_row
+
+    role = Stack.of(transformed).resource("EnrollFunctionRole")
+    put = _grant(role, "dynamodb:PutItem", "EnrollmentsTable")["Condition"]
+    assert put["ForAllValues:StringEquals"]["dynamodb:Attributes"] == list(enrollment_row("u", "c", "t"))
+    assert _returns_only_listed_attributes(put)
+    assert not {a for a, t in _dynamodb_grants(role) if t == "CoursesTable"} - {"dynamodb:GetItem"}
+    read = _grant(role, "dynamodb:GetItem", "CoursesTable")["Condition"]
+    assert read == {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": ["*#*"]}}
+
+
+def test_the_counter_writes_only_counts_and_marks(transformed: dict[str, Any]) -> None:
+    """The enrollment counter's UpdateItems (inside TransactWriteItems, authorised per action)
+    name the key, ``enrollment_count`` and the mark's attributes, nothing else; and the
+    ReturnValues companion is there. The Query grant only counts (``dynamodb:Select``)."""
+    from courses_api.data.enrollment_counts import CountWriter, WindowSum
+
+    role = Stack.of(transformed).resource("EnrollmentCounterFunctionRole")
+    update = _grant(role, "dynamodb:UpdateItem", "CoursesTable")["Condition"]
+    allowed = set(update["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+    assert _returns_only_listed_attributes(update)
+    # every attribute the counter's transaction names is allowed
+    actions = CountWriter(None, "Courses").transaction("c1", "shard", WindowSum(1, 1, 2, 3))  # type: ignore[arg-type]
+    named = {"course_id"} | {name for a in actions for name in a["Update"]["ExpressionAttributeNames"].values()}
+    assert named <= allowed
+    assert allowed == {"course_id", "enrollment_count", "sequence", "expires_at"}
+    query = _grant(role, "dynamodb:Query", "EnrollmentsTable/index/ByCourse")["Condition"]
+    assert query == {"StringEquals": {"dynamodb:Select": "COUNT"}}
+
+
+def test_stream_mappings_filter_nothing_and_the_counter_windows_one_batch_per_shard(
+    transformed: dict[str, Any],
+) -> None:
+    """Lambda's event filtering drops records before the function sees them, and the local
+    poller delivers every record: no mapping filters, so both deliver the same records.
+    The counter's mapping has a tumbling window (``TumblingWindowInSeconds``, at most 900 s,
+    https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-windows.html, read 2026-12-03)
+    and one batch per shard at a time (its marks are positions in one shard's order). DynamoDB
+    Streams: "No more than two processes at most should be reading from the same streams
+    shard at the same time" (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
+    Streams.html, read 2026-12-03): the Enrollments stream has two readers."""
+    mappings = [r["Properties"] for _, r in Stack.of(transformed).resources("AWS::Lambda::EventSourceMapping")]
+    assert all("FilterCriteria" not in m for m in mappings)
+    enrollments = [m for m in mappings if "EnrollmentsTable" in json.dumps(m["EventSourceArn"])]
+    assert len(enrollments) <= 2
+    windowed = [m for m in enrollments if m.get("TumblingWindowInSeconds")]
+    assert len(windowed) == 1
+    assert 0 < windowed[0]["TumblingWindowInSeconds"] <= 900
+    assert windowed[0]["ParallelizationFactor"] == 1
 
 
 # ---------------------------------------------------------------------------------- API
@@ -387,7 +434,7 @@ def test_every_property_change_publishes_a_new_version(source: dict[str, Any]) -
     changed = copy.deepcopy(source)
     changed["Globals"]["Function"]["Environment"]["Variables"]["CACHE_ITEM_TTL_S"] = "301"
     before, after = versions(source), versions(changed)
-    assert len(before) == len(after) == 12
+    assert len(before) == len(after) == 13  # every function of the template
     assert not before & after, "an environment change left some functions on their old version"
 
 

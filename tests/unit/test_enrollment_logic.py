@@ -1,4 +1,4 @@
-"""Reading transaction cancellation reasons; HTTP helpers of the write routes (no network)."""
+"""Enrollment keys and marks; HTTP helpers of the write routes (no network)."""
 
 from __future__ import annotations
 
@@ -8,71 +8,37 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from courses_api.data.enrollment_shards import (
-    COUNT_SHARDS,
-    count_shard_key,
-    course_of_count_shard,
-    is_count_shard_key,
-    shard_of,
-)
-from courses_api.data.enrollments import enrollment_transaction, read_cancellation
+from courses_api.data.enrollment_counts import is_course_key, mark_key, padded
+from courses_api.data.enrollments import ROSTER_SHARDS, enrollment_row, shard_of
 from courses_api.domain.auth import Caller
 from courses_api.errors import BadRequest, PreconditionRequired
 from courses_api.http.body import MAX_BODY_BYTES, body_bytes
 from courses_api.http.writes import limit_body, required_version
-from courses_api.models import Enrollment
 from tests.support.functions import new_context
 
-ENROLLMENT = {"user_id": {"S": "u1"}, "course_id": {"S": "c1"}, "enrolled_at": {"S": "2026-01-01T00:00:00Z"}}
 
-
-def cancelled(*reasons: dict[str, Any]) -> ClientError:
-    # Any: botocore-stubs types a reason's Item as {key, value}, not DynamoDB's attribute map.
-    response: Any = {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-                     "CancellationReasons": list(reasons)}
-    return ClientError(response, "TransactWriteItems")
-
-
-def test_already_enrolled() -> None:
-    found = read_cancellation(cancelled({"Code": "ConditionalCheckFailed", "Item": ENROLLMENT}, {"Code": "None"}))
-    assert found.already_enrolled is not None
-    assert found.already_enrolled.course_id == "c1"
-    assert not found.retryable
-
-
-def test_a_shard_conflict_is_retryable_but_not_a_repeat() -> None:
-    conflict = read_cancellation(cancelled({"Code": "None"}, {"Code": "TransactionConflict"}))
-    assert conflict.retryable
-    assert conflict.already_enrolled is None
-
-
-def test_the_shard_is_stable_and_spreads_users() -> None:
-    # the same user always lands on the same shard (a retry repeats the same writes) ...
+def test_the_roster_partition_is_stable_and_spreads_users() -> None:
+    # the same user always lands on the same partition (a retry repeats the same write) ...
     assert shard_of("student-0001") == shard_of("student-0001")
-    # ... and many users cover every shard about evenly
+    # ... and many users cover every partition about evenly
     counts = Counter(shard_of(f"user-{n}") for n in range(32_000))
-    assert set(counts) == set(range(COUNT_SHARDS))
-    assert max(counts.values()) < 1.2 * 32_000 / COUNT_SHARDS
+    assert set(counts) == set(range(ROSTER_SHARDS))
+    assert max(counts.values()) < 1.2 * 32_000 / ROSTER_SHARDS
 
 
-def test_the_transaction_touches_the_row_and_one_count_shard_only() -> None:
-    enrollment = Enrollment(user_id="u1", course_id="c1", enrolled_at="2026-01-01T00:00:00Z")
-    put, update = enrollment_transaction(enrollment, enrollments_table="E", courses_table="C")
-    shard = shard_of("u1")
-    assert put["Put"]["Item"]["course_shard"] == {"S": f"c1#{shard:02d}"}
-    assert put["Put"]["ConditionExpression"] == "attribute_not_exists(user_id)"
-    # the count shard, never the course row "c1"; no condition on it, so only the row can refuse
-    assert update["Update"]["Key"] == {"course_id": {"S": count_shard_key("c1", shard)}}
-    assert "ConditionExpression" not in update["Update"]
-    assert is_count_shard_key(count_shard_key("c1", shard))
-    assert course_of_count_shard(count_shard_key("c1", shard)) == "c1"
-    assert not is_count_shard_key("c1")
+def test_an_enrollment_row_carries_its_roster_partition() -> None:
+    row = enrollment_row("u1", "c1", "2026-01-01T00:00:00Z")
+    assert row == {"user_id": "u1", "course_id": "c1", "enrolled_at": "2026-01-01T00:00:00Z",
+                   "course_shard": f"c1#{shard_of('u1'):02d}"}
 
-def test_conflicts_are_retryable() -> None:
-    assert read_cancellation(cancelled({"Code": "TransactionConflict"}, {"Code": "None"})).retryable
-    assert not read_cancellation(cancelled()).retryable
+
+def test_marks_are_never_course_keys_and_sequence_numbers_compare_as_strings() -> None:
+    assert mark_key("c1", "shardId-1") != mark_key("c1", "shardId-2")
+    assert not is_course_key(mark_key("c1", "shardId-1"))
+    assert is_course_key("c1")
+    # stream sequence numbers have 21 to 40 digits: padded, string order is number order
+    assert padded(99_999_999_999_999_999_999) < padded(100_000_000_000_000_000_000)
 
 
 def test_one_visibility_rule_for_every_route() -> None:

@@ -29,7 +29,7 @@ def row(**overrides: Any) -> dict[str, Any]:
 
 def test_create_of_a_draft_touches_item_and_instructor_list() -> None:
     plan = plan_invalidation("c1", None, row(status="draft", published_at=None))
-    assert plan == Invalidation(item_ids=("c1",), namespaces=(INSTRUCTOR,), fences=(("c1", "1"),))
+    assert plan == Invalidation(item_ids=("c1",), namespaces=(INSTRUCTOR,), fences=(("c1", "1"),), write_id="c1@1")
 
 
 def test_create_published_touches_catalogue_and_category() -> None:
@@ -67,9 +67,9 @@ def test_counter_only_change_drops_just_the_item() -> None:
     assert plan == Invalidation(item_ids=("c1",), namespaces=(), fences=(("c1", FENCE_UNKNOWN),))
 
 
-def test_a_tally_copy_drops_just_the_item_and_no_eventually_consistent_fill_passes() -> None:
-    before = row(enrollment_shard_03=Decimal(2))
-    after = row(enrollment_shard_03=Decimal(5), enrollment_shard_11=Decimal(1))
+def test_a_count_written_by_the_counter_drops_just_the_item_and_no_eventually_consistent_fill_passes() -> None:
+    before = row(enrollment_count=Decimal(2))
+    after = row(enrollment_count=Decimal(5))
     plan = plan_invalidation("c1", before, after)
     assert plan == Invalidation(item_ids=("c1",), namespaces=(), fences=(("c1", FENCE_UNKNOWN),))
 
@@ -88,11 +88,6 @@ def test_partial_images_do_not_crash() -> None:
 def test_changed_attributes() -> None:
     assert changed_attributes(row(), row(title="U", published_at=None)) == {"title", "published_at"}
     assert changed_attributes(None, {"a": 1}) == {"a"}
-
-
-def test_merge_deduplicates() -> None:
-    merged = Invalidation(("a",), (WEB,)).merge(Invalidation(("a", "b"), (WEB, DATA)))
-    assert merged == Invalidation(("a", "b"), (WEB, DATA))
 
 
 def test_invalidator_returns_the_plan_it_applied() -> None:
@@ -124,10 +119,9 @@ def test_fence_admits_only_rows_at_least_as_new() -> None:
     assert not fence_admits(FENCE_UNKNOWN, {"version": 9}, version)
 
 
-def test_merged_plans_keep_the_newest_fence() -> None:
-    merged = plan_invalidation("c1", row(version=1), row(version=2, title="U")).merge(
-        plan_invalidation("c1", row(version=2, title="U"), row(version=3, title="V"))
-    )
-    assert merged.fences == (("c1", "3"),)
-    deleted = merged.merge(plan_invalidation("c1", row(version=3), None))
-    assert deleted.fences == (("c1", FENCE_UNKNOWN),), "two kinds of fence: trust no eventual read"
+def test_a_write_is_named_by_its_course_and_committed_version() -> None:
+    """The write path and the stream plan the same write from the same images: same name."""
+    moved = plan_invalidation("c1", row(version=1), row(version=2, category="data"))
+    assert moved.write_id == "c1@2"
+    assert plan_invalidation("c1", row(version=2), None).write_id == f"c1@{FENCE_GONE}"
+    assert plan_invalidation("c1", row(version=3), row(version=3, status="archived")).write_id is None

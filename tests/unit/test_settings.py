@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from courses_api import lifecycle
+from courses_api.data.cursors import CursorSecretError
 from courses_api.settings import Settings
 from tests.support.functions import load_function
 
@@ -45,7 +46,6 @@ TABLES = {"COURSES_TABLE": "courses", "ENROLLMENTS_TABLE": "enrollments"}
 @pytest.mark.parametrize(
     ("secret", "why"),
     [
-        (None, "missing"),
         ("", "empty"),
         ("short-but-random-9f8a", "under 32 bytes"),
         ("local-development-cursor-secret", "the public development default"),
@@ -53,14 +53,16 @@ TABLES = {"COURSES_TABLE": "courses", "ENROLLMENTS_TABLE": "enrollments"}
         ("0123456" * 10, "seven distinct characters"),
     ],
 )
-def test_a_missing_or_weak_cursor_secret_is_refused(secret: str | None, why: str) -> None:
-    environ = TABLES if secret is None else {**TABLES, "CURSOR_SECRET": secret}
+def test_a_weak_cursor_secret_is_refused(secret: str, why: str) -> None:
     with pytest.raises(ValidationError, match="cursor_secret"):
-        Settings.from_environment(environ)
+        Settings.from_environment({**TABLES, "CURSOR_SECRET": secret})
+    with pytest.raises(ValidationError, match="cursor_secret_previous"):
+        Settings.from_environment({**TABLES, "CURSOR_SECRET": STRONG, "CURSOR_SECRET_PREVIOUS": secret})
 
 
 def test_a_strong_cursor_secret_is_kept_secret() -> None:
     settings = Settings.from_environment({**TABLES, "CURSOR_SECRET": STRONG})
+    assert settings.cursor_secret is not None
     assert settings.cursor_secret.get_secret_value() == STRONG
     assert STRONG not in repr(settings)
 
@@ -72,6 +74,6 @@ def test_a_deployed_function_without_a_cursor_secret_refuses_to_start(monkeypatc
     for name, value in TABLES.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("CURSOR_SECRET", raising=False)
-    # Then importing the function (its init) fails, before any request is served
-    with pytest.raises(ValidationError, match="cursor_secret"):
+    # Then importing a function that pages (its init) fails, before any request is served
+    with pytest.raises(CursorSecretError, match="cursor_secret"):
         load_function("list_courses")

@@ -1,42 +1,49 @@
-"""Which Courses stream records carry a count to copy onto a course row (no network)."""
+"""Which Enrollments stream records the counter counts, and how a window's sums fold (no network)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from courses_api.domain.stream_invalidation import latest_shard_counts, shard_count_of
-
-
-def record(key: str, count: str | None = "3", sequence: str = "1") -> DynamoDBRecord:
-    new_image: dict[str, Any] = {"course_id": {"S": key}}
-    if count is not None:
-        new_image["enrollment_count"] = {"N": count}
-    return DynamoDBRecord({"eventName": "MODIFY", "dynamodb": {
-        "Keys": {"course_id": {"S": key}}, "NewImage": new_image, "SequenceNumber": sequence}})
+from courses_api.data.enrollment_counts import WindowSum
+from courses_api.domain.enrollment_counting import counted, dump_state, fold, load_state
 
 
-def test_a_count_shard_record_names_its_course_shard_and_count() -> None:
-    assert shard_count_of(record("c1#enrollments#07", "12")) == ("c1", 7, 12)
+def record(event: str = "INSERT", course: str | None = "c1", user: str | None = "u1", sequence: str = "101",
+           created: int = 1_800_000_000) -> dict[str, Any]:
+    keys: dict[str, Any] = {}
+    if course is not None:
+        keys["course_id"] = {"S": course}
+    if user is not None:
+        keys["user_id"] = {"S": user}
+    return {"eventName": event, "dynamodb": {"Keys": keys, "SequenceNumber": sequence,
+                                             "ApproximateCreationDateTime": created}}
+
+
+def test_an_insert_adds_one_and_a_remove_takes_one() -> None:
+    assert counted(record("INSERT")) == ("c1", 1, 101, 1_800_000_000)
+    assert counted(record("REMOVE", sequence="102")) == ("c1", -1, 102, 1_800_000_000)
 
 
 @pytest.mark.parametrize(
-    ("key", "count"),
-    [
-        ("c1", "3"),  # a course row
-        ("c1#enrollments#07", None),  # no count yet
-        ("#enrollments#07", "3"),  # no course
-        ("c1#enrollments#99", "3"),  # a shard the enroll path never writes
-        ("c1#enrollments#x", "3"),
-    ],
+    "raw",
+    [record("MODIFY"), record(course=None), record(user=None), record(sequence="abc"), {"eventName": "INSERT"}],
 )
-def test_other_records_carry_no_count(key: str, count: str | None) -> None:
-    assert shard_count_of(record(key, count)) is None
+def test_other_records_count_nothing(raw: dict[str, Any]) -> None:
+    assert counted(raw) is None
 
 
-def test_the_last_record_of_each_shard_in_a_batch_wins() -> None:
-    batch = [record("c1#enrollments#01", "1", "1"), record("c2#enrollments#05", "4", "2"),
-             record("c1#enrollments#01", "2", "3"), record("c1#enrollments#02", "1", "4")]
-    assert latest_shard_counts(batch) == {"c1": {1: 2, 2: 1}, "c2": {5: 4}}
+def test_a_window_sums_each_course_and_keeps_its_first_and_last_records() -> None:
+    sums: dict[str, WindowSum] = {}
+    fold(sums, [record(sequence="101"), record(course="c2", sequence="102"), record(sequence="103", created=5)])
+    fold(sums, [record("REMOVE", sequence="104", created=6), record(sequence="103")])  # 103 again: skipped
+    assert sums == {"c1": WindowSum(1, 101, 104, 1_800_000_000), "c2": WindowSum(1, 102, 102, 1_800_000_000)}
+
+
+def test_the_state_survives_its_json_round_trip_with_40_digit_sequence_numbers() -> None:
+    big = 10**39 + 7
+    sums = {"c1": WindowSum(3, big, big + 5, 1_800_000_000)}
+    assert load_state(dump_state(sums)) == sums
+    assert load_state({}) == {}
+    assert load_state(None) == {}

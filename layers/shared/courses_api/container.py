@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from courses_api.data.enrollments import EnrollmentRepository
     from courses_api.domain.course_reads import CourseReads
     from courses_api.domain.course_writes import CourseWrites
+    from courses_api.domain.enrollment_counting import EnrollmentCounter
     from courses_api.domain.enrollments import EnrollmentService
     from courses_api.domain.idempotency import IdempotentEnrollments
     from courses_api.domain.invalidation import Invalidator
@@ -40,14 +41,19 @@ HEALTH_PROBE_KEY = "__health__"
 class Container:
     """Lazily built clients, repositories and services of one function."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, cursors: bool = False) -> None:
+        """``cursors``: the function pages through lists, so it needs the cursor key at init."""
         self._explicit_settings = settings
+        self._uses_cursors = cursors
         self._lock = threading.RLock()
         prime(self.build_clients, self.warm)
 
     def build_clients(self) -> None:
-        """Build settings, the DynamoDB client and the cache now (no network I/O happens)."""
-        _ = (self.settings, self.dynamodb, self.cache, self.cursors)
+        """Build settings, the DynamoDB client and the cache now (no network I/O happens), and
+        read the cursor key of a function that pages (one Secrets Manager call in AWS)."""
+        _ = (self.settings, self.dynamodb, self.cache)
+        if self._uses_cursors:
+            self.cursors.keys()  # a function without a usable key refuses to start
 
     def warm(self) -> None:
         """Load now what first use would load: redis-py, with a Redis tier (no connection is made)."""
@@ -80,9 +86,22 @@ class Container:
 
     @cached_property
     def cursors(self) -> CursorCodec:
-        from courses_api.data.cursors import CursorCodec
+        """From Secrets Manager (``CURSOR_SECRET_ID``, re-read every few minutes), else from
+        ``CURSOR_SECRET`` (and ``CURSOR_SECRET_PREVIOUS``); neither: any use fails."""
+        from courses_api.data.cursors import CursorCodec, CursorSecretError, secrets_manager_keys
 
-        return CursorCodec(self.settings.cursor_secret.get_secret_value().encode())
+        settings = self.settings
+        if settings.cursor_secret_id:
+            return CursorCodec.from_source(secrets_manager_keys(settings.cursor_secret_id))
+        if settings.cursor_secret is None:
+
+            def missing() -> tuple[bytes, ...]:
+                raise CursorSecretError("cursor_secret: set CURSOR_SECRET_ID (Secrets Manager) or CURSOR_SECRET")
+
+            return CursorCodec.from_source(missing)
+        previous = settings.cursor_secret_previous
+        return CursorCodec(settings.cursor_secret.get_secret_value().encode(),
+                           () if previous is None else (previous.get_secret_value().encode(),))
 
     @cached_property
     def course_repository(self) -> CourseRepository:
@@ -115,7 +134,7 @@ class Container:
     def enrollment_repository(self) -> EnrollmentRepository:
         from courses_api.data.enrollments import EnrollmentRepository
 
-        return EnrollmentRepository(self.dynamodb, self.settings.enrollments_table, self.settings.courses_table)
+        return EnrollmentRepository(self.dynamodb, self.settings.enrollments_table)
 
     @cached_property
     def enrollment_service(self) -> EnrollmentService:
@@ -148,10 +167,18 @@ class Container:
 
     @cached_property
     def stream_invalidator(self) -> StreamInvalidator:
-        from courses_api.data.enrollment_shards import CountTally
         from courses_api.domain.stream_invalidation import StreamInvalidator  # only the stream function needs it
 
-        return StreamInvalidator(self.cache, CountTally(self.dynamodb, self.settings.courses_table))
+        return StreamInvalidator(self.cache)
+
+    @cached_property
+    def enrollment_counter(self) -> EnrollmentCounter:
+        """The Enrollments stream's counter: DynamoDB only (it never needs Redis)."""
+        from courses_api.data.enrollment_counts import CountWriter, Reconciler
+        from courses_api.domain.enrollment_counting import EnrollmentCounter
+
+        writer = CountWriter(self.dynamodb, self.settings.courses_table)
+        return EnrollmentCounter(writer, Reconciler(self.enrollment_repository, writer))
 
     def health(self) -> HealthReport:
         """DynamoDB must answer; a cache outage only degrades (reads fall back to DynamoDB)."""

@@ -89,9 +89,11 @@ class Settings(HttpSettings):
 
     # Cache behaviour.
     cache_key_prefix: str = Field(default="courses", pattern=r"^[a-z0-9-]{1,32}$")
-    cache_schema_version: int = Field(default=2, ge=1)
-    cache_item_ttl_s: int = Field(default=300, ge=1)
-    cache_list_ttl_s: int = Field(default=300, ge=1)
+    cache_schema_version: int = Field(default=3, ge=1)
+    # Invalidation is write-driven, so these bound memory and the staleness of a key whose
+    # every invalidation was lost (TTL + near TTL), not freshness (template.yaml says why 1 h).
+    cache_item_ttl_s: int = Field(default=3600, ge=1)
+    cache_list_ttl_s: int = Field(default=3600, ge=1)
     cache_negative_ttl_s: int = Field(default=15, ge=1)
     # How long an invalidation's version fence outlives it: above DynamoDB's replica lag.
     cache_fence_ttl_ms: int = Field(default=2000, ge=100, le=60_000)
@@ -101,14 +103,18 @@ class Settings(HttpSettings):
     breaker_failure_threshold: int = Field(default=3, ge=1)
     breaker_cooldown_s: float = Field(default=5.0, gt=0)
 
-    # Opaque pagination cursors are HMAC-signed with this key. No default: a function
-    # without a strong one refuses to start (``make run`` generates one per run).
-    cursor_secret: SecretStr
+    # Opaque pagination cursors are HMAC-signed. In AWS the key is fetched at init from
+    # Secrets Manager (``CURSOR_SECRET_ID``: never in the function's configuration, which
+    # anyone allowed lambda:GetFunctionConfiguration reads); locally it is ``CURSOR_SECRET``,
+    # and ``CURSOR_SECRET_PREVIOUS`` is still accepted while a rotation settles.
+    cursor_secret_id: str = ""
+    cursor_secret: SecretStr | None = None
+    cursor_secret_previous: SecretStr | None = None
 
-    @field_validator("cursor_secret")
+    @field_validator("cursor_secret", "cursor_secret_previous")
     @classmethod
-    def _strong_cursor_secret(cls, secret: SecretStr) -> SecretStr:
-        problem = cursor_secret_problem(secret.get_secret_value())
+    def _strong_cursor_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        problem = None if secret is None else cursor_secret_problem(secret.get_secret_value())
         if problem is not None:
             raise ValueError(problem)
         return secret

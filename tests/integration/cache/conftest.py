@@ -68,6 +68,21 @@ class CountingLoader:
 ManagerFactory = Callable[..., RedisCacheManager]
 
 
+def advance_redis(client: redis.Redis, seconds: float) -> None:
+    """Age every key with a TTL by ``seconds``, as if that much time had passed on the server:
+    keys due by then are deleted, the others' TTLs shortened. Redis has no clock to drive, so
+    this stands in for waiting (tests never sleep)."""
+    step_ms = int(seconds * 1000)
+    for key in client.scan_iter(count=1000):
+        remaining = int(client.pttl(key))
+        if remaining < 0:
+            continue
+        if remaining <= step_ms:
+            client.delete(key)
+        else:
+            client.pexpire(key, remaining - step_ms)
+
+
 _prefixes = itertools.count(1)
 
 

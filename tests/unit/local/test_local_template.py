@@ -48,10 +48,13 @@ def test_handlers_live_in_the_function_folders() -> None:
     assert any(path.name == "shared" for path in spec.layer_dirs)
 
 
-def test_the_stream_invalidator_subscribes_to_the_courses_and_enrollments_streams() -> None:
-    streams = [s for spec in SPECS.values() for s in spec.streams]
-    assert sorted(s.table_id for s in streams) == ["CoursesTable", "EnrollmentsTable"]
-    assert all(s.report_batch_item_failures for s in streams)
+def test_the_stream_functions_subscribe_to_the_courses_and_enrollments_streams() -> None:
+    invalidator = SPECS["StreamInvalidatorFunction"].streams
+    assert sorted(s.table_id for s in invalidator) == ["CoursesTable", "EnrollmentsTable"]
+    assert all(s.report_batch_item_failures for s in invalidator)
+    # the counter reads the Enrollments stream in tumbling windows (the local poller runs them)
+    (counter,) = SPECS["EnrollmentCounterFunction"].streams
+    assert (counter.table_id, counter.tumbling_window_s) == ("EnrollmentsTable", 60)
 
 
 def test_write_bodies_are_validated_against_the_api_models() -> None:

@@ -187,11 +187,14 @@ class ReadThroughCache(Protocol):
         namespaces: Iterable[ListNamespace],
         *,
         fences: Mapping[str, str] | None = None,
+        write_id: str | None = None,
     ) -> bool:
         """Drop the items and bump the generation of each list namespace; never raises.
 
-        Each item keeps a version fence for a few seconds: ``fences[item_id]`` (from
-        :func:`version_fence` or ``FENCE_GONE``), ``FENCE_UNKNOWN`` for the others.
+        Each item keeps its version fence: ``fences[item_id]`` (from :func:`version_fence` or
+        ``FENCE_GONE``), ``FENCE_UNKNOWN`` for the others; an invalidation no newer than the
+        fence is a no-op. ``write_id`` names the write: a second invalidation of one write (the
+        stream after the write path) bumps no namespace again.
         Returns whether the change reached Redis (``True`` too when there is no Redis tier).
         """
         ...
@@ -245,6 +248,7 @@ class NullCache:
         namespaces: Iterable[ListNamespace],
         *,
         fences: Mapping[str, str] | None = None,
+        write_id: str | None = None,
     ) -> bool:
         return True
 

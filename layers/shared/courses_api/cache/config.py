@@ -17,6 +17,7 @@ from courses_api.cache.keys import KeySpace
 from courses_api.settings import Settings
 
 GENERATION_TTL_MS = 24 * 3600 * 1000  # > any page TTL; refreshed by fills and invalidations
+FENCE_RETENTION_MS = 24 * 3600 * 1000  # > any stream, queue or replica lag (streams keep 24 h)
 
 
 class Clock(Protocol):
@@ -51,7 +52,10 @@ class SystemClock:
 class CacheConfig:
     """Keys, TTLs, near-cache bounds, breaker, lease timing, early refresh and fences of one manager.
 
-    ``fence_ttl_ms`` is how long an invalidation's version fence outlives it: longer than
+    ``fence_retention_ms`` is how long an item keeps the newest version invalidated (a day:
+    longer than any stream record or queued invalidation can lag, DynamoDB streams keep
+    records 24 h), so a late one can never lower it. ``fence_ttl_ms`` is how long an
+    invalidation of unknown version (and a namespace's bump) is trusted to cover: longer than
     DynamoDB's replica lag (DynamoDB documents no bound, only that a repeated read returns
     the recent item "after a short time"; sub-second is what is observed), so a fill read
     from a replica that has not seen the write yet is refused. Longer is safer and costs
@@ -69,6 +73,7 @@ class CacheConfig:
     lease_poll_s: float = 0.002
     early_refresh_beta: float = 1.0
     fence_ttl_ms: int = 2000
+    fence_retention_ms: int = FENCE_RETENTION_MS
     generation_ttl_ms: int = GENERATION_TTL_MS
     near_ttl_s: float = 1.0  # 0 turns the near cache off
     near_max_entries: int = 1024

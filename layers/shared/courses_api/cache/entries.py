@@ -106,17 +106,16 @@ class ItemEntry:
         return None if value is None else ReadResult(scripts.HIT, value)
 
     def read(self, token: str, config: CacheConfig, now_us: int) -> ScriptCall:
-        return ScriptCall(
-            READ_ITEM, [self.keys.value, self.keys.lease, self.keys.fence], [token, config.lease_ttl_ms]
-        )
+        keys = [self.keys.value, self.keys.lease, self.keys.fence, self.keys.unsure]
+        return ScriptCall(READ_ITEM, keys, [token, config.lease_ttl_ms])
 
     def parse_read(self, reply: Any, token: str) -> ReadResult:
         status = int(reply[0])
         if status == scripts.HIT:
             return ReadResult(status, reply[1])
         if status == scripts.LEASE:
-            fence = reply[1] if len(reply) > 1 else None
-            return ReadResult(status, lease=Lease(token, fence=None if fence is None else _text(fence)))
+            fence = FENCE_UNKNOWN if int(reply[2]) else None if reply[1] is None else _text(reply[1])
+            return ReadResult(status, lease=Lease(token, fence=fence))
         return ReadResult(status)
 
     def fill(self, lease: Lease, data: bytes, ttl_ms: int, config: CacheConfig) -> ScriptCall:

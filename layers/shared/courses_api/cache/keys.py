@@ -21,11 +21,12 @@ def _tag(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ItemKeys:
-    """The value key of one item, its lease key and its version fence (same slot)."""
+    """The value key of one item, its lease, its version fence and its unsure mark (same slot)."""
 
     value: str
     lease: str
     fence: str
+    unsure: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ class KeySpace:
 
     def item(self, item_id: str) -> ItemKeys:
         base = f"{self.root}:item:{{{_tag(item_id)}}}"
-        return ItemKeys(value=base, lease=f"{base}:lease", fence=f"{base}:fence")
+        return ItemKeys(value=base, lease=f"{base}:lease", fence=f"{base}:fence", unsure=f"{base}:unsure")
 
     def namespace_tag(self, namespace: ListNamespace) -> str:
         return _tag(f"{namespace.kind}:{namespace.partition}")
@@ -62,6 +63,11 @@ class KeySpace:
 
     def namespace_fence(self, namespace: ListNamespace) -> str:
         return f"{self.generation(namespace)}:fence"
+
+    def write_marker(self, namespace: ListNamespace, write_id: str) -> str:
+        """Present once ``write_id`` bumped the namespace (same slot as its generation)."""
+        digest = hashlib.blake2b(write_id.encode(), digest_size=12).hexdigest()
+        return f"{self.generation(namespace)}:w:{digest}"
 
     def page(self, namespace: ListNamespace, page_key: str) -> PageKeys:
         """Page keys; ``page_key`` (filters, limit, cursor) is hashed to bound key length."""

@@ -19,8 +19,7 @@ Read path of one entry (an :class:`~courses_api.cache.entries.ItemEntry` or a
    ``codec``) is within XFetch's probabilistic window takes a ``refresh`` lease, valid
    only while the entry is still the one it saw, and reloads before expiry.
 
-Any Redis failure is a BYPASS (see :mod:`courses_api.cache.link`). Invalidations go
-through :class:`~courses_api.cache.pending.PendingInvalidations`; reads never send them.
+Any Redis failure is a BYPASS (see :mod:`courses_api.cache.link`); reads never invalidate.
 The near cache is bounded by its TTL across containers: why it is not push-invalidated
 is in ``docs/ARCHITECTURE.md``.
 """
@@ -52,7 +51,7 @@ from courses_api.cache.codec import Codec, CodecError, Decoded
 from courses_api.cache.config import CacheConfig, Clock, SystemClock
 from courses_api.cache.entries import Entry, ItemSource, Lease, PageSource, ReadResult, Source
 from courses_api.cache.keys import KeySpace
-from courses_api.cache.link import Bypassed, RedisLink, WarningLogger, default_logger
+from courses_api.cache.link import Bypassed, RedisLink, Script, ScriptCall, WarningLogger, default_logger
 from courses_api.cache.metrics import (
     CACHE_BYPASS,
     CACHE_EARLY_REFRESH,
@@ -64,13 +63,14 @@ from courses_api.cache.metrics import (
     MetricsSink,
 )
 from courses_api.cache.near import NearCache
-from courses_api.cache.pending import PendingInvalidations
 from courses_api.cache.tier import NEAR_ENTRY_OVERHEAD, Tier
 
 if TYPE_CHECKING:
     from courses_api.cache.client import RedisClient
 
 T = TypeVar("T")
+INVALIDATE_ITEM = Script.of(scripts.INVALIDATE_ITEM)
+INVALIDATE_NAMESPACE = Script.of(scripts.INVALIDATE_NAMESPACE)
 
 
 class RedisCacheManager:
@@ -102,7 +102,6 @@ class RedisCacheManager:
         self.logger: WarningLogger = logger or default_logger()
         self._link = RedisLink(client, self.breaker, metrics, self.logger)
         self._tier = Tier(self._link, self.near, self.codec, self.keys, self.config, self.clock, metrics)
-        self.pending = PendingInvalidations(self.keys, self.config, self._tier.now_us)
 
     # ------------------------------------------------------------------ public API
 
@@ -151,45 +150,50 @@ class RedisCacheManager:
         namespaces: Iterable[ListNamespace],
         *,
         fences: Mapping[str, str] | None = None,
+        write_id: str | None = None,
     ) -> bool:
-        """Drop items (value, negative entry and lease, in both tiers of this container),
-        leave each one's version fence, and bump each namespace's generation (and fence).
+        """Drop items (value and lease, in both tiers of this container) behind their version
+        fence, and bump each namespace's generation (and fence), once per ``write_id``.
 
-        Never raises; returns whether Redis took it. When Redis is unreachable or the
-        breaker is open, the near cache is still cleared and the Redis part is queued
-        until the next invalidation or health check of this container succeeds.
+        Never raises; returns whether Redis took it. Nothing is queued when Redis is down:
+        the stream invalidator retries every invalidation until Redis takes it.
         """
         ids = list(dict.fromkeys(item_ids))
         spaces = list(dict.fromkeys(namespaces))
         if not ids and not spaces:
-            return self.flush_pending()
+            return True
         given = fences or {}
-        items = {item_id: given.get(item_id, FENCE_UNKNOWN) for item_id in ids}
         self.near.invalidate(
             [self.keys.item(i).value for i in ids],
             [self.keys.page(ns, "").group for ns in spaces],
         )
+        calls = [self._invalidate_item(item_id, given.get(item_id, FENCE_UNKNOWN)) for item_id in ids]
+        calls += [self._invalidate_namespace(namespace, write_id) for namespace in spaces]
         try:
-            self._link.call(lambda client: self.pending.send(client, items, spaces))
+            self._link.run_many(calls)
         except Bypassed:
-            dropped = self.pending.add(items, spaces)
             self.logger.warning(
-                "cache invalidation deferred: redis unavailable; the stream invalidator is the backstop",
-                extra={**self.pending.describe(), "dropped": dropped},
+                "cache invalidation not delivered: redis unavailable; the stream invalidator retries it",
+                extra={"item_ids": ids[:20], "namespaces": [f"{n.kind}:{n.partition}" for n in spaces][:20]},
             )
             return False
         return True
 
-    def flush_pending(self) -> bool:
-        """Send the queued invalidations now; whether nothing is left queued."""
-        if not len(self.pending):
-            return True
-        with contextlib.suppress(Bypassed):
-            self._link.call(self.pending.flush)
-        return not len(self.pending)
+    def _invalidate_item(self, item_id: str, fence: str) -> ScriptCall:
+        keys = self.keys.item(item_id)
+        return ScriptCall(INVALIDATE_ITEM, [keys.fence, keys.unsure, keys.lease, keys.value],
+                          [fence, self.config.fence_ttl_ms, self.config.fence_retention_ms])
+
+    def _invalidate_namespace(self, namespace: ListNamespace, write_id: str | None) -> ScriptCall:
+        keys = [self.keys.generation(namespace), self.keys.namespace_fence(namespace)]
+        if write_id:
+            keys.append(self.keys.write_marker(namespace, write_id))
+        config = self.config
+        return ScriptCall(INVALIDATE_NAMESPACE, keys, [str(self._tier.now_us()), config.generation_ttl_ms,
+                                                       config.fence_ttl_ms, config.fence_retention_ms])
 
     def health(self) -> DependencyStatus:
-        """PING Redis through the breaker (and flush queued invalidations); never raises."""
+        """PING Redis through the breaker; never raises."""
         started = self.clock.monotonic()
         try:
             self._link.call(lambda client: client.ping())
@@ -197,7 +201,6 @@ class RedisCacheManager:
             detail = "circuit breaker open" if self.breaker.state is not BreakerState.CLOSED else "unreachable"
             return DependencyStatus("degraded", f"redis {detail}; reads bypass the cache", self._health_extra())
         latency_ms = round((self.clock.monotonic() - started) * 1000, 3)
-        self.flush_pending()
         extra = self._health_extra()
         extra["latency_ms"] = latency_ms
         return DependencyStatus("ok", "", extra)
@@ -219,7 +222,7 @@ class RedisCacheManager:
         try:
             result = self._link.call(entry.peek)
         except Bypassed:
-            return self._bypass(source)
+            return self._bypass(source, entry, adapter, epoch)
         if result is not None:
             return self._serve_hit(entry, result, source, adapter, epoch)
         return self._fetch_missed(entry, source, adapter, epoch)
@@ -233,7 +236,7 @@ class RedisCacheManager:
             try:
                 reply = self._link.run(entry.read(token, self.config, self._tier.now_us()))
             except Bypassed:
-                return self._bypass(source)
+                return self._bypass(source, entry, adapter, epoch)
             result = entry.parse_read(reply, token)
             if result.status == scripts.HIT:
                 return self._serve_hit(entry, result, source, adapter, epoch)
@@ -323,9 +326,19 @@ class RedisCacheManager:
         with contextlib.suppress(Bypassed):
             self._link.run(entry.release(lease))
 
-    def _bypass(self, source: Source) -> Cached[Any]:
+    def _bypass(
+        self, source: Source, entry: Entry | None = None, adapter: TypeAdapter[Any] | None = None, epoch: int = -1
+    ) -> Cached[Any]:
+        """Load without Redis. With Redis down, the value still enters the near cache: a hot key then costs
+        one database read per container per near TTL (50,000/s on 1,000 containers: 1,000 reads/s, under a
+        partition's 3,000 read units/s, where reading on every request would be 50,000; ``make bench``'s
+        hot-course model), and its staleness stays bounded by the same near TTL."""
         self.metrics.add_metric(CACHE_BYPASS, COUNT, 1)
-        return Cached(source.load(), CacheOutcome.BYPASS)
+        value = source.load()
+        if entry is not None and adapter is not None and epoch >= 0:
+            size = (len(adapter.dump_json(value)) if value is not None else 0) + NEAR_ENTRY_OVERHEAD
+            self.near.put(entry.value_key, value, size, group=entry.near_group, epoch=epoch)
+        return Cached(value, CacheOutcome.BYPASS)
 
     def _health_extra(self) -> dict[str, object]:
         stats = self.near.stats()
@@ -333,5 +346,4 @@ class RedisCacheManager:
             "breaker": str(self.breaker.state),
             "near_entries": stats.entries,
             "near_bytes": stats.bytes,
-            "pending_invalidations": len(self.pending),
         }

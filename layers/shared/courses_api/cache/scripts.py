@@ -21,9 +21,10 @@ readers grow Redis without bound; only an invalidation (a write) gives a generat
 longer life its ``generation_ttl_ms`` argument names, and fills never shorten it.
 
 Version fences make fills from eventually consistent reads safe. An invalidation leaves
-the committed version behind in the item's fence key (``INVALIDATE_ITEM``, a few seconds, longer
-than replica lag); the lease script returns it, and a fill whose row is older than the
-fence is refused by the manager (then read again, strongly consistently). A namespace's
+the committed version behind in the item's fence key (``INVALIDATE_ITEM``, kept a day, so
+no lag of a replica, a stream or a queue outlives it); the lease script returns it, and a
+fill whose row is older than the fence is refused by the manager (then read again, strongly
+consistently). A namespace's
 fence key marks a generation bump younger than replica lag: pages loaded from an index
 (always eventually consistent) under a lease taken then are served but not stored.
 """
@@ -35,12 +36,15 @@ HIT = 1
 LEASE = 2  # miss: the caller holds the lease and must load and fill
 WAIT = 3  # miss: someone else holds the lease
 
-# KEYS: value, lease, fence. ARGV: token, lease_ms. -> {HIT, value} | {LEASE, fence} | {WAIT}
-# (a value filled since the caller's GET missed is a hit; fence is nil when none is left)
+# KEYS: value, lease, fence, unsure. ARGV: token, lease_ms.
+# -> {HIT, value} | {LEASE, fence, unsure (0|1)} | {WAIT}
+# (a value filled since the caller's GET missed is a hit; fence is nil when none was ever left)
 READ_ITEM = """
 local v = redis.call('GET', KEYS[1])
 if v then return {1, v} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, redis.call('GET', KEYS[3])} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {2, redis.call('GET', KEYS[3]), redis.call('EXISTS', KEYS[4])}
+end
 return {3}
 """
 
@@ -102,26 +106,39 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# KEYS: fence, lease, value. ARGV: fence value (a version number, "gone" or "*"), fence_ms. -> 1
-# The fence first: a lease taken before this script is deleted by it, and one taken after
-# it sees the fence. The newest version is kept when invalidations arrive out of order;
-# two different kinds (a version and a deletion, say) merge into "*": no eventually
-# consistent fill is trusted until the fence expires.
+# KEYS: fence, unsure, lease, value. ARGV: fence value (a version, "gone" or "*"), fence_ms,
+# retention_ms. -> 1 applied | 0 already applied (or older than what was)
+# A version (or "gone", after every version: ids are never reused) is kept for retention_ms
+# (a day: longer than any stream or queue lag), and only a newer one replaces it, so the same
+# write delivered again (the stream after the write path) or an older one arriving late is a
+# no-op: it neither drops the entry filled since (which reflects at least that version) nor
+# lowers the fence. "*" (the version did not move) marks the item unsure for fence_ms (longer
+# than replica lag): no eventually consistent fill is trusted meanwhile. The fence is set
+# before the entry is dropped: a lease taken before this script is deleted by it, and one
+# taken after sees the fence.
 INVALIDATE_ITEM = """
 local new = ARGV[1]
-local cur = redis.call('GET', KEYS[1])
-if cur and cur ~= new then
-  local a, b = tonumber(cur), tonumber(new)
-  if a and b then new = string.format('%d', math.max(a, b)) else new = '*' end
+if new == '*' then
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+else
+  local cur = redis.call('GET', KEYS[1])
+  if cur == 'gone' then return 0 end
+  if cur and new ~= 'gone' and tonumber(cur) and tonumber(new) and tonumber(new) <= tonumber(cur) then
+    return 0
+  end
+  redis.call('SET', KEYS[1], new, 'PX', ARGV[3])
 end
-redis.call('SET', KEYS[1], new, 'PX', ARGV[2])
-redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[3], KEYS[4])
 return 1
 """
 
-# KEYS: generation, namespace fence. ARGV: seed, generation_ttl_ms, fence_ms. -> new generation
-# The fence before the bump, so a lease taken under the new generation always sees it.
+# KEYS: generation, namespace fence[, write marker]. ARGV: seed, generation_ttl_ms, fence_ms,
+# retention_ms. -> new generation | 0 (this write already bumped it)
+# With a write marker (one per write and namespace), a write bumps the generation once: the
+# stream's copy of a write the write path already applied keeps the pages filled since, which
+# reflect it. The fence before the bump, so a lease taken under the new generation sees it.
 INVALIDATE_NAMESPACE = """
+if KEYS[3] and not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[4]) then return 0 end
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
 redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
 local g = redis.call('INCR', KEYS[1])

@@ -15,7 +15,7 @@ from courses_api.data.dynamo import (
     to_attributes,
     values_of,
 )
-from courses_api.data.enrollment_shards import count_of_row
+from courses_api.data.enrollment_counts import count_of_row
 from courses_api.models import Course, CourseSummary
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ SUMMARY_ATTRIBUTES: tuple[str, ...] = tuple(CourseSummary.model_fields)
 
 
 def course_from_row(row: Mapping[str, Any]) -> Course:
-    """A course as stored; its ``enrollment_count`` is the row's base plus its tally."""
+    """A course as stored (``enrollment_count`` is 0 until the counter first writes it)."""
     return Course.model_validate({**row, "enrollment_count": count_of_row(row)})
 
 

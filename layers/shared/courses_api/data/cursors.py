@@ -3,6 +3,12 @@
 A cursor is ``base64url(json(key)) + "." + base64url(hmac)``, bound to the list it came
 from (its scope), so a client can neither forge a start key nor replay a cursor of one
 list against another.
+
+Rotation: cursors are signed with the current secret and verified with it or any of the
+``previous`` ones, so a cursor issued just before a rotation (or by a container that has
+not picked the new secret up yet) still works. Caches hold raw keys, never signed cursors.
+In AWS the secret is read from Secrets Manager (:func:`secrets_manager_keys`): a plain
+string, or ``{"current": ..., "previous": [...]}`` during a rotation (docs/DEPLOY.md).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from courses_api.errors import BadRequest
@@ -55,14 +62,64 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+class CursorSecretError(ValueError):
+    """The cursor secret is missing or too weak to sign with (the function refuses to start)."""
+
+
+def keys_of_secret(text: str) -> tuple[bytes, ...]:
+    """The keys a secret's text holds, the signing one first; each checked for strength."""
+    from courses_api.settings import cursor_secret_problem
+
+    if text.lstrip().startswith("{"):
+        try:
+            document = json.loads(text)
+            keys = [document["current"], *document.get("previous", [])]
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise CursorSecretError('the cursor secret must be a string or {"current": ..., "previous": [...]}') \
+                from error
+    else:
+        keys = [text]
+    for key in keys:
+        problem = cursor_secret_problem(key) if isinstance(key, str) else "a cursor key must be a string"
+        if problem is not None:
+            raise CursorSecretError(problem)
+    return tuple(dict.fromkeys(key.encode() for key in keys))
+
+
+def secrets_manager_keys(secret_id: str, max_age_s: int = 300) -> Callable[[], tuple[bytes, ...]]:
+    """Keys read from Secrets Manager through Powertools Parameters, cached ``max_age_s``.
+
+    Re-read at most every ``max_age_s`` (one GetSecretValue per container and period), so a
+    rotation reaches every container within that time without a deploy.
+    """
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from botocore.config import Config
+
+    provider = SecretsProvider(boto_config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 3}))
+
+    def keys() -> tuple[bytes, ...]:
+        return keys_of_secret(str(provider.get(secret_id, max_age=max_age_s)))
+
+    return keys
+
+
 class CursorCodec:
-    """Signs and verifies cursors with one secret (``CURSOR_SECRET``)."""
+    """Signs cursors with the current secret; verifies with it or one of the ``previous`` ones."""
 
-    def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+    def __init__(self, secret: bytes, previous: Sequence[bytes] = ()) -> None:
+        keys = (secret, *(key for key in previous if key and key != secret))
+        self.keys: Callable[[], tuple[bytes, ...]] = lambda: keys
 
-    def _signature(self, scope: str, payload: bytes) -> bytes:
-        return hmac.new(self._secret, scope.encode() + b"\x00" + payload, hashlib.sha256).digest()[:16]
+    @classmethod
+    def from_source(cls, keys: Callable[[], tuple[bytes, ...]]) -> CursorCodec:
+        """A codec whose keys (the signing one first) are read on every use; ``keys`` caches."""
+        codec = cls(b"")
+        codec.keys = keys
+        return codec
+
+    def _signature(self, scope: str, payload: bytes, secret: bytes | None = None) -> bytes:
+        key = self.keys()[0] if secret is None else secret
+        return hmac.new(key, scope.encode() + b"\x00" + payload, hashlib.sha256).digest()[:16]
 
     def encode(self, scope: str, last_key: dict[str, Any] | None) -> str | None:
         """The cursor for the page after ``last_key``; ``None`` at the end of the list."""
@@ -87,7 +144,7 @@ class CursorCodec:
             signature = _unb64(signature_text)
         except (ValueError, TypeError) as error:
             raise InvalidCursor from error
-        if not hmac.compare_digest(signature, self._signature(scope, payload)):
+        if not any(hmac.compare_digest(signature, self._signature(scope, payload, key)) for key in self.keys()):
             raise InvalidCursor
         try:
             key = json.loads(payload)

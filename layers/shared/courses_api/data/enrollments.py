@@ -1,24 +1,24 @@
-"""The Enrollments table: one transaction per enrollment, and the two lists it is read by.
+"""The Enrollments table: one conditional Put per enrollment, and the two lists it is read by.
 
-An enrollment and its course's count change together in one TransactWriteItems: Put the
-enrollment if it does not exist, and ADD 1 to one of the course's count shards (picked
-from the user id, see :mod:`courses_api.data.enrollment_shards`). DynamoDB runs it
-atomically, so however many concurrent repeats arrive, one commits and the rest are
-cancelled: the count moves exactly once. Neither write touches the course row or a list
-index, so a launch spreads over the shards instead of queueing on one item. The
-cancellation reason says whether the enrollment already existed (raised as its own
-exception for the service to answer); ``TransactionConflict`` (a concurrent transaction on
-the same shard) is retried with jittered backoff.
+An enrollment is the Put of its own row, conditioned on the row not existing
+(``attribute_not_exists``): it touches no item another student's enrollment touches, so
+enrollments never conflict, whatever the rate on one course, and it costs one write unit
+(plus the ``ByCourse`` entry). A repeat is refused by the condition, which returns the
+stored row (``ReturnValuesOnConditionCheckFailure``): the service answers it as "already
+enrolled". Counts are not written here: the enrollment counter aggregates the table's
+stream (see :mod:`courses_api.data.enrollment_counts`).
 
-The roster reads ``ByCourse``, whose partition key is the row's ``course_shard``: one page
-merges the course's shards in (enrollment time, user id) order.
+The roster reads ``ByCourse``, whose partition key is the row's ``course_shard``: one of
+:data:`ROSTER_SHARDS` partitions per course, picked from the user id, so a launch spreads
+its index writes; a page reads the partitions in parallel and merges them in (enrollment
+time, user id) order under one position.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,51 +26,41 @@ from botocore.exceptions import BotoCoreError, ClientError
 from courses_api.data.dynamo import (
     from_attributes,
     guarded,
-    jittered_backoff,
+    is_condition_failure,
     query_page,
     to_attributes,
     unavailable,
     values_of,
 )
-from courses_api.data.enrollment_shards import (
-    COUNT_ATTRIBUTE,
-    COUNT_SHARDS,
-    count_shard_key,
-    enrollment_row,
-    roster_partition,
-    shard_of,
-)
-from courses_api.errors import DependencyUnavailable
 from courses_api.models import Enrollment, RosterEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-BY_COURSE = "ByCourse"  # GSI: course_shard + enrolled_at, the roster of a course in COUNT_SHARDS partitions
-TRANSACTION_ATTEMPTS = 4
-# Position of the enrollment's Put in the transaction, hence of its cancellation reason.
-_ENROLLMENT = 0
+BY_COURSE = "ByCourse"  # GSI: course_shard + enrolled_at, a course's roster in ROSTER_SHARDS partitions
+ROSTER_SHARDS = 32  # ByCourse partitions per course: 32 x ~1,000 index writes/s each
+SHARD_SEPARATOR = "#"
 
 
-@dataclass(frozen=True, slots=True)
-class Cancellation:
-    """Why DynamoDB cancelled the enrollment transaction."""
+def shard_of(user_id: str, shards: int = ROSTER_SHARDS) -> int:
+    """The roster partition of a user's enrollment: a stable hash (not Python's salted ``hash``)."""
+    if shards <= 1:
+        return 0
+    digest = hashlib.blake2b(user_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards
 
-    already_enrolled: Enrollment | None
-    retryable: bool
+
+def roster_partition(course_id: str, shard: int) -> str:
+    """The ``ByCourse`` partition key (``course_shard``) of one roster partition of a course."""
+    return f"{course_id}{SHARD_SEPARATOR}{shard:02d}"
 
 
-def read_cancellation(error: ClientError) -> Cancellation:
-    """Interpret ``CancellationReasons`` (one per action, in order) of a cancelled transaction."""
-    reasons: Sequence[Mapping[str, Any]] = error.response.get("CancellationReasons") or []
-    enrollment_reason: Mapping[str, Any] = reasons[_ENROLLMENT] if reasons else {}
-    existing = None
-    if enrollment_reason.get("Code") == "ConditionalCheckFailed" and enrollment_reason.get("Item"):
-        existing = Enrollment.model_validate(from_attributes(enrollment_reason["Item"]))
-    codes = {str(r.get("Code", "None")) for r in reasons}
-    retryable = bool(codes - {"None", "ConditionalCheckFailed"})
-    return Cancellation(already_enrolled=existing, retryable=retryable and existing is None)
+def enrollment_row(
+    user_id: str, course_id: str, enrolled_at: str, shards: int = ROSTER_SHARDS
+) -> dict[str, str]:
+    """An Enrollments row as stored: the keys, the time, and its roster partition."""
+    partition = roster_partition(course_id, shard_of(user_id, shards))
+    return {"user_id": user_id, "course_id": course_id, "enrolled_at": enrolled_at, "course_shard": partition}
 
 
 class EnrollmentAlreadyExists(Exception):
@@ -81,67 +71,42 @@ class EnrollmentAlreadyExists(Exception):
         self.enrollment = enrollment
 
 
-def enrollment_transaction(
-    enrollment: Enrollment, *, enrollments_table: str, courses_table: str, shards: int = COUNT_SHARDS
-) -> list[TransactWriteItemTypeDef]:
-    """The two writes of one enrollment: the row (if new) and +1 on the user's count shard."""
-    shard = shard_of(enrollment.user_id, shards)
-    row = enrollment_row(enrollment.user_id, enrollment.course_id, enrollment.enrolled_at, shards)
-    return [
-        {"Put": {
-            "TableName": enrollments_table,
-            "Item": to_attributes(row),
-            "ConditionExpression": "attribute_not_exists(user_id)",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }},
-        {"Update": {
-            "TableName": courses_table,
-            "Key": {"course_id": {"S": count_shard_key(enrollment.course_id, shard)}},
-            "UpdateExpression": "ADD #count :one",
-            "ExpressionAttributeNames": {"#count": COUNT_ATTRIBUTE},
-            "ExpressionAttributeValues": values_of(one=1),
-        }},
-    ]
+RosterPosition = tuple[str, str]
+
+
+def roster_position(entry: RosterEntry) -> RosterPosition:
+    """Where an entry sits in a roster: enrollment time, then user id."""
+    return (entry.enrolled_at, entry.user_id)
 
 
 class EnrollmentRepository:
     """The Enrollments table (key ``user_id`` + ``course_id``, index ``ByCourse`` on ``course_shard``)."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, courses_table: str, shards: int = COUNT_SHARDS) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, *, shards: int = ROSTER_SHARDS, readers: int = 8
+    ) -> None:
         self._client = client
         self.table_name = table_name
-        self.courses_table = courses_table
         self.shards = shards
-
-    def transaction(self, enrollment: Enrollment) -> list[TransactWriteItemTypeDef]:
-        """The TransactWriteItems actions of one enrollment, the enrollment's Put first."""
-        return enrollment_transaction(
-            enrollment, enrollments_table=self.table_name, courses_table=self.courses_table, shards=self.shards
-        )
+        self._readers = readers
 
     def enroll(self, enrollment: Enrollment) -> None:
-        """Write the enrollment and count it, atomically; raises if it exists already."""
-        transaction = self.transaction(enrollment)
-        for attempt in range(TRANSACTION_ATTEMPTS):
-            # The SDK resends the same token when it retries a timed-out attempt, so an attempt
-            # that committed but whose response was lost is answered as a success, not as
-            # "already enrolled". A cancelled attempt committed nothing: the next gets a new token.
-            token = uuid.uuid4().hex
-            try:
-                self._client.transact_write_items(TransactItems=transaction, ClientRequestToken=token)
-                return
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise unavailable(error) from error
-                cancellation = read_cancellation(error)
-            except BotoCoreError as error:
-                raise unavailable(error) from error
-            if cancellation.already_enrolled is not None:
-                raise EnrollmentAlreadyExists(cancellation.already_enrolled)
-            if not cancellation.retryable or attempt == TRANSACTION_ATTEMPTS - 1:
-                break
-            jittered_backoff(attempt, base_s=0.02, cap_s=0.5)
-        raise DependencyUnavailable("The enrollment could not be written because of contention; retry shortly.")
+        """Write the enrollment row if it does not exist; raises :class:`EnrollmentAlreadyExists` if it does."""
+        row = enrollment_row(enrollment.user_id, enrollment.course_id, enrollment.enrolled_at)
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=to_attributes(row),
+                ConditionExpression="attribute_not_exists(user_id)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            item: Any = error.response.get("Item")
+            if is_condition_failure(error) and isinstance(item, dict) and item:
+                raise EnrollmentAlreadyExists(Enrollment.model_validate(from_attributes(item))) from error
+            raise unavailable(error) from error
+        except BotoCoreError as error:
+            raise unavailable(error) from error
 
     def get(self, user_id: str, course_id: str) -> Enrollment | None:
         """One enrollment, strongly consistent."""
@@ -176,25 +141,44 @@ class EnrollmentRepository:
     def list_by_course(
         self, course_id: str, *, limit: int, after: RosterPosition | None
     ) -> tuple[list[RosterEntry], RosterPosition | None]:
-        """A course's roster, oldest enrollment first (ties by user id), merged from its ``ByCourse`` shards.
+        """A course's roster, oldest enrollment first (ties by user id), under one position.
 
-        Each shard is read past ``after`` (one Query per shard, usually) until it holds
-        ``limit`` entries and every entry tied with its last one; the union is sorted and
-        the first ``limit`` entries returned with the position of the last, from which the
-        next page resumes. No entry is skipped: a shard's unread entries all come after
-        its ``limit``-th, so after every entry of this page.
+        Every partition is read in parallel past ``after`` until it holds ``limit`` entries
+        and every entry tied with its last one (one Query each, usually), and the union is
+        sorted. No entry is skipped: a partition's unread entries all come after its
+        ``limit``-th, so after every entry of this page.
         """
-        reads = [self._read_shard(roster_partition(course_id, shard), limit, after) for shard in range(self.shards)]
+        partitions = [roster_partition(course_id, shard) for shard in range(self.shards)]
+        with ThreadPoolExecutor(max_workers=min(self._readers, len(partitions))) as pool:
+            reads = list(pool.map(lambda partition: self._read_partition(partition, limit, after), partitions))
         merged = sorted((entry for entries, _ in reads for entry in entries), key=roster_position)
         page = merged[:limit]
         more = len(merged) > limit or any(unread for _, unread in reads)
         return page, (roster_position(page[-1]) if page and more else None)
 
-    def _read_shard(
+    def count_rows(self, course_id: str) -> int:
+        """The course's enrollment rows, counted in ``ByCourse`` (``Select=COUNT`` on every partition)."""
+        total = 0
+        for shard in range(self.shards):
+            request: dict[str, Any] = {
+                "TableName": self.table_name, "IndexName": BY_COURSE, "Select": "COUNT",
+                "KeyConditionExpression": "course_shard = :partition",
+                "ExpressionAttributeValues": values_of(partition=roster_partition(course_id, shard)),
+            }
+            while True:
+                response = guarded(partial(self._client.query, **request))
+                total += int(response.get("Count", 0))
+                start = response.get("LastEvaluatedKey")
+                if not start:
+                    break
+                request["ExclusiveStartKey"] = start
+        return total
+
+    def _read_partition(
         self, partition: str, limit: int, after: RosterPosition | None
     ) -> tuple[list[RosterEntry], bool]:
-        """Entries of one roster shard past ``after``: at least ``limit`` (and all tied with the
-        ``limit``-th) unless the shard ends first; and whether entries remain unread."""
+        """Entries of one roster partition past ``after``: at least ``limit`` (and all tied with the
+        ``limit``-th) unless the partition ends first; and whether entries remain unread."""
         condition = "course_shard = :partition"
         values: dict[str, Any] = {"partition": partition}
         if after is not None:
@@ -219,11 +203,3 @@ class EnrollmentRepository:
                 return entries, False
             if len(entries) > limit and entries[-1].enrolled_at > entries[limit - 1].enrolled_at:
                 return entries, True
-
-
-RosterPosition = tuple[str, str]
-
-
-def roster_position(entry: RosterEntry) -> RosterPosition:
-    """Where an entry sits in a roster: enrollment time, then user id."""
-    return (entry.enrolled_at, entry.user_id)

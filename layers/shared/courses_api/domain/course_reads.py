@@ -1,20 +1,22 @@
 """Reading courses: cache-aside over the indexes, with the visibility rules of the spec.
 
-Enrollment counts: a course row carries its count (base plus the tally the stream
-invalidator copies from the count shards, see :mod:`courses_api.data.enrollment_shards`),
-so the read that fills a course's entry fills its count, and the invalidation a tally
-change triggers (an ordinary row change) refreshes it.
+Enrollment counts: a course row carries its count (written from the Enrollments stream,
+see :mod:`courses_api.data.enrollment_counts`), so the read that fills a course's entry
+fills its count, and the invalidation a count change triggers (an ordinary row change)
+refreshes it.
 
 A list page is cached as the ids it lists (and its cursor); the courses come from their
 own item entries, the same ones ``GET /courses/{id}`` serves. So a list shows exactly what
 the item shows, counts included, an edit that moves no course needs no new page, and the
 list indexes hold only keys and the attribute a list filters on (a page read costs about
-100 bytes per entry; copying a tally writes no index partition).
+100 bytes per entry; writing a count writes no index partition).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -27,10 +29,21 @@ from courses_api.models import Course, CoursePage
 
 
 class CourseIdPage(BaseModel):
-    """A list page as cached: the ids it lists, in order, and the cursor to the next one."""
+    """A list page as cached: the ids it lists, in order, and the raw key of the next page.
+
+    The key, not a signed cursor: each response signs it with the current secret, so a page
+    filled before a secret rotation (or by another deploy) never hands out a cursor that the
+    code serving it rejects.
+    """
 
     course_ids: list[str]
-    next_cursor: str | None = None
+    next_key: dict[str, Any] | None = None
+
+
+def position_of(start_key: dict[str, Any] | None) -> str:
+    """A page's place in its list, for its cache key: the decoded start key, not the cursor
+    text, so cursors signed with different secrets share one entry."""
+    return json.dumps(start_key, sort_keys=True, separators=(",", ":")) if start_key else ""
 
 
 COURSE_ADAPTER: TypeAdapter[Course] = TypeAdapter(Course)
@@ -109,11 +122,11 @@ class CourseReads:
             ids, next_key = self._repository.list_published(
                 category=category, level=level, limit=limit, start_key=start_key
             )
-            return CourseIdPage(course_ids=ids, next_cursor=self._cursors.encode(scope, next_key))
+            return CourseIdPage(course_ids=ids, next_key=next_key)
 
-        page_key = f"level={level or '*'}|limit={limit}|cursor={cursor or ''}"
+        page_key = f"level={level or '*'}|limit={limit}|after={position_of(start_key)}"
         cached = self._cache.fetch_list(namespace, page_key, load, PAGE_ADAPTER)
-        return self._page_of(cached, skip_near=False, include_unpublished=False)
+        return self._page_of(cached, scope, skip_near=False, include_unpublished=False)
 
     def list_by_instructor(
         self, instructor_id: str, caller: Caller, *, limit: int, cursor: str | None
@@ -128,16 +141,16 @@ class CourseReads:
             ids, next_key = self._repository.list_by_instructor(
                 instructor_id, include_unpublished=include_unpublished, limit=limit, start_key=start_key
             )
-            return CourseIdPage(course_ids=ids, next_cursor=self._cursors.encode(scope, next_key))
+            return CourseIdPage(course_ids=ids, next_key=next_key)
 
-        page_key = f"{visibility}|limit={limit}|cursor={cursor or ''}"
+        page_key = f"{visibility}|limit={limit}|after={position_of(start_key)}"
         cached = self._cache.fetch_list(
             instructor_namespace(instructor_id), page_key, load, PAGE_ADAPTER, skip_near=include_unpublished
         )
-        return self._page_of(cached, skip_near=include_unpublished, include_unpublished=include_unpublished)
+        return self._page_of(cached, scope, skip_near=include_unpublished, include_unpublished=include_unpublished)
 
     def _page_of(
-        self, cached: Cached[CourseIdPage], *, skip_near: bool, include_unpublished: bool
+        self, cached: Cached[CourseIdPage], scope: str, *, skip_near: bool, include_unpublished: bool
     ) -> Cached[CoursePage]:
         """The listed courses' summaries, from their item entries, in the page's order.
 
@@ -156,4 +169,4 @@ class CourseReads:
             if (course := courses[course_id].value) is not None
             and (include_unpublished or course.status == "published")
         ]
-        return Cached(CoursePage(items=items, next_cursor=page.next_cursor), cached.outcome)
+        return Cached(CoursePage(items=items, next_cursor=self._cursors.encode(scope, page.next_key)), cached.outcome)

@@ -1,13 +1,15 @@
 """Enrollments: enroll the caller, list their enrollments, list a course's roster.
 
-The write itself is one transaction in :class:`~courses_api.data.enrollments.EnrollmentRepository`
-(the enrollment row and one count shard). The course must be published: that is checked by
-reading it (through the item cache) before the transaction, because a condition on the
-course row would make every enrollment a transaction on that one item again. The course's
-cached entry is not invalidated here: the row did not change. The stream invalidator copies
-the shard onto the row's tally, and that row change invalidates the entry (see
-:mod:`courses_api.data.enrollment_shards`), so a count shows a new enrollment within the
-stream's delay.
+The write itself is one conditional Put of the enrollment row
+(:class:`~courses_api.data.enrollments.EnrollmentRepository`). The course must be
+published: that is checked by reading it (through the item cache) before the Put, because
+a condition on the course row would make every enrollment a write on that one item again.
+Within the item cache's staleness a course just unpublished or deleted may still take an
+enrollment: it is accepted and shown consistently (the row is the student's history; the
+count is written only onto a course row that exists, so a deleted course gets none, see
+:mod:`courses_api.data.enrollment_counts`). The course's cached entry is not invalidated
+here: the row did not change. The enrollment counter adds the enrollment to the row's
+count at the end of its stream window, and that row change invalidates the entry.
 """
 
 from __future__ import annotations

@@ -11,12 +11,12 @@ the catalogue and its category), so a course that changes category, is unpublish
 deleted disappears from the old lists and appears in the new ones. List pages hold course
 ids only (the courses come from their item entries), so a change of anything else (a
 title, a price, a count) drops the item alone.
-Each dropped item keeps a version fence for a few seconds (see ``cache.api``): the committed
-version when the new image carries a newer one, ``gone`` after a delete, and "unknown"
-when the version did not move (a counter update), so a fill read eventually consistently
-from a replica that has not seen the write yet is never stored.
-A tally copy (the count shards' values, copied onto the row by the stream invalidator, see
-``data.enrollment_shards``) is such a change: an enrollment invalidates no list.
+Each dropped item keeps a version fence (see ``cache.api``): the committed version when the
+new image carries a newer one, ``gone`` after a delete, and "unknown" when the version did
+not move (a counter update), so a fill read eventually consistently from a replica that has
+not seen the write yet is never stored, and the second delivery of one write is a no-op.
+A count written by the enrollment counter (see ``data.enrollment_counts``) is such a
+change: an enrollment invalidates no list.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from courses_api.cache.api import (
     FENCE_UNKNOWN,
     ListNamespace,
     ReadThroughCache,
-    merge_fences,
     version_fence,
 )
 from courses_api.domain.course_reads import CATALOGUE, category_namespace, instructor_namespace
@@ -46,22 +45,17 @@ LIST_ATTRIBUTES = frozenset({"course_id", "status", "category", "level", "instru
 
 @dataclass(frozen=True, slots=True)
 class Invalidation:
-    """Item keys to drop and list namespaces whose generation to bump."""
+    """Item keys to drop and list namespaces whose generation to bump.
+
+    ``write_id`` names the write (the course and the version it committed, or its deletion):
+    the write path and the stream compute the same one from the same images, so the second of
+    the two bumps no list again (see ``ReadThroughCache.invalidate``).
+    """
 
     item_ids: tuple[str, ...]
     namespaces: tuple[ListNamespace, ...]
     fences: tuple[tuple[str, str], ...] = ()  # (item id, fence); items without one get "unknown"
-
-    def merge(self, other: Invalidation) -> Invalidation:
-        """Both invalidations, without duplicates (order kept, for readable logs)."""
-        fences = dict(self.fences)
-        for item_id, fence in other.fences:
-            fences[item_id] = merge_fences(fences[item_id], fence) if item_id in fences else fence
-        return Invalidation(
-            item_ids=_unique((*self.item_ids, *other.item_ids)),
-            namespaces=_unique((*self.namespaces, *other.namespaces)),
-            fences=tuple(fences.items()),
-        )
+    write_id: str | None = None
 
 
 def _unique(values: Iterable[Any]) -> tuple[Any, ...]:
@@ -115,11 +109,13 @@ def fence_of(old: Image | None, new: Image | None) -> str:
 def plan_invalidation(course_id: str, old: Image | None, new: Image | None) -> Invalidation:
     """What to invalidate after ``old`` became ``new`` (``None`` = absent: created or deleted)."""
     items = (course_id,)
-    fences = ((course_id, fence_of(old, new)),)
+    fence = fence_of(old, new)
+    fences = ((course_id, fence),)
     if old is not None and new is not None and not changed_attributes(old, new) & LIST_ATTRIBUTES:
         return Invalidation(item_ids=items, namespaces=(), fences=fences)
     namespaces = _unique((*list_namespaces_of(old), *list_namespaces_of(new)))
-    return Invalidation(item_ids=items, namespaces=namespaces, fences=fences)
+    write_id = None if fence == FENCE_UNKNOWN else f"{course_id}@{fence}"
+    return Invalidation(item_ids=items, namespaces=namespaces, fences=fences, write_id=write_id)
 
 
 class Invalidator:
@@ -140,7 +136,8 @@ class Invalidator:
 
     def apply(self, plan: Invalidation) -> bool:
         """Drop the items and bump the namespaces of ``plan``; whether the cache took it."""
-        delivered = self._cache.invalidate(plan.item_ids, plan.namespaces, fences=dict(plan.fences))
+        delivered = self._cache.invalidate(plan.item_ids, plan.namespaces, fences=dict(plan.fences),
+                                           write_id=plan.write_id)
         logger.debug(
             "invalidated",
             extra={"items": list(plan.item_ids), "namespaces": [f"{n.kind}:{n.partition}" for n in plan.namespaces]},

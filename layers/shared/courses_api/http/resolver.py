@@ -18,9 +18,9 @@ from courses_api.domain.auth import Caller
 from courses_api.errors import BadRequest
 from courses_api.http.body import strict_json_loads
 from courses_api.http.caller import caller_from_event
-from courses_api.http.problems import Problem, etag_of, register_problem_handlers
+from courses_api.http.problems import Problem, register_problem_handlers
 from courses_api.lifecycle import end_init
-from courses_api.models import HealthReport, HealthStatus
+from courses_api.models import CourseSummary, HealthReport, HealthStatus
 from courses_api.observability import logger, metrics, trace_handler
 from courses_api.settings import HttpSettings
 
@@ -38,8 +38,8 @@ LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
 CursorQuery = Annotated[
     str | None, Query(max_length=2048, description="The next_cursor of the previous page, unchanged")
 ]
-# An ETag of this API ("3", W/"3"), a bare version or "*": anything else is refused (400).
-ETAG_PATTERN = r'^(\*|(W/)?"?[0-9]{1,12}"?)$'
+# An ETag of this API (W/"3.17", "3", W/"3"), a bare version or "*": anything else is refused (400).
+ETAG_PATTERN = r'^(\*|(W/)?"?[0-9]{1,12}(\.[0-9]{1,12})?"?)$'
 IfNoneMatchHeader = Annotated[str | None, Header(alias="If-None-Match", max_length=64, pattern=ETAG_PATTERN)]
 IfMatchHeader = Annotated[str | None, Header(alias="If-Match", max_length=64, pattern=ETAG_PATTERN)]
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -153,15 +153,40 @@ def current_caller(app: APIGatewayRestResolver) -> Caller:
     return caller_from_event(app.current_event.raw_event)
 
 
-def parse_version_header(value: str | None, header: str) -> int | None:
-    """``If-Match`` / ``If-None-Match`` → the version it names (``None`` when absent or ``*``)."""
+def parse_etag(value: str | None, header: str) -> tuple[int, int | None] | None:
+    """An ETag of this API → ``(version, count)`` (count ``None`` for a version tag); ``None``
+    when absent or ``*``; 400 for anything else."""
     if value is None or value.strip() in ("", "*"):
         return None
-    text = value.strip().removeprefix("W/").strip('"')
+    version, dot, count = value.strip().removeprefix("W/").strip('"').partition(".")
     # ASCII digits only: str.isdigit() also accepts "²" (int() then fails) and other scripts' digits.
-    if not (text.isascii() and text.isdigit()) or len(text) > MAX_VERSION_DIGITS:
-        raise BadRequest(f"{header} must be an ETag returned by this API, such as \"3\".")
-    return int(text)
+    parts = (version, count) if dot else (version,)
+    if not all(p.isascii() and p.isdigit() and len(p) <= MAX_VERSION_DIGITS for p in parts):
+        raise BadRequest(f"{header} must be an ETag returned by this API, such as W/\"3.17\".")
+    return int(version), int(count) if dot else None
+
+
+def parse_version_header(value: str | None, header: str) -> int | None:
+    """``If-Match`` → the version it names: it guards the author's fields only, so the count
+    part of a representation tag is ignored (enrollments never make an edit stale)."""
+    parsed = parse_etag(value, header)
+    return None if parsed is None else parsed[0]
+
+
+def course_etag(course: CourseSummary) -> str:
+    """The weak validator of a course's representation: its version and the count shown.
+
+    The count changes without a version bump (an enrollment is not an edit), so a tag of the
+    version alone would let a revalidating client or CDN keep an old count indefinitely
+    (RFC 9110 §8.8.1: a validator changes when the representation data does).
+    """
+    return f'W/"{course.version}.{course.enrollment_count}"'
+
+
+def is_not_modified(if_none_match: str | None, course: CourseSummary) -> bool:
+    """``If-None-Match`` by weak comparison (RFC 9110 §13.1.2): the same version *and* count."""
+    parsed = parse_etag(if_none_match, "If-None-Match")
+    return parsed == (course.version, course.enrollment_count)
 
 
 def json_response(
@@ -169,15 +194,15 @@ def json_response(
     *,
     status: int = 200,
     cached: Cached[Any] | None = None,
-    etag_version: int | None = None,
+    etag: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[str]:
     """A JSON response, serialised once by pydantic, with ``X-Cache`` and ``ETag`` when known."""
     all_headers = dict(headers or {})
     if cached is not None:
         all_headers["X-Cache"] = cached.outcome.value
-    if etag_version is not None:
-        all_headers["ETag"] = etag_of(etag_version)
+    if etag is not None:
+        all_headers["ETag"] = etag
     return Response(status_code=status, content_type=JSON, body=body.model_dump_json(), headers=all_headers)
 
 
@@ -190,9 +215,9 @@ def health_response(report: HealthReport, caller: Caller) -> Response[str]:
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 
-def not_modified(version: int, cached: Cached[Any]) -> Response[str]:
+def not_modified(course: CourseSummary, cached: Cached[Any]) -> Response[str]:
     """304 for a conditional GET whose ETag still matches."""
-    return Response(status_code=304, body="", headers={"ETag": etag_of(version), "X-Cache": cached.outcome.value})
+    return Response(status_code=304, body="", headers={"ETag": course_etag(course), "X-Cache": cached.outcome.value})
 
 
 def no_content() -> Response[str]:

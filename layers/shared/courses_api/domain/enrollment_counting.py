@@ -1,0 +1,113 @@
+"""The enrollment counter: the Enrollments stream, summed per tumbling window, applied once.
+
+Lambda's tumbling window (``TumblingWindowInSeconds`` on the event source mapping) hands
+the function each stream shard's records in batches together with the *state* the
+previous invocation returned, and calls it a last time when the window closes
+(``isFinalInvokeForWindow``). The state is each course's sum so far (``INSERT`` +1,
+``REMOVE`` -1) with the first and last sequence numbers counted; the final invocation
+applies every course's sum with :class:`~courses_api.data.enrollment_counts.CountWriter`,
+whose per-shard mark makes a replayed window add nothing. So a launch writes its course
+row once per stream shard and window (60 s), not once per enrollment, and no enrollment
+request waits on a shared item.
+
+Nothing here touches Redis: a count is written whether or not the cache is up (the course
+row's change then reaches the cache through the Courses stream, like any other edit).
+If a write fails the invocation fails, and Lambda retries it with the same state: sums
+applied before the failure are skipped by their marks, the rest are applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from courses_api.data.enrollment_counts import Applied, CountWriter, Reconciler, WindowSum
+from courses_api.observability import logger, metrics
+
+_DELTAS = {"INSERT": 1, "REMOVE": -1}
+
+
+class NotATumblingWindow(ValueError):
+    """The event has no ``shardId``: the mapping lacks ``TumblingWindowInSeconds`` (see template.yaml)."""
+
+
+def counted(record: Mapping[str, Any]) -> tuple[str, int, int, int] | None:
+    """``(course_id, delta, sequence, time)`` of an Enrollments record, or ``None`` if it counts nothing."""
+    delta = _DELTAS.get(str(record.get("eventName", "")))
+    stream = record.get("dynamodb") or {}
+    keys = stream.get("Keys") or {}
+    course_id = (keys.get("course_id") or {}).get("S")
+    user_id = (keys.get("user_id") or {}).get("S")
+    sequence = str(stream.get("SequenceNumber", ""))
+    if delta is None or not course_id or not user_id or not sequence.isdigit():
+        return None
+    created = stream.get("ApproximateCreationDateTime", 0)
+    return str(course_id), delta, int(sequence), int(created) if isinstance(created, int | float) else 0
+
+
+def load_state(state: Any) -> dict[str, WindowSum]:
+    """The window's sums so far, from the state Lambda passes back (``{}`` at a window's start)."""
+    courses = state.get("courses", {}) if isinstance(state, Mapping) else {}
+    sums: dict[str, WindowSum] = {}
+    for course_id, value in courses.items():
+        delta, first, last, last_time = value
+        sums[str(course_id)] = WindowSum(int(delta), int(first), int(last), int(last_time))
+    return sums
+
+
+def dump_state(sums: Mapping[str, WindowSum]) -> dict[str, Any]:
+    """The state to hand back (JSON; sequence numbers as strings: they exceed 64 bits)."""
+    return {"courses": {c: [s.delta, str(s.first), str(s.last), s.last_time] for c, s in sums.items()}}
+
+
+def fold(sums: dict[str, WindowSum], records: list[Mapping[str, Any]]) -> int:
+    """Add a batch's records to the sums (a record at or before a course's last one is skipped); how many counted."""
+    folded = 0
+    for record in records:
+        found = counted(record)
+        if found is None:
+            continue
+        course_id, delta, sequence, created = found
+        current = sums.get(course_id)
+        if current is None:
+            sums[course_id] = WindowSum(delta, sequence, sequence, created)
+        elif sequence > current.last:
+            sums[course_id] = WindowSum(current.delta + delta, current.first, sequence, max(created, current.last_time))
+        else:
+            continue
+        folded += 1
+    return folded
+
+
+class EnrollmentCounter:
+    """Handles the Enrollments stream's tumbling-window invocations (the response carries the state)."""
+
+    def __init__(self, writer: CountWriter, reconciler: Reconciler) -> None:
+        self._writer = writer
+        self._reconciler = reconciler
+
+    def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Fold the batch into the state; at the window's end, apply every course's sum."""
+        shard = event.get("shardId")
+        if not isinstance(shard, str) or not shard:
+            raise NotATumblingWindow("the enrollment counter needs tumbling-window events (shardId, state)")
+        sums = load_state(event.get("state"))
+        fold(sums, list(event.get("Records") or []))
+        if not (event.get("isFinalInvokeForWindow") or event.get("isWindowTerminatedEarly")):
+            return {"state": dump_state(sums)}
+        outcomes = dict.fromkeys(Applied, 0)
+        for course_id, window in sums.items():
+            if window.delta == 0:
+                continue
+            outcome = self._writer.apply(course_id, shard, window)
+            if outcome is Applied.OVERLAP:
+                logger.warning("window overlaps a counted one: recounting", extra={"course_id": course_id})
+                self._reconciler.recount(course_id, shard, window)
+            outcomes[outcome] += 1
+        for outcome, number in outcomes.items():
+            if number:
+                metrics.add_metric(name=f"EnrollmentWindows{outcome.value.title()}", unit=MetricUnit.Count,
+                                   value=number)
+        return {"state": {}}

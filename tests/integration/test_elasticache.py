@@ -8,12 +8,14 @@ against the server's own ``COMMAND INFO``, not against the client's table.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, SecretStr, TypeAdapter
 from redis.cluster import RedisCluster
 
 from courses_api.cache import CacheConfig, CacheOutcome, KeySpace, ListNamespace, NullMetrics, RedisCacheManager
@@ -266,3 +268,70 @@ def test_without_any_one_word_of_the_access_string_the_cache_is_refused(
         found = audit(shared_standin)
         _grant(shared_standin, shared_standin.rules)
     assert found.denied, f"nothing was denied without {word!r}: the code does not need it"
+
+
+# ------------------------------------------------------------------ saying what is wrong
+
+
+class CountingMetrics:
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def add_metric(self, name: str, unit: Any, value: float) -> None:
+        self.counts[name] += int(value)
+
+
+def _diagnosed(manager: RedisCacheManager) -> tuple[str, dict[str, Any]]:
+    assert manager.fetch_item("c1", lambda: Row(id="c1", version=1), ROW).outcome is CacheOutcome.BYPASS
+    status = manager.health()
+    assert status.status == "degraded"
+    return status.detail, dict(status.extra)
+
+
+def test_a_refused_auth_is_reported_as_denied_with_redis_text(
+    own_standin: ElastiCacheStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = CountingMetrics()
+    config = CacheConfig(keys=KeySpace(TEST_KEY_PREFIX, 1), near_ttl_s=0, breaker_failure_threshold=1)
+    def connect() -> Any:  # the cluster client connects (and AUTHs) when it is built
+        return product_client(own_standin, 200, redis_password=SecretStr("not-the-token"))
+
+    manager = RedisCacheManager(connect, metrics, config=config, logger=logging.getLogger("test.elasticache"))
+    with caplog.at_level(logging.WARNING, logger="test.elasticache"):
+        detail, extra = _diagnosed(manager)
+    assert detail == "redis denied; circuit breaker open; reads bypass the cache"
+    assert extra["cause"] == "denied"
+    assert "WRONGPASS" in str(extra["redis_error"]) or "invalid username-password" in str(extra["redis_error"])
+    assert (metrics.counts["BreakerOpen"], metrics.counts["BreakerOpenDenied"]) == (1, 1)
+    (opened,) = [record for record in caplog.records if getattr(record, "breaker_to", "") == "open"]
+    assert getattr(opened, "cause", "") == "denied"
+    assert getattr(opened, "redis_error", "") == extra["redis_error"]
+
+
+def test_a_missing_grant_is_reported_as_denied(own_standin: ElastiCacheStandIn) -> None:
+    _grant(own_standin, [rule for rule in own_standin.rules if rule != "+get"])
+    metrics = CountingMetrics()
+    config = CacheConfig(keys=KeySpace(TEST_KEY_PREFIX, 1), near_ttl_s=0, breaker_failure_threshold=1)
+    manager = RedisCacheManager(product_client(own_standin, 200), metrics, config=config)
+    _, extra = _diagnosed(manager)
+    assert extra["cause"] == "denied"
+    assert "NOPERM" in str(extra["redis_error"]) or "no permissions" in str(extra["redis_error"])
+    assert metrics.counts["BreakerOpenDenied"] == 1
+
+
+@pytest.mark.parametrize(("fault", "cause"), [("freeze", "timed_out"), ("stop", "unreachable")])
+def test_a_hung_or_gone_shard_is_reported_as_such(own_standin: ElastiCacheStandIn, fault: str, cause: str) -> None:
+    metrics = CountingMetrics()
+    config = CacheConfig(keys=KeySpace(TEST_KEY_PREFIX, 1), near_ttl_s=0, breaker_failure_threshold=1)
+    manager = RedisCacheManager(product_client(own_standin, 50), metrics, config=config)
+    manager.fetch_item("c1", lambda: Row(id="c1", version=1), ROW)
+    node = _owner(own_standin, manager, "c1")
+    getattr(node, fault)()
+    try:
+        detail, extra = _diagnosed(manager)
+    finally:
+        if fault == "freeze":
+            node.thaw()
+    assert extra["cause"] == cause, extra
+    assert detail.startswith(f"redis {cause.replace('_', ' ')}; circuit breaker open")
+    assert metrics.counts["BreakerOpen" + cause.title().replace("_", "")] == 1

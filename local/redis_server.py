@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from local.aws import free_port
 
@@ -277,6 +279,7 @@ class ElastiCacheStandIn:
     admin_password: str
     key_prefixes: tuple[str, ...]
     rules: list[str]
+    _admins: dict[int, redis.Redis] = field(default_factory=dict, repr=False)
 
     @property
     def url(self) -> str:
@@ -299,12 +302,16 @@ class ElastiCacheStandIn:
         return {
             "username": ADMIN_USER, "password": self.admin_password, "ssl": True,
             "ssl_ca_certs": self.certificates.ca_file, "protocol": 2, "driver_info": None,
-            "socket_timeout": 5, "socket_connect_timeout": 5,
+            "socket_timeout": 5, "socket_connect_timeout": 5, "retry": Retry(NoBackoff(), 1),
         }
 
     def node_client(self, node: LocalRedis) -> redis.Redis:
-        """An admin connection to one node (inspection, faults); never what the product uses."""
-        return redis.Redis(host="127.0.0.1", port=node.port, **self.admin_options())
+        """The harness's admin connection to one node (inspection, faults; kept open, so an
+        audit adds no AUTH of its own); never what the product uses."""
+        client = self._admins.get(node.port)
+        if client is None:
+            client = self._admins[node.port] = redis.Redis(host="127.0.0.1", port=node.port, **self.admin_options())
+        return client
 
     def admin_client(self) -> RedisCluster:
         """An admin cluster client, for arranging and inspecting keys (``KEYS`` and ``INFO``
@@ -313,8 +320,7 @@ class ElastiCacheStandIn:
 
     def flush(self) -> None:
         for node in self.live_nodes():
-            with self.node_client(node) as client:
-                client.flushall()
+            self.node_client(node).flushall()
 
     def live_nodes(self) -> list[LocalRedis]:
         return [node for node in self.nodes if node.process is not None]
@@ -327,11 +333,17 @@ class ElastiCacheStandIn:
         """Start a stopped node again on its port, with its cluster identity (nodes.conf)."""
         if node.process is not None:
             node.stop()
+        stale = self._admins.pop(node.port, None)
+        if stale is not None:
+            stale.close()
         node.process = subprocess.Popen(node.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
         self._wait_answering(node)
         self._wait_cluster_ok()
 
     def stop(self) -> None:
+        for client in self._admins.values():
+            client.close()
+        self._admins.clear()
         for node in self.nodes:
             node.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -342,9 +354,8 @@ class ElastiCacheStandIn:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             try:
-                with self.node_client(node) as client:
-                    if client.ping():
-                        return
+                if self.node_client(node).ping():
+                    return
             except (redis.RedisError, ssl.SSLError, OSError):
                 pass
             if (node.process is not None and node.process.poll() is not None) or time.monotonic() > deadline:
@@ -358,10 +369,9 @@ class ElastiCacheStandIn:
         while True:
             states = []
             for node in self.live_nodes():
-                with self.node_client(node) as client:
-                    info = client.cluster("INFO")
-                    states.append(str(info.get("cluster_state")) == "ok"
-                                  and int(info.get("cluster_known_nodes", 0)) == len(self.nodes))
+                info = self.node_client(node).cluster("INFO")
+                states.append(str(info.get("cluster_state")) == "ok"
+                              and int(info.get("cluster_known_nodes", 0)) == len(self.nodes))
             if all(states):
                 return
             if time.monotonic() > deadline:
@@ -442,11 +452,11 @@ def start_elasticache_standin(
             standin._wait_answering(node)
         for index, node in enumerate(nodes):
             first, last = index * CLUSTER_SLOTS // shards, (index + 1) * CLUSTER_SLOTS // shards - 1
-            with standin.node_client(node) as client:
-                client.execute_command("CLUSTER ADDSLOTSRANGE", first, last)
-                for other in nodes:
-                    if other is not node:
-                        client.execute_command("CLUSTER MEET", "127.0.0.1", other.port)
+            client = standin.node_client(node)
+            client.execute_command("CLUSTER ADDSLOTSRANGE", first, last)
+            for other in nodes:
+                if other is not node:
+                    client.execute_command("CLUSTER MEET", "127.0.0.1", other.port)
         standin._wait_cluster_ok()
     except BaseException:
         standin.stop()

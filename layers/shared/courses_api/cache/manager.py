@@ -198,8 +198,10 @@ class RedisCacheManager:
         try:
             self._link.call(lambda client: client.ping())
         except Bypassed:
-            detail = "circuit breaker open" if self.breaker.state is not BreakerState.CLOSED else "unreachable"
-            return DependencyStatus("degraded", f"redis {detail}; reads bypass the cache", self._health_extra())
+            cause, error = self._link.last_failure or ("unreachable", "")
+            opened = "; circuit breaker open" if self.breaker.state is not BreakerState.CLOSED else ""
+            detail = f"redis {cause.replace('_', ' ')}{opened}; reads bypass the cache"
+            return DependencyStatus("degraded", detail, {**self._health_extra(), "cause": cause, "redis_error": error})
         latency_ms = round((self.clock.monotonic() - started) * 1000, 3)
         extra = self._health_extra()
         extra["latency_ms"] = latency_ms

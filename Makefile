@@ -169,11 +169,12 @@ deploy-check: $(TEST_STAMP) validate checkov sam-build ## Everything checkable w
 URL ?=
 TOKEN ?=
 INSTRUCTOR_TOKEN ?=
+ADMIN_TOKEN ?=
 ORIGINS ?=
 .PHONY: smoke
-smoke: $(TEST_STAMP) ## Smoke-test a deployed stage: make smoke URL=<ApiUrl> TOKEN=<ID token> [INSTRUCTOR_TOKEN=...] [ORIGINS=...]
-	@test -n "$(URL)" -a -n "$(TOKEN)" || { echo "usage: make smoke URL=<stack output ApiUrl> TOKEN=<ID token of a non-instructor> [INSTRUCTOR_TOKEN=<ID token of an instructor>] [ORIGINS=<AllowedOrigins>]"; exit 2; }
-	@$(PY) -m ops.smoke --url "$(URL)" --token "$(TOKEN)" --instructor-token "$(INSTRUCTOR_TOKEN)" --origins "$(ORIGINS)"
+smoke: $(TEST_STAMP) ## Smoke-test a deployed stage: make smoke URL=<ApiUrl> TOKEN=<ID token> [INSTRUCTOR_TOKEN=...] [ADMIN_TOKEN=...] [ORIGINS=...]
+	@test -n "$(URL)" -a -n "$(TOKEN)" || { echo "usage: make smoke URL=<stack output ApiUrl> TOKEN=<ID token of a non-instructor> [INSTRUCTOR_TOKEN=<ID token of an instructor>] [ADMIN_TOKEN=<ID token of an admin>] [ORIGINS=<AllowedOrigins>]"; exit 2; }
+	@$(PY) -m ops.smoke --url "$(URL)" --token "$(TOKEN)" --instructor-token "$(INSTRUCTOR_TOKEN)" --admin-token "$(ADMIN_TOKEN)" --origins "$(ORIGINS)"
 
 # ---- local API -----------------------------------------------------------------------------
 PORT ?= 3000

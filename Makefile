@@ -99,10 +99,11 @@ redis-binary: ## Install redis-server from apt when it is missing (tests start o
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server; }
 
 .PHONY: lint
-lint: $(DEV_STAMP) ## ruff; mypy --strict on the layer, functions, local tooling, benchmarks and tests; the layer's import contract
+lint: $(DEV_STAMP) ## ruff; mypy --strict on the layer, functions, local tooling, benchmarks and tests; the layer's import contract; actionlint
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict layers/shared/courses_api functions local benchmarks tests
 	PYTHONPATH=layers/shared $(BIN)/lint-imports
+	$(BIN)/actionlint .github/workflows/*.yml
 
 .PHONY: test
 test: install lint check ## Lint, type-check, check the template, then run the whole suite
@@ -160,6 +161,8 @@ check: validate checkov sam-build ## All template checks: validate + cfn-lint, c
 # ENV=dev uses samconfig.toml's [default] section, ENV=prod its [prod] section.
 ENV ?= dev
 SAM_CONFIG_ENV = $(if $(filter prod,$(ENV)),prod,default)
+# Extra `sam deploy` flags, e.g. the pipeline's --no-confirm-changeset.
+SAM_DEPLOY_ARGS ?=
 # The region is the operator's (AWS_REGION, AWS_DEFAULT_REGION or the profile), as for any AWS CLI.
 SAM := PATH="$(PY313_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
@@ -172,9 +175,10 @@ deploy: $(SAM_STAMP) ## Build and deploy: make deploy ENV=dev|prod (guided the f
 	@set -e; stack=$$($(SAM_VENV)/bin/python -c "import tomllib; print(tomllib.load(open('samconfig.toml', 'rb'))['$(SAM_CONFIG_ENV)']['global']['parameters']['stack_name'])"); \
 	$(SAM_VENV)/bin/python -m ops.stack_exists "$$stack" && found=0 || found=$$?; \
 	case $$found in \
-	  0) $(SAM) deploy --config-env $(SAM_CONFIG_ENV) ;; \
-	  1) echo "$$stack does not exist yet: guided deploy (answers are saved to samconfig.toml [$(SAM_CONFIG_ENV)])"; \
-	     $(SAM) deploy --guided --config-env $(SAM_CONFIG_ENV) ;; \
+	  0) $(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_ARGS) ;; \
+	  1) if [ -n "$${CI:-}" ]; then $(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_ARGS); else \
+	     echo "$$stack does not exist yet: guided deploy (answers are saved to samconfig.toml [$(SAM_CONFIG_ENV)])"; \
+	     $(SAM) deploy --guided --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_ARGS); fi ;; \
 	  *) exit 2 ;; \
 	esac
 
@@ -194,6 +198,13 @@ smoke: $(TEST_STAMP) ## Smoke-test a deployed stage: make smoke URL=<ApiUrl> TOK
 	@test -n "$(URL)" -a -n "$(TOKEN)" || { echo "usage: make smoke URL=<stack output ApiUrl> TOKEN=<ID token of a non-instructor> [INSTRUCTOR_TOKEN=<ID token of an instructor>] [ADMIN_TOKEN=<ID token of an admin>] [ORIGINS=<AllowedOrigins>]"; exit 2; }
 	@$(PY) -m ops.smoke --url "$(URL)" --token "$(TOKEN)" --instructor-token "$(INSTRUCTOR_TOKEN)" --admin-token "$(ADMIN_TOKEN)" --origins "$(ORIGINS)"
 
+STACK ?= courses-api-dev
+GITHUB_ENV_FILE ?=
+.PHONY: smoke-users
+smoke-users: $(TEST_STAMP) ## Sign in the smoke users of a dev stack, for the pipeline: make smoke-users STACK=... GITHUB_ENV_FILE=$$GITHUB_ENV
+	@test -n "$(GITHUB_ENV_FILE)" || { echo "usage: make smoke-users STACK=<dev stack> GITHUB_ENV_FILE=<file the variables are appended to>"; exit 2; }
+	@$(PY) -m ops.smoke_users --stack "$(STACK)" --github-env "$(GITHUB_ENV_FILE)"
+
 # ---- local API -----------------------------------------------------------------------------
 PORT ?= 3000
 SUB ?= local-user
@@ -206,7 +217,7 @@ LOAD_TIME ?= 60s
 LOAD_SEED_COURSES ?= 300
 
 .PHONY: run
-run: $(TEST_STAMP) redis-binary ## Serve every route on http://127.0.0.1:3000 (PORT=...; moto, redis-server, sample data)
+run: $(TEST_STAMP) redis-binary ## Serve every route on http://127.0.0.1:3000 (PORT=...; moto, the ElastiCache stand-in, sample data)
 	PORT=$(PORT) $(PY) -m local run
 
 .PHONY: token

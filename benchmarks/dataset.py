@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from courses_api.data.dynamo import batch_write
-from courses_api.data.enrollments import enrollment_row
+from courses_api.data.enrollments import enrollment_row, placed
 
 _WORD_TEXT = (
     "learn build deploy scale design test secure data cloud python java rust web api model network "
@@ -134,6 +134,7 @@ def generate(spec: DatasetSpec) -> Dataset:
     rng.shuffle(published)  # popularity rank is independent of id and age
     enrollments = _enrollments(rng, spec, published)
     counts = Counter(e["course_id"] for e in enrollments)
+    enrollments = placed(enrollments, dict(counts))
     for course in courses:
         course["enrollment_count"] = counts.get(course["course_id"], 0)
     users = sorted({e["user_id"] for e in enrollments})

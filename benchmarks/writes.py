@@ -306,6 +306,7 @@ def workload(args: argparse.Namespace, launch_course: str, catalogue: Sequence[s
 @dataclass
 class DesignResult:
     partition_wcu: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    second_wcu: dict[tuple[str, str, int], float] = field(default_factory=lambda: defaultdict(float))
     item_transactions: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     transactions: float = 0.0
     replay_s: float = 0.0
@@ -320,7 +321,11 @@ class DesignResult:
             per_target.setdefault(t, (p, rate))
         conflicts = {f"{ms:g}": round(self._conflicts(duration_s, ms)) for ms in sorted({*HOLD_MS_CHOICES, hold_ms})}
         shown = launch_course
+        (peak_target, peak_partition, peak_second), peak = max(self.second_wcu.items(), key=lambda kv: kv[1])
         return {
+            "busiest_partition_second_wcu": round(peak),
+            "busiest_second": f"{peak_target} partition {peak_partition!r}, second {peak_second}".replace(
+                shown, "<launch course>"),
             "max_partition_wcu_per_s": round(busiest),
             "busiest": f"{target} partition {partition!r}".replace(shown, "<launch course>"),
             "over_limit_partitions": sum(1 for _, rate in ranked if rate > PARTITION_WCU_PER_S),
@@ -346,11 +351,49 @@ class DesignResult:
         return total
 
 
+class CountsShown:
+    """What the enrollment counter shows on course rows during the replay: each course's
+    enrollments (weighted) as of ``delay_s`` earlier, written every second of the logical clock.
+
+    The counter writes a course early once its window holds ``WIDE_AT`` records, so a
+    course's count, and the roster width enrolling reads from it, follow its enrollments
+    about a batch (under a second) plus the Courses stream's invalidation behind.
+    """
+
+    def __init__(self, client: Any, courses_table: str, delay_s: float = 1.0) -> None:
+        self._client = client
+        self._table = courses_table
+        self._delay_s = delay_s
+        self._history: list[tuple[float, str, float]] = []
+        self._shown: dict[str, float] = defaultdict(float)
+        self._next_tick = 1.0
+
+    def enrolled(self, at_s: float, course_id: str, weight: float) -> None:
+        self._history.append((at_s, course_id, weight))
+
+    def tick(self, now_s: float) -> None:
+        while now_s >= self._next_tick:
+            cutoff = self._next_tick - self._delay_s
+            changed = set()
+            while self._history and self._history[0][0] <= cutoff:
+                _, course_id, weight = self._history.pop(0)
+                self._shown[course_id] += weight
+                changed.add(course_id)
+            for course_id in changed:
+                self._client.update_item(
+                    TableName=self._table, Key={"course_id": {"S": course_id}},
+                    UpdateExpression="SET enrollment_count = :n",
+                    ExpressionAttributeValues={":n": {"N": str(round(self._shown[course_id]))}})
+            self._next_tick += 1.0
+
+
 def replay(service: EnrollmentService, recorder: RecordingClient, requests: Iterable[Request],
-           label: str) -> DesignResult:
+           label: str, counts: CountsShown | None = None) -> DesignResult:
     result = DesignResult()
     started = time.perf_counter()
     for request in tqdm(list(requests), desc=label, unit="req", leave=False, mininterval=1.0):
+        if counts is not None:
+            counts.tick(request.at_s)
         try:
             outcome = service.enroll(Caller(request.user_id), request.course_id)
         except ClientError:
@@ -361,19 +404,22 @@ def replay(service: EnrollmentService, recorder: RecordingClient, requests: Iter
         if not outcome.created:
             continue
         result.transactions += request.weight
+        if counts is not None:
+            counts.enrolled(request.at_s, request.course_id, request.weight)
         # A sample stands for ``weight`` requests of other users on the same course: what is keyed
         # by the course (its row, shards, index partitions) takes all of them, what is keyed by
         # the user (their enrollment row and its partition) is a different item for each.
         for write in writes:
             scale = 1.0 if request.user_id in write.partition else request.weight
             result.partition_wcu[(write.target, write.partition)] += write.wcu * scale
+            result.second_wcu[(write.target, write.partition, int(request.at_s))] += write.wcu * scale
         for item in items:
             result.item_transactions[item] += 1.0 if request.user_id in item else request.weight
     result.replay_s = time.perf_counter() - started
     return result
 
 
-def count_through_the_counter(client: Any, courses_table: str, enrollments_table: str, shards: int,
+def count_through_the_counter(client: Any, courses_table: str, enrollments_table: str,
                               keys: Sequence[Mapping[str, Any]]) -> None:
     """Run the product's enrollment counter over the launch course's INSERT records, as one window.
 
@@ -382,8 +428,7 @@ def count_through_the_counter(client: Any, courses_table: str, enrollments_table
     first delivered twice (a retried invocation), then the window's final invocation.
     """
     writer = CountWriter(client, courses_table)
-    counter = EnrollmentCounter(writer, Reconciler(EnrollmentRepository(client, enrollments_table, shards=shards),
-                                                   writer))
+    counter = EnrollmentCounter(writer, Reconciler(EnrollmentRepository(client, enrollments_table), writer))
     records = [{"eventName": "INSERT", "dynamodb": {
         "Keys": {"user_id": {"S": key["user_id"]}, "course_id": {"S": key["course_id"]}},
         "SequenceNumber": str(10**20 + n), "ApproximateCreationDateTime": int(time.time())}}
@@ -398,7 +443,7 @@ def count_through_the_counter(client: Any, courses_table: str, enrollments_table
 def settled(client: Any, courses_table: str, enrollments_table: str, course_id: str, *,
             shards: int | None) -> dict[str, int]:
     """The launch course's count and its roster rows (``ByCourse``), once the replay is over."""
-    partitions = [roster_partition(course_id, s) for s in range(shards)] if shards else [course_id]
+    partitions = [roster_partition(course_id, s) for s in range(ROSTER_SHARDS)] if shards else [course_id]
     key = "course_shard" if shards else "course_id"
     rows: list[dict[str, Any]] = []
     for partition in partitions:
@@ -413,7 +458,11 @@ def settled(client: Any, courses_table: str, enrollments_table: str, course_id: 
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
     if shards:
-        count_through_the_counter(client, courses_table, enrollments_table, shards, rows)
+        # the replay's shown counts were weighted stand-ins: the counter now counts the rows themselves
+        client.update_item(TableName=courses_table, Key={"course_id": {"S": course_id}},
+                           UpdateExpression="SET enrollment_count = :zero",
+                           ExpressionAttributeValues={":zero": {"N": "0"}})
+        count_through_the_counter(client, courses_table, enrollments_table, rows)
     item = client.get_item(TableName=courses_table, Key={"course_id": {"S": course_id}}, ConsistentRead=True)["Item"]
     return {"count": int(item["enrollment_count"]["N"]), "roster_rows": len(rows)}
 
@@ -441,8 +490,7 @@ def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple
     recorder = RecordingClient(dynamodb_client(), read_item, specs)
     repository: EnrollmentRepository = (
         SingleCounterEnrollments(cast("DynamoDBClient", recorder), names["Enrollments"], names["Courses"])
-        if name == "before" else EnrollmentRepository(cast("DynamoDBClient", recorder), names["Enrollments"],
-                                                      shards=shards))
+        if name == "before" else EnrollmentRepository(cast("DynamoDBClient", recorder), names["Enrollments"]))
     service = EnrollmentService(repository, container.course_reads, container.cursors)
     return service, recorder, names
 
@@ -540,7 +588,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         checks: dict[str, Any] = {}
         for name in ("before", "after"):
             service, recorder, names = build_design(name, data.courses, args.shards)
-            result = replay(service, recorder, requests, name)
+            shown = CountsShown(dynamodb_client(), names["Courses"]) if name == "after" else None
+            result = replay(service, recorder, requests, name, shown)
             designs[name] = result.summary(args.duration_s, args.hold_ms, launch_course)
             if name == "after":
                 enrollments_wcu = sum(wcu for (target, _), wcu in result.partition_wcu.items()

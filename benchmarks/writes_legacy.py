@@ -30,8 +30,9 @@ class SingleCounterEnrollments(EnrollmentRepository):
         super().__init__(client, table_name)
         self.courses_table = courses_table
 
-    def enroll(self, enrollment: Enrollment) -> None:
-        """The transaction; a cancelled one whose row exists is a repeat (one attempt: moto never conflicts)."""
+    def enroll(self, enrollment: Enrollment, *, shards: int = 1) -> None:
+        """The transaction (``ByCourse`` keyed by the course: no roster partitions); a cancelled one
+        whose row exists is a repeat (one attempt: moto never conflicts)."""
         try:
             self._client.transact_write_items(TransactItems=self.transaction(enrollment))
         except ClientError as error:

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from local.aws import free_port
 
@@ -48,13 +50,16 @@ START_TIMEOUT_S = 20
 
 
 def is_reachable(url: str) -> bool:
-    """True when a PING to ``url`` answers within half a second."""
+    """True when a PING to ``url`` is answered within half a second (a refusal, NOAUTH, counts:
+    the server is up)."""
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
         try:
             return bool(client.ping())
         finally:
             client.close()
+    except redis.AuthenticationError:
+        return True
     except redis.RedisError:
         return False
 
@@ -77,12 +82,13 @@ def masked_url(url: str | None) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def redis_answers(url: str, environ: dict[str, str] | None = None) -> bool:
-    """True when a client built as the functions build theirs (REDIS_* settings of
-    ``environ``, default the process's) gets a PING answered at ``url``."""
+def probe_redis(url: str, environ: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """PING ``url`` with a client built as the functions build theirs (the REDIS_* settings of
+    ``environ``, default the process's): ``None`` when it answers, else the failure's cause
+    (``denied``, ``timed_out``, ``unreachable``) and Redis's error text."""
     import secrets as _secrets
 
-    from courses_api.cache.client import create_redis_client  # the layer is on sys.path by now
+    from courses_api.cache.client import create_redis_client, failure_cause  # the layer is on sys.path by now
     from courses_api.settings import Settings
 
     source = os.environ if environ is None else environ
@@ -92,11 +98,14 @@ def redis_answers(url: str, environ: dict[str, str] | None = None) -> bool:
     try:
         client = create_redis_client(Settings.model_validate(values))
         try:
-            return bool(client.ping())
+            client.ping()
         finally:
             client.close()
-    except (redis.RedisError, OSError, ValueError):
-        return False
+    except (redis.RedisError, redis.exceptions.RedisClusterException, OSError) as error:
+        return failure_cause(error)
+    except ValueError as error:
+        return ("error", str(error))
+    return None
 
 
 @dataclass
@@ -277,6 +286,7 @@ class ElastiCacheStandIn:
     admin_password: str
     key_prefixes: tuple[str, ...]
     rules: list[str]
+    _admins: dict[int, redis.Redis] = field(default_factory=dict, repr=False)
 
     @property
     def url(self) -> str:
@@ -299,12 +309,16 @@ class ElastiCacheStandIn:
         return {
             "username": ADMIN_USER, "password": self.admin_password, "ssl": True,
             "ssl_ca_certs": self.certificates.ca_file, "protocol": 2, "driver_info": None,
-            "socket_timeout": 5, "socket_connect_timeout": 5,
+            "socket_timeout": 5, "socket_connect_timeout": 5, "retry": Retry(NoBackoff(), 1),
         }
 
     def node_client(self, node: LocalRedis) -> redis.Redis:
-        """An admin connection to one node (inspection, faults); never what the product uses."""
-        return redis.Redis(host="127.0.0.1", port=node.port, **self.admin_options())
+        """The harness's admin connection to one node (inspection, faults; kept open, so an
+        audit adds no AUTH of its own); never what the product uses."""
+        client = self._admins.get(node.port)
+        if client is None:
+            client = self._admins[node.port] = redis.Redis(host="127.0.0.1", port=node.port, **self.admin_options())
+        return client
 
     def admin_client(self) -> RedisCluster:
         """An admin cluster client, for arranging and inspecting keys (``KEYS`` and ``INFO``
@@ -313,8 +327,7 @@ class ElastiCacheStandIn:
 
     def flush(self) -> None:
         for node in self.live_nodes():
-            with self.node_client(node) as client:
-                client.flushall()
+            self.node_client(node).flushall()
 
     def live_nodes(self) -> list[LocalRedis]:
         return [node for node in self.nodes if node.process is not None]
@@ -327,11 +340,17 @@ class ElastiCacheStandIn:
         """Start a stopped node again on its port, with its cluster identity (nodes.conf)."""
         if node.process is not None:
             node.stop()
+        stale = self._admins.pop(node.port, None)
+        if stale is not None:
+            stale.close()
         node.process = subprocess.Popen(node.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
         self._wait_answering(node)
         self._wait_cluster_ok()
 
     def stop(self) -> None:
+        for client in self._admins.values():
+            client.close()
+        self._admins.clear()
         for node in self.nodes:
             node.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -342,9 +361,8 @@ class ElastiCacheStandIn:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             try:
-                with self.node_client(node) as client:
-                    if client.ping():
-                        return
+                if self.node_client(node).ping():
+                    return
             except (redis.RedisError, ssl.SSLError, OSError):
                 pass
             if (node.process is not None and node.process.poll() is not None) or time.monotonic() > deadline:
@@ -358,10 +376,9 @@ class ElastiCacheStandIn:
         while True:
             states = []
             for node in self.live_nodes():
-                with self.node_client(node) as client:
-                    info = client.cluster("INFO")
-                    states.append(str(info.get("cluster_state")) == "ok"
-                                  and int(info.get("cluster_known_nodes", 0)) == len(self.nodes))
+                info = self.node_client(node).cluster("INFO")
+                states.append(str(info.get("cluster_state")) == "ok"
+                              and int(info.get("cluster_known_nodes", 0)) == len(self.nodes))
             if all(states):
                 return
             if time.monotonic() > deadline:
@@ -442,11 +459,11 @@ def start_elasticache_standin(
             standin._wait_answering(node)
         for index, node in enumerate(nodes):
             first, last = index * CLUSTER_SLOTS // shards, (index + 1) * CLUSTER_SLOTS // shards - 1
-            with standin.node_client(node) as client:
-                client.execute_command("CLUSTER ADDSLOTSRANGE", first, last)
-                for other in nodes:
-                    if other is not node:
-                        client.execute_command("CLUSTER MEET", "127.0.0.1", other.port)
+            client = standin.node_client(node)
+            client.execute_command("CLUSTER ADDSLOTSRANGE", first, last)
+            for other in nodes:
+                if other is not node:
+                    client.execute_command("CLUSTER MEET", "127.0.0.1", other.port)
         standin._wait_cluster_ok()
     except BaseException:
         standin.stop()

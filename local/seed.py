@@ -19,7 +19,7 @@ from typing import Any
 from tqdm import tqdm
 
 from courses_api.data.dynamo import BATCH_WRITE_LIMIT, batch_write
-from courses_api.data.enrollments import enrollment_row
+from courses_api.data.enrollments import enrollment_row, placed
 
 CATEGORIES: dict[str, list[str]] = {
     "web-development": ["javascript", "typescript", "react", "css", "html", "nodejs", "django", "flask"],
@@ -152,6 +152,7 @@ def generate(count: int, seed: int = 20261127, now: datetime | None = None) -> t
                 enrolled = published_at + timedelta(seconds=rng.uniform(0, span))
                 enrollments.append(enrollment_row(student, course["course_id"], iso(enrolled)))
                 course["enrollment_count"] += 1
+    enrollments = placed(enrollments, {course["course_id"]: course["enrollment_count"] for course in courses})
     result.courses = len(courses)
     result.enrollments = len(enrollments)
     return courses, enrollments, result

@@ -30,7 +30,7 @@ import botocore.client  # noqa: E402
 import pytest  # noqa: E402
 
 from local.redis_server import ElastiCacheStandIn  # noqa: E402
-from tests.support.elasticache import Audit, audit, start_session_standin  # noqa: E402
+from tests.support.elasticache import SESSION_AUDIT, checkpoint, start_session_standin  # noqa: E402
 from tests.support.events import load_event as _load_event  # noqa: E402
 from tests.support.functions import load_function  # noqa: E402
 from tests.support.services import (  # noqa: E402
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _table_counter = itertools.count()
-SESSION_AUDIT = Audit()  # what the stand-in saw, read when it stops (and before a test restarts a node)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -110,7 +109,7 @@ def redis_server() -> Iterator[ElastiCacheStandIn]:
         pytest.fail(f"the ElastiCache stand-in did not start ({error}); make test installs redis-server")
     os.environ.update({name: value for name, value in standin.environment().items() if name != "REDIS_URL"})
     yield standin
-    SESSION_AUDIT.merge(audit(standin))
+    checkpoint(standin)
     standin.stop()
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from courses_api.data.dynamo import batch_write
-from courses_api.data.enrollments import ROSTER_SHARDS, roster_partition
+from courses_api.data.enrollments import ROSTER_SHARDS, WIDE_AT, roster_partition
 from tests.integration.enroll_container import run_container
 from tests.support.conflicts import ConflictFront
 from tests.support.data import course_item
@@ -61,7 +61,8 @@ def launch(
     """Run the launch through the front; returns each container's results, keyed by container."""
     monkeypatch.setenv("DYNAMODB_ENDPOINT", front.url)
     monkeypatch.setenv("DYNAMODB_READ_TIMEOUT_S", "20")  # queued behind the others: no SDK retry mid-test
-    batch_write(dynamodb, tables["COURSES_TABLE"], [course_item(COURSE, instructor_id=OWNER)])
+    # a launch under way: the count shown has passed WIDE_AT, so the roster is spread
+    batch_write(dynamodb, tables["COURSES_TABLE"], [course_item(COURSE, instructor_id=OWNER, enrollment_count=WIDE_AT)])
     students = [f"student-{n:04d}" for n in range(STUDENTS)]
     # container c sends students c, c+6, ... and, shifted by three containers, their repeats
     plans: list[list[str]] = [[] for _ in range(CONTAINERS)]
@@ -104,7 +105,7 @@ def test_every_student_is_counted_once_and_nothing_fails(
     # no enrollment wrote the course row: it took no write a student's request made
     courses, enrollments = tables["COURSES_TABLE"], tables["ENROLLMENTS_TABLE"]
     course_row = dynamodb.get_item(TableName=courses, Key={"course_id": {"S": COURSE}}, ConsistentRead=True)["Item"]
-    assert course_row["enrollment_count"] == {"N": "0"}, "no enrollment wrote the course row"
+    assert course_row["enrollment_count"] == {"N": str(WIDE_AT)}, "no enrollment wrote the course row"
     rows = 0
     used = 0
     for shard in range(ROSTER_SHARDS):
@@ -120,7 +121,7 @@ def test_every_student_is_counted_once_and_nothing_fails(
     # the counter's window closes: one write adds every student; the row's change reaches the cache
     counts = Counts(moto_endpoint.url, dynamodb, enrollments, courses)
     assert counts.close_window() == STUDENTS, "one record per enrollment, none per repeat"
-    assert counts.count_of(COURSE) == STUDENTS
+    assert counts.count_of(COURSE) == WIDE_AT + STUDENTS
     settle(function("stream_invalidator"), StreamReader(moto_endpoint.url, dynamodb, courses))
 
     # the roster, the count and each student's /me/enrollments agree
@@ -137,7 +138,7 @@ def test_every_student_is_counted_once_and_nothing_fails(
         query = {"limit": "17", "cursor": page["next_cursor"]}
     assert sorted(listed) == sorted(by_student), "one cursor walks every shard, each student once"
     assert call(get_fn, load_event("get_course", path_parameters={"course_id": COURSE})).body[
-        "enrollment_count"] == STUDENTS
+        "enrollment_count"] == WIDE_AT + STUDENTS
     for user_id in ("student-0000", "student-0045", "student-0089"):
         items = call(mine_fn, load_event("list_my_enrollments", claims=claims_for(user_id))).body["items"]
-        assert [(i["course_id"], i["course"]["enrollment_count"]) for i in items] == [(COURSE, STUDENTS)]
+        assert [(i["course_id"], i["course"]["enrollment_count"]) for i in items] == [(COURSE, WIDE_AT + STUDENTS)]

@@ -15,13 +15,13 @@ import pytest
 
 from courses_api.data.dynamo import batch_write
 from courses_api.data.enrollment_counts import MARK_LIFETIME_S, mark_key
-from courses_api.data.enrollments import enrollment_row
+from courses_api.data.enrollments import WIDE_AT, enrollment_row
 from courses_api.errors import DependencyUnavailable
 from tests.support.data import course_item
-from tests.support.events import load_event
-from tests.support.functions import invoke
+from tests.support.events import claims_for, load_event
+from tests.support.functions import call, invoke
 from tests.support.services import MotoEndpoint, free_port
-from tests.support.streams import StreamReader, run_window
+from tests.support.streams import StreamReader, run_window, settle
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -174,3 +174,54 @@ def test_the_sample_event_is_a_final_invocation(
     assert event["isFinalInvokeForWindow"] is True
     assert invoke(counter, event) == {"state": {}}
     assert count(dynamodb, tables["COURSES_TABLE"], course_id) == 3  # one from the state, two records
+
+
+def test_a_course_filling_a_window_fast_is_written_early_once_and_still_counted_exactly(
+    tables: dict[str, str], dynamodb: DynamoDBClient, counter: ModuleType,
+    records: Callable[[], list[dict[str, Any]]],
+) -> None:
+    courses, enrollments = tables["COURSES_TABLE"], tables["ENROLLMENTS_TABLE"]
+    batch_write(dynamodb, courses, [course_item("launch0001"), course_item("quiet0001")])
+    enroll_rows(dynamodb, enrollments, [(f"s{n:04d}", "launch0001") for n in range(WIDE_AT + 20)]
+                + [("q1", "quiet0001")])
+    batch = records()
+    event = load_event("enrollment_counter")
+    event.update(Records=batch[:WIDE_AT + 1], state={}, shardId=SHARD, isFinalInvokeForWindow=False)
+    # Given the first batch of a window holding WIDE_AT records of one course
+    response = invoke(counter, event)
+    # Then that course is written at once (its roster turns wide within a batch), the quiet one waits
+    assert count(dynamodb, courses, "launch0001") == WIDE_AT + 1
+    assert count(dynamodb, courses, "quiet0001") == 0
+    assert response["state"]["early"] == ["launch0001"]
+    # and the rest of the window is counted when it closes, once, also when the window is delivered again
+    event.update(Records=batch[WIDE_AT + 1:], state=response["state"], isFinalInvokeForWindow=True)
+    assert invoke(counter, event) == {"state": {}}
+    run_window(counter, SHARD, "arn", [batch])
+    assert (count(dynamodb, courses, "launch0001"), count(dynamodb, courses, "quiet0001")) == (WIDE_AT + 20, 1)
+
+
+def test_enrolling_in_a_course_deleted_within_the_cache_staleness_is_accepted_and_counted_nowhere(
+    tables: dict[str, str], dynamodb: DynamoDBClient, function: Callable[[str], ModuleType],
+    records: Callable[[], list[dict[str, Any]]], with_redis: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a published course cached as such, then deleted behind the cache (its stream record not yet seen)
+    monkeypatch.setenv("NEAR_CACHE_TTL_S", "0")
+    courses = tables["COURSES_TABLE"]
+    batch_write(dynamodb, courses, [course_item("c0001")])
+    get_fn, enroll_fn, mine_fn = function("get_course"), function("enroll"), function("list_my_enrollments")
+    assert call(get_fn, load_event("get_course", path_parameters={"course_id": "c0001"})).status == 200
+    dynamodb.delete_item(TableName=courses, Key={"course_id": {"S": "c0001"}})
+    # When a student enrolls from the stale entry: the enrollment is accepted (it is their history) ...
+    enrolled = call(enroll_fn, load_event("enroll", path_parameters={"course_id": "c0001"},
+                                          claims=claims_for("student-0001")))
+    assert enrolled.status == 201
+    # ... it shows consistently: once the delete's record drops the entry, /me/enrollments lists it
+    # with course null, as any enrollment of a deleted course
+    reader = StreamReader(str(dynamodb.meta.endpoint_url), dynamodb, courses)
+    settle(function("stream_invalidator"), reader)
+    mine = call(mine_fn, load_event("list_my_enrollments", claims=claims_for("student-0001"))).body["items"]
+    assert [(i["course_id"], i["course"]) for i in mine] == [("c0001", None)]
+    # ... and the counter leaves no count, no row and no mark for the deleted course
+    run_window(function("enrollment_counter"), SHARD, "arn", [records()])
+    assert stored(dynamodb, courses, "c0001") == {}
+    assert stored(dynamodb, courses, mark_key("c0001", SHARD)) == {}

@@ -16,6 +16,7 @@ import redis
 
 from courses_api.data.capacity import CapacityMeter
 from courses_api.data.dynamo import batch_write, from_attributes
+from courses_api.data.enrollments import ROSTER_SHARDS, WIDE_AT, roster_partition
 from courses_api.domain.auth import Caller
 from courses_api.domain.idempotency import KEY_PREFIX
 from tests.integration.linearizable import serialize
@@ -401,6 +402,40 @@ class TestRoster:
         # a roster cursor does not work on another course's roster
         cursor = first["next_cursor"]
         assert api.roster(courses["draft"], OWNER_CLAIMS, cursor=cursor).problem["status"] == 400
+
+
+    def test_a_narrow_course_page_is_one_query_and_a_wide_one_reads_its_partitions_in_parallel(
+        self, api: Api, courses: dict[str, str], dynamodb: DynamoDBClient, tables: dict[str, str],
+    ) -> None:
+        queries: list[str] = []
+        api.roster_fn.container.dynamodb.meta.events.register(
+            "provide-client-params.dynamodb.Query",
+            lambda params, **_: queries.append(params["ExpressionAttributeValues"][":partition"]["S"]))
+        # Given a course of 40 students: narrow, every row in one partition
+        for n in range(40):
+            assert api.enroll(courses["published"], student(n)).status == 201
+        page = api.roster(courses["published"], OWNER_CLAIMS, limit="50").body
+        assert len(page["items"]) == 40
+        assert queries == [roster_partition(courses["published"], 0)], "one Query"
+        # When a course's count passes WIDE_AT (a launch), its new rows spread over the partitions
+        batch_write(dynamodb, tables["COURSES_TABLE"], [course_item("wide0001", enrollment_count=WIDE_AT)])
+        for n in range(40):
+            assert api.enroll("wide0001", student(n)).status == 201
+        used = {row["course_shard"] for n in range(40) for row in enrollment_rows(dynamodb, tables, f"student-{n:04d}")
+                if row["course_id"] == "wide0001"}
+        assert len(used) > 10
+        # Then its roster reads every partition (in parallel) and one cursor walks them all, each student once
+        queries.clear()
+        listed: list[str] = []
+        cursor: dict[str, str] = {}
+        while True:
+            body = api.roster("wide0001", OWNER_CLAIMS, limit="15", **cursor).body
+            listed += [e["user_id"] for e in body["items"]]
+            if not body["next_cursor"]:
+                break
+            cursor = {"cursor": body["next_cursor"]}
+        assert sorted(listed) == [f"student-{n:04d}" for n in range(40)]
+        assert set(queries) == {roster_partition("wide0001", shard) for shard in range(ROSTER_SHARDS)}
 
 
 class TestCountThroughTheStream:

@@ -131,14 +131,25 @@ def audit(standin: ElastiCacheStandIn) -> Audit:
     assert not overlap, f"harness-only commands are in the cache user's access string: {overlap}"
     result = Audit()
     for node in standin.live_nodes():
-        with standin.node_client(node) as client:
-            for entry in client.acl_log(count=1024):
-                result.denied.append({key: (value.decode() if isinstance(value, bytes) else value)
-                                      for key, value in entry.items()})
-            for stat, values in client.info("commandstats").items():
-                name = _command_name(stat)
-                result.commands[name] += int(values.get("calls", 0))
-                result.rejected[name] += int(values.get("rejected_calls", 0))
-            client.acl_log_reset()
-            client.config_resetstat()
+        client = standin.node_client(node)
+        for entry in client.acl_log(count=1024):
+            result.denied.append({key: (value.decode() if isinstance(value, bytes) else value)
+                                  for key, value in entry.items()})
+        for stat, values in client.info("commandstats").items():
+            name = _command_name(stat)
+            result.commands[name] += int(values.get("calls", 0))
+            result.rejected[name] += int(values.get("rejected_calls", 0))
+        client.acl_log_reset()
+        client.config_resetstat()
     return result
+
+
+SESSION_AUDIT = Audit()  # what the session's stand-in was sent, over the whole run
+
+
+def checkpoint(standin: ElastiCacheStandIn) -> Audit:
+    """Fold what the stand-in recorded so far into the session's audit and start counting afresh
+    (before a test counts commands, or restarts a node, which loses its statistics)."""
+    found = audit(standin)
+    SESSION_AUDIT.merge(found)
+    return found

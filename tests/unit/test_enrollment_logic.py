@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from courses_api.data.enrollment_counts import is_course_key, mark_key, padded
-from courses_api.data.enrollments import ROSTER_SHARDS, enrollment_row, shard_of
+from courses_api.data.enrollments import ROSTER_SHARDS, WIDE_AT, enrollment_row, roster_width, shard_of
 from courses_api.domain.auth import Caller
 from courses_api.errors import BadRequest, PreconditionRequired
 from courses_api.http.body import MAX_BODY_BYTES, body_bytes
@@ -28,9 +28,13 @@ def test_the_roster_partition_is_stable_and_spreads_users() -> None:
 
 
 def test_an_enrollment_row_carries_its_roster_partition() -> None:
-    row = enrollment_row("u1", "c1", "2026-01-01T00:00:00Z")
-    assert row == {"user_id": "u1", "course_id": "c1", "enrolled_at": "2026-01-01T00:00:00Z",
-                   "course_shard": f"c1#{shard_of('u1'):02d}"}
+    # a narrow course's rows share one partition; a wide course's spread by user
+    assert enrollment_row("u1", "c1", "2026-01-01T00:00:00Z") == {
+        "user_id": "u1", "course_id": "c1", "enrolled_at": "2026-01-01T00:00:00Z", "course_shard": "c1#00"}
+    wide = enrollment_row("u1", "c1", "2026-01-01T00:00:00Z", roster_width(WIDE_AT))
+    assert wide["course_shard"] == f"c1#{shard_of('u1'):02d}"
+    # a course with 40 students is narrow
+    assert (roster_width(40), roster_width(WIDE_AT - 1), roster_width(WIDE_AT)) == (1, 1, ROSTER_SHARDS)
 
 
 def test_marks_are_never_course_keys_and_sequence_numbers_compare_as_strings() -> None:

@@ -98,6 +98,7 @@ class GuardedRedis:
         self.breaker = breaker
         self.metrics = metrics
         self.logger = logger
+        self.last_failure: tuple[str, str] | None = None  # (cause, Redis's error text) of the last failure
         breaker.on_change = self._on_breaker_change
 
     def call(self, operation: Callable[[RedisClient], T]) -> T:
@@ -107,7 +108,10 @@ class GuardedRedis:
         try:
             result = operation(self._get_client())
         except redis_errors() as exc:
-            self.breaker.record_failure(f"{type(exc).__name__}: {exc}")
+            from courses_api.cache.client import failure_cause  # redis-py is loaded by now
+
+            self.last_failure = failure_cause(exc)
+            self.breaker.record_failure(f"{self.last_failure[0]}: {self.last_failure[1]}")
             self.count_error(f"redis call failed: {type(exc).__name__}: {exc}", log=False)
             raise Bypassed from exc
         self.breaker.record_success()
@@ -166,10 +170,14 @@ class GuardedRedis:
         return self._client
 
     def _on_breaker_change(self, old: BreakerState, new: BreakerState, reason: str) -> None:
+        cause, error = self.last_failure or ("", "")
         if new is BreakerState.OPEN:
             self.metrics.add_metric(BREAKER_OPEN, COUNT, 1)
+            # one metric per cause: BreakerOpenDenied, BreakerOpenTimedOut, BreakerOpenUnreachable
+            self.metrics.add_metric(BREAKER_OPEN + cause.title().replace("_", ""), COUNT, 1)
         self.logger.warning(
             "cache circuit breaker state changed",
             extra={"breaker_from": str(old), "breaker_to": str(new), "reason": reason[:200],
-                   "cooldown_s": self.breaker.cooldown_s},
+                   "cooldown_s": self.breaker.cooldown_s,
+                   **({"cause": cause, "redis_error": error} if new is BreakerState.OPEN else {})},
         )

@@ -232,8 +232,10 @@ class RedisCacheManager:
         try:
             self.redis.call(lambda client: client.ping())
         except Bypassed:
-            detail = "circuit breaker open" if self.breaker.state is not BreakerState.CLOSED else "unreachable"
-            return DependencyStatus("degraded", f"redis {detail}; reads bypass the cache", extra)
+            cause, error = self.redis.last_failure or ("unreachable", "")
+            opened = "; circuit breaker open" if self.breaker.state is not BreakerState.CLOSED else ""
+            detail = f"redis {cause.replace('_', ' ')}{opened}; reads bypass the cache"
+            return DependencyStatus("degraded", detail, {**extra, "cause": cause, "redis_error": error})
         extra["latency_ms"] = round((self.clock.monotonic() - started) * 1000, 3)
         return DependencyStatus("ok", "", extra)
 

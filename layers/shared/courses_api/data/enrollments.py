@@ -8,10 +8,17 @@ stored row (``ReturnValuesOnConditionCheckFailure``): the service answers it as 
 enrolled". Counts are not written here: the enrollment counter aggregates the table's
 stream (see :mod:`courses_api.data.enrollment_counts`).
 
-The roster reads ``ByCourse``, whose partition key is the row's ``course_shard``: one of
-:data:`ROSTER_SHARDS` partitions per course, picked from the user id, so a launch spreads
-its index writes; a page reads the partitions in parallel and merges them in (enrollment
-time, user id) order under one position.
+The roster reads ``ByCourse``, whose partition key is the row's ``course_shard``. A course
+is *narrow* while its count is under :data:`WIDE_AT`: every row goes to partition
+``<course_id>#00`` and a roster page is one Query. From :data:`WIDE_AT` on it is *wide*: a
+row goes to one of :data:`ROSTER_SHARDS` partitions picked from the user id, so a launch
+spreads its index writes (one partition takes about 1,000 a second), and a page reads the
+partitions in parallel and merges them in (enrollment time, user id) order under one
+position. Writer and reader decide from the same figure, the count the course shows (the
+reader also reads the course, to check its owner); the enrollment counter writes it early
+when a window fills fast (see :mod:`courses_api.domain.enrollment_counting`), so a launch
+turns a course wide within seconds. Rows written narrow stay in ``#00``, which a wide read
+includes; a count only falls when rows are deleted, which the API never does.
 """
 
 from __future__ import annotations
@@ -38,8 +45,14 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BY_COURSE = "ByCourse"  # GSI: course_shard + enrolled_at, a course's roster in ROSTER_SHARDS partitions
-ROSTER_SHARDS = 32  # ByCourse partitions per course: 32 x ~1,000 index writes/s each
+ROSTER_SHARDS = 32  # ByCourse partitions of a wide course: 32 x ~1,000 index writes/s each
+WIDE_AT = 100  # enrollments from which a course's roster spreads (a 40-student course: one partition)
 SHARD_SEPARATOR = "#"
+
+
+def roster_width(count: int) -> int:
+    """How many ``ByCourse`` partitions a course with ``count`` enrollments writes and reads."""
+    return ROSTER_SHARDS if count >= WIDE_AT else 1
 
 
 def shard_of(user_id: str, shards: int = ROSTER_SHARDS) -> int:
@@ -55,12 +68,16 @@ def roster_partition(course_id: str, shard: int) -> str:
     return f"{course_id}{SHARD_SEPARATOR}{shard:02d}"
 
 
-def enrollment_row(
-    user_id: str, course_id: str, enrolled_at: str, shards: int = ROSTER_SHARDS
-) -> dict[str, str]:
+def enrollment_row(user_id: str, course_id: str, enrolled_at: str, shards: int = 1) -> dict[str, str]:
     """An Enrollments row as stored: the keys, the time, and its roster partition."""
     partition = roster_partition(course_id, shard_of(user_id, shards))
     return {"user_id": user_id, "course_id": course_id, "enrolled_at": enrolled_at, "course_shard": partition}
+
+
+def placed(rows: list[dict[str, str]], counts: dict[str, int]) -> list[dict[str, str]]:
+    """Rows written in bulk (seed data), each in the partition its course's final count gives it."""
+    return [enrollment_row(r["user_id"], r["course_id"], r["enrolled_at"], roster_width(counts.get(r["course_id"], 0)))
+            for r in rows]
 
 
 class EnrollmentAlreadyExists(Exception):
@@ -82,17 +99,17 @@ def roster_position(entry: RosterEntry) -> RosterPosition:
 class EnrollmentRepository:
     """The Enrollments table (key ``user_id`` + ``course_id``, index ``ByCourse`` on ``course_shard``)."""
 
-    def __init__(
-        self, client: DynamoDBClient, table_name: str, *, shards: int = ROSTER_SHARDS, readers: int = 8
-    ) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, *, readers: int = 8) -> None:
         self._client = client
         self.table_name = table_name
-        self.shards = shards
         self._readers = readers
 
-    def enroll(self, enrollment: Enrollment) -> None:
-        """Write the enrollment row if it does not exist; raises :class:`EnrollmentAlreadyExists` if it does."""
-        row = enrollment_row(enrollment.user_id, enrollment.course_id, enrollment.enrolled_at)
+    def enroll(self, enrollment: Enrollment, *, shards: int = 1) -> None:
+        """Write the enrollment row if it does not exist; raises :class:`EnrollmentAlreadyExists` if it does.
+
+        ``shards``: the course's roster width (:func:`roster_width` of the count it shows).
+        """
+        row = enrollment_row(enrollment.user_id, enrollment.course_id, enrollment.enrolled_at, shards)
         try:
             self._client.put_item(
                 TableName=self.table_name,
@@ -139,27 +156,31 @@ class EnrollmentRepository:
         return [Enrollment.model_validate(item) for item in items], next_key
 
     def list_by_course(
-        self, course_id: str, *, limit: int, after: RosterPosition | None
+        self, course_id: str, *, limit: int, after: RosterPosition | None, shards: int = 1
     ) -> tuple[list[RosterEntry], RosterPosition | None]:
         """A course's roster, oldest enrollment first (ties by user id), under one position.
 
-        Every partition is read in parallel past ``after`` until it holds ``limit`` entries
-        and every entry tied with its last one (one Query each, usually), and the union is
-        sorted. No entry is skipped: a partition's unread entries all come after its
-        ``limit``-th, so after every entry of this page.
+        Each of the course's ``shards`` partitions (one Query for a narrow course) is read,
+        in parallel, past ``after`` until it holds ``limit`` entries and every entry tied
+        with its last one (one Query each, usually), and the union is sorted. No entry is
+        skipped: a partition's unread entries all come after its ``limit``-th, so after
+        every entry of this page.
         """
-        partitions = [roster_partition(course_id, shard) for shard in range(self.shards)]
-        with ThreadPoolExecutor(max_workers=min(self._readers, len(partitions))) as pool:
-            reads = list(pool.map(lambda partition: self._read_partition(partition, limit, after), partitions))
+        partitions = [roster_partition(course_id, shard) for shard in range(shards)]
+        if len(partitions) == 1:
+            reads = [self._read_partition(partitions[0], limit, after)]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self._readers, len(partitions))) as pool:
+                reads = list(pool.map(lambda partition: self._read_partition(partition, limit, after), partitions))
         merged = sorted((entry for entries, _ in reads for entry in entries), key=roster_position)
         page = merged[:limit]
         more = len(merged) > limit or any(unread for _, unread in reads)
         return page, (roster_position(page[-1]) if page and more else None)
 
     def count_rows(self, course_id: str) -> int:
-        """The course's enrollment rows, counted in ``ByCourse`` (``Select=COUNT`` on every partition)."""
+        """The course's enrollment rows, counted in ``ByCourse`` (``Select=COUNT`` on every partition it may use)."""
         total = 0
-        for shard in range(self.shards):
+        for shard in range(ROSTER_SHARDS):
             request: dict[str, Any] = {
                 "TableName": self.table_name, "IndexName": BY_COURSE, "Select": "COUNT",
                 "KeyConditionExpression": "course_shard = :partition",

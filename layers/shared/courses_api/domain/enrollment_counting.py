@@ -10,6 +10,12 @@ whose per-shard mark makes a replayed window add nothing. So a launch writes its
 row once per stream shard and window (60 s), not once per enrollment, and no enrollment
 request waits on a shared item.
 
+A course filling a window fast is written early, once per window and shard: as soon as its
+sum reaches :data:`~courses_api.data.enrollments.WIDE_AT` it is applied in that invocation
+(and the window goes on counting what follows). So a launch's count, and the roster width
+decided from it (see :mod:`courses_api.data.enrollments`), move within a batch's delay, not
+at the window's end; a course that slow gets no early write.
+
 Nothing here touches Redis: a count is written whether or not the cache is up (the course
 row's change then reaches the cache through the Courses stream, like any other edit).
 If a write fails the invocation fails, and Lambda retries it with the same state: sums
@@ -24,6 +30,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from courses_api.data.enrollment_counts import Applied, CountWriter, Reconciler, WindowSum
+from courses_api.data.enrollments import WIDE_AT
 from courses_api.observability import logger, metrics
 
 _DELTAS = {"INSERT": 1, "REMOVE": -1}
@@ -47,19 +54,22 @@ def counted(record: Mapping[str, Any]) -> tuple[str, int, int, int] | None:
     return str(course_id), delta, int(sequence), int(created) if isinstance(created, int | float) else 0
 
 
-def load_state(state: Any) -> dict[str, WindowSum]:
-    """The window's sums so far, from the state Lambda passes back (``{}`` at a window's start)."""
-    courses = state.get("courses", {}) if isinstance(state, Mapping) else {}
+def load_state(state: Any) -> tuple[dict[str, WindowSum], set[str]]:
+    """The window's sums so far and the courses written early, from the state Lambda passes back."""
+    state = state if isinstance(state, Mapping) else {}
     sums: dict[str, WindowSum] = {}
-    for course_id, value in courses.items():
+    for course_id, value in (state.get("courses") or {}).items():
         delta, first, last, last_time = value
         sums[str(course_id)] = WindowSum(int(delta), int(first), int(last), int(last_time))
-    return sums
+    return sums, {str(course_id) for course_id in state.get("early") or []}
 
 
-def dump_state(sums: Mapping[str, WindowSum]) -> dict[str, Any]:
+def dump_state(sums: Mapping[str, WindowSum], early: set[str] | None = None) -> dict[str, Any]:
     """The state to hand back (JSON; sequence numbers as strings: they exceed 64 bits)."""
-    return {"courses": {c: [s.delta, str(s.first), str(s.last), s.last_time] for c, s in sums.items()}}
+    state: dict[str, Any] = {"courses": {c: [s.delta, str(s.first), str(s.last), s.last_time] for c, s in sums.items()}}
+    if early:
+        state["early"] = sorted(early)
+    return state
 
 
 def fold(sums: dict[str, WindowSum], records: list[Mapping[str, Any]]) -> int:
@@ -93,21 +103,26 @@ class EnrollmentCounter:
         shard = event.get("shardId")
         if not isinstance(shard, str) or not shard:
             raise NotATumblingWindow("the enrollment counter needs tumbling-window events (shardId, state)")
-        sums = load_state(event.get("state"))
+        sums, early = load_state(event.get("state"))
         fold(sums, list(event.get("Records") or []))
-        if not (event.get("isFinalInvokeForWindow") or event.get("isWindowTerminatedEarly")):
-            return {"state": dump_state(sums)}
+        final = bool(event.get("isFinalInvokeForWindow") or event.get("isWindowTerminatedEarly"))
+        due = sums if final else {c: w for c, w in sums.items() if w.delta >= WIDE_AT and c not in early}
         outcomes = dict.fromkeys(Applied, 0)
-        for course_id, window in sums.items():
-            if window.delta == 0:
-                continue
-            outcome = self._writer.apply(course_id, shard, window)
-            if outcome is Applied.OVERLAP:
-                logger.warning("window overlaps a counted one: recounting", extra={"course_id": course_id})
-                self._reconciler.recount(course_id, shard, window)
-            outcomes[outcome] += 1
+        for course_id, window in due.items():
+            if window.delta != 0:
+                outcomes[self._apply(course_id, shard, window)] += 1
         for outcome, number in outcomes.items():
             if number:
                 metrics.add_metric(name=f"EnrollmentWindows{outcome.value.title()}", unit=MetricUnit.Count,
                                    value=number)
-        return {"state": {}}
+        if final:
+            return {"state": {}}
+        return {"state": dump_state({c: w for c, w in sums.items() if c not in due}, early | set(due))}
+
+    def _apply(self, course_id: str, shard: str, window: WindowSum) -> Applied:
+        """One course's sum; a window that overlaps a counted one recounts the course instead."""
+        outcome = self._writer.apply(course_id, shard, window)
+        if outcome is Applied.OVERLAP:
+            logger.warning("window overlaps a counted one: recounting", extra={"course_id": course_id})
+            self._reconciler.recount(course_id, shard, window)
+        return outcome

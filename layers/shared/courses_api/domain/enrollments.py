@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from courses_api.data.cursors import CursorCodec
-from courses_api.data.enrollments import EnrollmentAlreadyExists, EnrollmentRepository, RosterPosition
+from courses_api.data.enrollments import EnrollmentAlreadyExists, EnrollmentRepository, RosterPosition, roster_width
 from courses_api.domain.auth import Caller
 from courses_api.domain.course_reads import CourseReads
 from courses_api.domain.enrollment_lists import EnrollmentLists
@@ -69,7 +69,7 @@ class EnrollmentService:
             raise Conflict(f"The course is {course.status}; only published courses take enrollments.")
         enrollment = Enrollment(user_id=user_id, course_id=course_id, enrolled_at=utc_now())
         try:
-            self._enrollments.enroll(enrollment)
+            self._enrollments.enroll(enrollment, shards=roster_width(course.enrollment_count))
         except EnrollmentAlreadyExists as existing:
             return EnrollOutcome(existing.enrollment, created=False)
         if self._lists is not None:
@@ -112,8 +112,9 @@ class EnrollmentService:
     def roster(self, caller: Caller, course_id: str, *, limit: int, cursor: str | None) -> RosterPage:
         """Who is enrolled in a course: its instructor and admins only.
 
-        One signed cursor covers every shard: it holds the position (time, user id) of the
-        page's last entry, and every shard resumes after it.
+        One Query for a narrow course; a wide one's partitions in parallel. One signed cursor
+        covers every partition: it holds the position (time, user id) of the page's last
+        entry, and every partition resumes after it.
         """
         caller.require_user()
         course = self._course_reads.get_course(course_id, caller).value  # 404 for invisible courses
@@ -121,7 +122,9 @@ class EnrollmentService:
             raise Forbidden("Only the course's instructor or an admin may read its roster.")
         scope = f"roster:{course_id}"
         after = _position_of(self._cursors.decode(scope, cursor))
-        entries, last = self._enrollments.list_by_course(course_id, limit=limit, after=after)
+        entries, last = self._enrollments.list_by_course(
+            course_id, limit=limit, after=after, shards=roster_width(course.enrollment_count)
+        )
         next_key = {"enrolled_at": last[0], "user_id": last[1]} if last else None
         return RosterPage(items=entries, next_cursor=self._cursors.encode(scope, next_key))
 

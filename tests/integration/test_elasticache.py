@@ -21,8 +21,12 @@ import pytest
 from pydantic import BaseModel, SecretStr, TypeAdapter
 from redis.cluster import RedisCluster
 
-from courses_api.cache import CacheConfig, CacheOutcome, KeySpace, ListNamespace, NullMetrics, RedisCacheManager
+from courses_api.cache.api import CacheOutcome, ListNamespace
 from courses_api.cache.client import KEY_POSITIONS, SCRIPT_COMMANDS, UnroutedCommandError
+from courses_api.cache.config import CacheConfig
+from courses_api.cache.keys import KeySpace
+from courses_api.cache.manager import RedisCacheManager
+from courses_api.cache.metrics import NullMetrics
 from local.redis_server import ElastiCacheStandIn, cache_user_rules, start_elasticache_standin
 from tests.support.elasticache import (
     HARNESS_COMMANDS,
@@ -168,7 +172,7 @@ def _manager(standin: ElastiCacheStandIn, clock: SteppedClock) -> RedisCacheMana
 
 
 def _owner(standin: ElastiCacheStandIn, manager: RedisCacheManager, item_id: str) -> Any:
-    client: Any = manager._link._get_client()
+    client: Any = manager.redis._get_client()
     node = client.get_node_from_key(manager.keys.item(item_id).value)
     return standin.node_on_port(int(node.port))
 

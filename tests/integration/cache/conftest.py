@@ -18,7 +18,9 @@ import redis
 from pydantic import BaseModel, TypeAdapter
 from redis.cluster import RedisCluster
 
-from courses_api.cache import CacheConfig, KeySpace, RedisCacheManager
+from courses_api.cache.config import CacheConfig
+from courses_api.cache.keys import KeySpace
+from courses_api.cache.manager import RedisCacheManager
 from local.redis_server import ElastiCacheStandIn
 from tests.support.elasticache import TEST_KEY_PREFIX, product_client
 from tests.support.services import LocalRedis, start_redis_server

@@ -13,7 +13,9 @@ from statistics import quantiles
 import pytest
 import redis
 
-from courses_api.cache import BreakerState, CacheOutcome, CircuitBreaker, RedisCacheManager
+from courses_api.cache.api import CacheOutcome
+from courses_api.cache.breaker import BreakerState, CircuitBreaker
+from courses_api.cache.manager import RedisCacheManager
 from tests.integration.cache.conftest import (
     THING,
     CountingLoader,

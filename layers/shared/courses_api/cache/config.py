@@ -50,7 +50,12 @@ class SystemClock:
 
 @dataclass(frozen=True, slots=True)
 class CacheConfig:
-    """Keys, TTLs, near-cache bounds, breaker, lease timing, early refresh and fences of one manager.
+    """Keys, TTLs, near-cache bounds, breaker, lease timing and fences of one manager.
+
+    Defaults are test-sized where settings give the deployed values (``from_settings``):
+    ``item_ttl_s`` and ``list_ttl_s`` come from ``CACHE_ITEM_TTL_S``/``CACHE_LIST_TTL_S``.
+    ``generation_ttl_ms`` is how long a list generation a write bumped lives (longer than any
+    page under it); generations only readers created live as long as their pages.
 
     ``fence_retention_ms`` is how long an item keeps the newest version invalidated (a day:
     longer than any stream record or queued invalidation can lag, DynamoDB streams keep
@@ -65,13 +70,12 @@ class CacheConfig:
 
     keys: KeySpace = field(default_factory=KeySpace)
     item_ttl_s: float = 300
-    list_ttl_s: float = 60
+    list_ttl_s: float = 300
     negative_ttl_s: float = 15
     ttl_jitter: float = 0.1
     lease_ttl_ms: int = 2000
     lease_wait_s: float = 0.25
     lease_poll_s: float = 0.002
-    early_refresh_beta: float = 1.0
     fence_ttl_ms: int = 2000
     fence_retention_ms: int = FENCE_RETENTION_MS
     generation_ttl_ms: int = GENERATION_TTL_MS

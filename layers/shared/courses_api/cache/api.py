@@ -102,15 +102,8 @@ class BatchLoader(Protocol[T_co]):
 class ReadThroughCache(Protocol):
     """Cache-aside reads and the invalidations that keep them correct."""
 
-    def fetch_item(
-        self,
-        item_id: str,
-        load: Callable[[], T | None],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        eventual: EventualRead[T] | None = None,
-    ) -> Cached[T | None]:
+    def fetch_item(self, item_id: str, load: Callable[[], T | None], adapter: TypeAdapter[T], *,
+                   skip_near: bool = False, eventual: EventualRead[T] | None = None) -> Cached[T | None]:
         """The item from the near cache, Redis or ``load`` (a ``None`` is cached briefly).
 
         ``load`` reads strongly consistently. Given ``eventual``, a miss reads that instead and
@@ -118,15 +111,9 @@ class ReadThroughCache(Protocol):
         """
         ...
 
-    def fetch_items(
-        self,
-        item_ids: Sequence[str],
-        load_many: BatchLoader[T],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        version: Callable[[T], int] | None = None,
-    ) -> dict[str, Cached[T | None]]:
+    def fetch_items(self, item_ids: Sequence[str], load_many: BatchLoader[T], adapter: TypeAdapter[T], *,
+                    skip_near: bool = False, version: Callable[[T], int] | None = None,
+                    ) -> dict[str, Cached[T | None]]:
         """Many items (the entries ``fetch_item`` uses), the misses read with one ``load_many``.
 
         Every id is in the result; ``None`` means no such item. With ``version``, the misses
@@ -135,16 +122,9 @@ class ReadThroughCache(Protocol):
         """
         ...
 
-    def fetch_list(  # noqa: PLR0913 - the read, its eventual twin, and how to store it
-        self,
-        namespace: ListNamespace,
-        page_key: str,
-        load: Callable[[], T],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        eventual: Callable[[], T] | None = None,
-    ) -> Cached[T]:
+    def fetch_list(self, namespace: ListNamespace, page_key: str, load: Callable[[], T],  # noqa: PLR0913
+                   adapter: TypeAdapter[T], *, skip_near: bool = False, eventual: Callable[[], T] | None = None,
+                   ) -> Cached[T]:
         """One page of a list; ``page_key`` encodes filters, limit and position.
 
         Right after the namespace was invalidated (its fence stands), a page loaded from an
@@ -153,14 +133,8 @@ class ReadThroughCache(Protocol):
         """
         ...
 
-    def invalidate(
-        self,
-        item_ids: Iterable[str],
-        namespaces: Iterable[ListNamespace],
-        *,
-        fences: Mapping[str, str] | None = None,
-        write_id: str | None = None,
-    ) -> bool:
+    def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace], *,
+                   fences: Mapping[str, str] | None = None, write_id: str | None = None) -> bool:
         """Drop the items and bump the generation of each list namespace; never raises.
 
         Each item keeps its version fence: ``fences[item_id]`` (from :func:`version_fence` or
@@ -177,52 +151,26 @@ class ReadThroughCache(Protocol):
 
 
 class NullCache:
-    """No cache tier: every read goes to the loader and is reported as a BYPASS."""
+    """No cache tier: every read goes to the loader (strongly consistent) and is a BYPASS."""
 
-    def fetch_item(
-        self,
-        item_id: str,
-        load: Callable[[], T | None],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        eventual: EventualRead[T] | None = None,
-    ) -> Cached[T | None]:
+    def fetch_item(self, item_id: str, load: Callable[[], T | None], adapter: TypeAdapter[T], *,
+                   skip_near: bool = False, eventual: EventualRead[T] | None = None) -> Cached[T | None]:
         return Cached(load(), CacheOutcome.BYPASS)
 
-    def fetch_items(
-        self,
-        item_ids: Sequence[str],
-        load_many: BatchLoader[T],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        version: Callable[[T], int] | None = None,
-    ) -> dict[str, Cached[T | None]]:
+    def fetch_items(self, item_ids: Sequence[str], load_many: BatchLoader[T], adapter: TypeAdapter[T], *,
+                    skip_near: bool = False, version: Callable[[T], int] | None = None,
+                    ) -> dict[str, Cached[T | None]]:
         ids = list(dict.fromkeys(item_ids))
         loaded = load_many(ids, consistent=False) if ids else {}
         return {item_id: Cached(loaded.get(item_id), CacheOutcome.BYPASS) for item_id in ids}
 
-    def fetch_list(  # noqa: PLR0913 - the read, its eventual twin, and how to store it
-        self,
-        namespace: ListNamespace,
-        page_key: str,
-        load: Callable[[], T],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        eventual: Callable[[], T] | None = None,
-    ) -> Cached[T]:
+    def fetch_list(self, namespace: ListNamespace, page_key: str, load: Callable[[], T],  # noqa: PLR0913
+                   adapter: TypeAdapter[T], *, skip_near: bool = False, eventual: Callable[[], T] | None = None,
+                   ) -> Cached[T]:
         return Cached(load(), CacheOutcome.BYPASS)
 
-    def invalidate(
-        self,
-        item_ids: Iterable[str],
-        namespaces: Iterable[ListNamespace],
-        *,
-        fences: Mapping[str, str] | None = None,
-        write_id: str | None = None,
-    ) -> bool:
+    def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace], *,
+                   fences: Mapping[str, str] | None = None, write_id: str | None = None) -> bool:
         return True
 
     def health(self) -> DependencyStatus:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from courses_api.cache import scripts
 from courses_api.cache.api import FENCE_UNKNOWN, EventualRead, fence_admits
@@ -55,25 +55,6 @@ class ReadResult:
     lease: Lease | None = None
 
 
-class Entry(Protocol):
-    """What the manager needs of either kind of entry."""
-
-    @property
-    def value_key(self) -> str: ...
-
-    def ttl_s(self, value: object) -> float: ...
-
-    def peek(self, client: RedisClient) -> ReadResult | None: ...
-
-    def read(self, token: str, config: CacheConfig, now_us: int) -> ScriptCall: ...
-
-    def parse_read(self, reply: Any, token: str) -> ReadResult: ...
-
-    def fill(self, lease: Lease, data: bytes, ttl_ms: int) -> ScriptCall: ...
-
-    def release(self, lease: Lease) -> ScriptCall: ...
-
-
 @dataclass(frozen=True, slots=True)
 class ItemEntry:
     """One item: value, lease, version fence and unsure mark under one hash tag."""
@@ -95,8 +76,8 @@ class ItemEntry:
         return None if value is None else ReadResult(scripts.HIT, value)
 
     def read(self, token: str, config: CacheConfig, now_us: int) -> ScriptCall:
-        keys = [self.keys.value, self.keys.lease, self.keys.fence, self.keys.unsure]
-        return ScriptCall(READ_ITEM, keys, [token, config.lease_ttl_ms])
+        keys = self.keys
+        return ScriptCall(READ_ITEM, [keys.value, keys.lease, keys.fence, keys.unsure], [token, config.lease_ttl_ms])
 
     def parse_read(self, reply: Any, token: str) -> ReadResult:
         status = int(reply[0])
@@ -155,18 +136,6 @@ class PageEntry:
         return ScriptCall(RELEASE, [self.keys.lease], [f"{lease.generation}:{lease.token}"])
 
 
-class Source(Protocol):
-    """How a leased fill reads its value, and whether it may be stored.
-
-    ``load`` is the strongly consistent read, used where nothing is stored (bypass, wait).
-    """
-
-    @property
-    def load(self) -> Callable[[], object]: ...
-
-    def read_for(self, lease: Lease) -> tuple[object, bool]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class ItemSource:
     """An item's fill: eventually consistent (half the read units) when its fence admits the row.
@@ -205,6 +174,10 @@ class PageSource:
         if self.eventual is not None and not lease.fenced:
             return self.eventual(), True
         return self.load(), True
+
+
+Entry: TypeAlias = ItemEntry | PageEntry
+Source: TypeAlias = ItemSource | PageSource  # ``load`` is the strong read, used where nothing is stored
 
 
 def _text(value: object) -> str:

@@ -81,55 +81,32 @@ class _Batch(Generic[T]):
 class RedisCacheManager:
     """Two-tier read-through cache implementing :class:`~courses_api.cache.api.ReadThroughCache`."""
 
-    def __init__(
-        self,
-        client: RedisClient | Callable[[], RedisClient],
-        metrics: MetricsSink,
-        *,
-        config: CacheConfig | None = None,
-        clock: Clock | None = None,
-        logger: WarningLogger | None = None,
-    ) -> None:
-        """``client`` may be a factory, called lazily (and under the breaker) on first use.
-
-        The near cache, the breaker and the codec are this manager's own, built from
-        ``config`` and driven by ``clock``.
-        """
+    def __init__(self, client: RedisClient | Callable[[], RedisClient], metrics: MetricsSink, *,
+                 config: CacheConfig | None = None, clock: Clock | None = None,
+                 logger: WarningLogger | None = None) -> None:
+        """``client`` may be a factory, called lazily (and under the breaker) on first use. The
+        near cache, the breaker and the codec are this manager's own, driven by ``clock``."""
         self.metrics = metrics
         self.config = config = config or CacheConfig()
         self.clock: Clock = clock or SystemClock()
         self.keys: KeySpace = config.keys
         self.near = NearCache(config.near_ttl_s, config.near_max_entries, config.near_max_bytes, self.clock.monotonic)
-        self.breaker = CircuitBreaker(
-            config.breaker_failure_threshold, config.breaker_cooldown_s, clock=self.clock.monotonic
-        )
+        self.breaker = CircuitBreaker(config.breaker_failure_threshold, config.breaker_cooldown_s,
+                                      clock=self.clock.monotonic)
         self.codec = Codec()
         self.logger: WarningLogger = logger or default_logger()
         self.redis = GuardedRedis(client, self.breaker, metrics, self.logger)
 
     # ------------------------------------------------------------------ public API
 
-    def fetch_item(
-        self,
-        item_id: str,
-        load: Callable[[], T | None],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        eventual: EventualRead[T] | None = None,
-    ) -> Cached[T | None]:
+    def fetch_item(self, item_id: str, load: Callable[[], T | None], adapter: TypeAdapter[T], *,
+                   skip_near: bool = False, eventual: EventualRead[T] | None = None) -> Cached[T | None]:
         """Item by id; a ``None`` from the loader is cached for ``negative_ttl_s``."""
         return self._fetch(self._item(item_id), ItemSource(load, eventual), adapter, skip_near)
 
-    def fetch_items(
-        self,
-        item_ids: Sequence[str],
-        load_many: BatchLoader[T],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        version: Callable[[T], int] | None = None,
-    ) -> dict[str, Cached[T | None]]:
+    def fetch_items(self, item_ids: Sequence[str], load_many: BatchLoader[T], adapter: TypeAdapter[T], *,
+                    skip_near: bool = False, version: Callable[[T], int] | None = None,
+                    ) -> dict[str, Cached[T | None]]:
         """Many items, as ``fetch_item`` would serve each, in a fixed number of round trips:
         near cache; one pipeline of GETs; for the misses one pipeline of lease scripts, one
         ``load_many`` and one pipeline of fills (the fills keep the single path's no-stale-set
@@ -167,29 +144,16 @@ class RedisCacheManager:
         self._batch_fill(batch, loaded)
         return batch.found
 
-    def fetch_list(  # noqa: PLR0913 - as the protocol's
-        self,
-        namespace: ListNamespace,
-        page_key: str,
-        load: Callable[[], T],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        eventual: Callable[[], T] | None = None,
-    ) -> Cached[T]:
+    def fetch_list(self, namespace: ListNamespace, page_key: str, load: Callable[[], T],  # noqa: PLR0913
+                   adapter: TypeAdapter[T], *, skip_near: bool = False, eventual: Callable[[], T] | None = None,
+                   ) -> Cached[T]:
         """One page of a list under its namespace's generation counter."""
         entry = PageEntry(self.keys.page(namespace, page_key), self.config.list_ttl_s)
         source = PageSource(load, namespace.consistent_reads, eventual if namespace.consistent_reads else None)
         return cast(Cached[T], self._fetch(entry, source, adapter, skip_near))
 
-    def invalidate(
-        self,
-        item_ids: Iterable[str],
-        namespaces: Iterable[ListNamespace],
-        *,
-        fences: Mapping[str, str] | None = None,
-        write_id: str | None = None,
-    ) -> bool:
+    def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace], *,
+                   fences: Mapping[str, str] | None = None, write_id: str | None = None) -> bool:
         """Drop items (value and lease, in both tiers of this container) behind their version
         fence, and bump each namespace's generation (and fence), once per ``write_id``.
 

@@ -173,7 +173,12 @@ def goals(results: dict[str, Any], details: dict[str, Any]) -> list[tuple[str, s
     if "100" in pace:
         ratio = pace["100"]["rcu_ratio_to_scan"]
         rows.append(
-            ("read units ÷ Scan baseline at 100 requests/s (deployed tier)", "≤ 0.0097 %", percent(ratio), 100 * ratio <= 0.0097)
+            (
+                "read units ÷ Scan baseline at 100 requests/s (deployed tier)",
+                "≤ 0.0097 %",
+                percent(ratio),
+                100 * ratio <= 0.0097,
+            )
         )
     for rps in ("100", "1000"):
         if rps in pace:

@@ -58,9 +58,9 @@ def test_items_and_lists_spread_over_slots_and_invalidate(cluster_client: RedisC
 def test_no_stale_set_and_stampede_on_cluster(cluster_client: RedisCluster) -> None:
     metrics = RecordingMetrics()
     managers = [
-        make_manager(cluster_client, metrics, near_ttl_s=0, keys=key_space(2), lease_wait_s=3) for _ in range(4)
+        make_manager(cluster_client, metrics, near_ttl_s=0, keys=key_space(2), lease_wait_s=30) for _ in range(4)
     ]
-    loader = CountingLoader(Thing(id="hot", version=1), delay_s=0.2)
+    loader = CountingLoader(Thing(id="hot", version=1), until_waiting=(metrics, 63))
     barrier = threading.Barrier(64)
 
     def read(i: int) -> object:

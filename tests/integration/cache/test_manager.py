@@ -293,16 +293,8 @@ def test_64_concurrent_misses_cost_one_load(
     # lasts until every other reader is waiting for it (no timing: the readers' own progress; the
     # generous timeouts only keep a loaded machine from turning waits into BYPASSes)
     managers = [manager_factory(near_ttl_s=0, lease_wait_s=30, timeout_ms=5000) for _ in range(8)]
-    pause = threading.Event()  # never set: its wait() is the poll interval
-    loads: list[str] = []
-
-    def load(value: Any) -> Any:
-        loads.append(kind)
-        for _ in range(3000):
-            if metrics.counts["CacheLeaseWait"] >= 63:
-                break
-            pause.wait(0.01)
-        return value
+    item_loader = CountingLoader(Thing(id="hot", version=1), until_waiting=(metrics, 63))
+    page_loader = CountingLoader([Thing(id="hot", version=1)], until_waiting=(metrics, 63))
 
     start = threading.Barrier(64)
 
@@ -310,14 +302,14 @@ def test_64_concurrent_misses_cost_one_load(
         start.wait()
         manager = managers[i % 8]
         if kind == "item":
-            return manager.fetch_item("hot", lambda: load(Thing(id="hot", version=1)), THING).value
-        return manager.fetch_list(CATALOGUE, "limit=20", lambda: load([Thing(id="hot", version=1)]), THINGS).value
+            return manager.fetch_item("hot", item_loader, THING).value
+        return manager.fetch_list(CATALOGUE, "limit=20", page_loader, THINGS).value
 
     with ThreadPoolExecutor(64) as pool:
         values = list(pool.map(read, range(64)))
 
     # Then the database is read once and every request got the row
-    assert len(loads) == 1, metrics.counts
+    assert item_loader.calls + page_loader.calls == 1, metrics.counts
     assert all(v in (Thing(id="hot", version=1), [Thing(id="hot", version=1)]) for v in values)
     assert metrics.counts["CacheLeaseWait"] == 63
 

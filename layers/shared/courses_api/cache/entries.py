@@ -140,7 +140,7 @@ class PageEntry:
 class ItemSource:
     """An item's fill: eventually consistent (half the read units) when its fence admits the row.
 
-    That halving is the read floor's figure: 0.50 read units per item miss for courses under
+    That halving is the read floor's figure, read units per item miss: 0.50 for courses under
     4 KB (``docs/BENCHMARKS.md``), where a strongly consistent read costs 1.
     """
 

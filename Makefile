@@ -72,6 +72,17 @@ lock: $(DEV_STAMP) ## Re-lock every dependency group (requirements/*.in -> requi
 	$(UV_COMPILE) $(foreach group,test fuzz dev bench,-c requirements/$(group).txt) requirements/load.in \
 	  -o requirements/load.txt
 
+# What Lambda runs: the shared layer's and the authorizer's whole dependency trees, pinned with
+# hashes for Python 3.13 (the runtime) on every platform, from the names in their requirements.in.
+# Their builds (layers/shared/Makefile, functions/optional_authorizer/Makefile) install these locks.
+LAYER_LOCK_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.13 --generate-hashes \
+  --custom-compile-command "make lock-layer" $(LOCK_ARGS)
+.PHONY: lock-layer
+lock-layer: $(DEV_STAMP) ## Re-lock what Lambda runs: the layer's and the authorizer's trees (requirements.in -> .txt, hashes), and the runtime client bench-coldstart uses
+	$(LAYER_LOCK_COMPILE) layers/shared/requirements.in -o layers/shared/requirements.txt
+	$(LAYER_LOCK_COMPILE) functions/optional_authorizer/requirements.in -o functions/optional_authorizer/requirements.txt
+	$(LAYER_LOCK_COMPILE) requirements/ric.in -o requirements/ric.txt
+
 $(SAM_STAMP): requirements-sam.txt
 	test -x $(SAM_VENV)/bin/python || $(TOOLS_PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
@@ -88,10 +99,11 @@ redis-binary: ## Install redis-server from apt when it is missing (tests start o
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server; }
 
 .PHONY: lint
-lint: $(DEV_STAMP) ## ruff; mypy --strict on the layer, functions, local tooling, benchmarks and tests; the layer's import contract
+lint: $(DEV_STAMP) ## ruff; mypy --strict on the layer, functions, local tooling, benchmarks and tests; the layer's import contract; actionlint
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict layers/shared/courses_api functions local benchmarks tests
 	PYTHONPATH=layers/shared $(BIN)/lint-imports
+	$(BIN)/actionlint .github/workflows/*.yml
 
 .PHONY: test
 test: install lint check ## Lint, type-check, check the template, then run the whole suite
@@ -131,10 +143,16 @@ validate: $(SAM_STAMP) ## sam validate --lint and cfn-lint on template.yaml
 checkov: $(CHECKOV_STAMP) ## checkov on template.yaml: zero failures; each skip's reason is in .checkov.yaml
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
+# The layer and the authorizer build their own bytecode (their Makefiles); SAM's Python builder
+# ships the other functions' sources only, so every build is followed by the same step for them:
+# unchecked-hash Python 3.13 .pyc files (valid whatever the zip's timestamps, reproducible).
+COMPILE_BUILD = "$(PY313_BIN)/python3.13" -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+
 .PHONY: sam-build
-sam-build: $(SAM_STAMP) ## sam build without Docker (arm64 wheels, Python 3.13 from pyenv)
+sam-build: $(SAM_STAMP) ## sam build without Docker (arm64 wheels, Python 3.13 from pyenv), with Python 3.13 bytecode in every function and the layer
 	@test -n "$(PY313_BIN)" || { echo "python3.13 not found (pyenv versions 3.13.x or python3.13 on PATH)"; exit 1; }
 	PATH="$(PY313_BIN):$$PATH" $(SAM_ENV) $(SAM_VENV)/bin/sam build --parallel --template template.yaml
+	$(COMPILE_BUILD)
 
 .PHONY: check
 check: validate checkov sam-build ## All template checks: validate + cfn-lint, checkov, sam build
@@ -144,6 +162,8 @@ check: validate checkov sam-build ## All template checks: validate + cfn-lint, c
 # (the prod stack with the launch throttle and concurrency, see docs/DEPLOY.md).
 ENV ?= dev
 SAM_CONFIG_ENV = $(if $(filter prod launch,$(ENV)),$(ENV),default)
+# Extra `sam deploy` flags, e.g. the pipeline's --no-confirm-changeset.
+SAM_DEPLOY_ARGS ?=
 # The region is the operator's (AWS_REGION, AWS_DEFAULT_REGION or the profile), as for any AWS CLI.
 SAM := PATH="$(PY313_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
@@ -152,12 +172,14 @@ deploy: $(SAM_STAMP) ## Build and deploy: make deploy ENV=dev|prod|launch (guide
 	@case "$(ENV)" in dev|prod|launch) ;; *) echo "ENV must be dev, prod or launch, not '$(ENV)'"; exit 1;; esac
 	@test -n "$(PY313_BIN)" || { echo "python3.13 not found (pyenv versions 3.13.x or python3.13 on PATH)"; exit 1; }
 	$(SAM) build --config-env $(SAM_CONFIG_ENV) --template template.yaml
+	$(COMPILE_BUILD)
 	@set -e; stack=$$($(SAM_VENV)/bin/python -c "import tomllib; print(tomllib.load(open('samconfig.toml', 'rb'))['$(SAM_CONFIG_ENV)']['global']['parameters']['stack_name'])"); \
 	$(SAM_VENV)/bin/python -m ops.stack_exists "$$stack" && found=0 || found=$$?; \
 	case $$found in \
-	  0) $(SAM) deploy --config-env $(SAM_CONFIG_ENV) ;; \
-	  1) echo "$$stack does not exist yet: guided deploy (answers are saved to samconfig.toml [$(SAM_CONFIG_ENV)])"; \
-	     $(SAM) deploy --guided --config-env $(SAM_CONFIG_ENV) ;; \
+	  0) $(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_ARGS) ;; \
+	  1) if [ -n "$${CI:-}" ]; then $(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_ARGS); else \
+	     echo "$$stack does not exist yet: guided deploy (answers are saved to samconfig.toml [$(SAM_CONFIG_ENV)])"; \
+	     $(SAM) deploy --guided --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_ARGS); fi ;; \
 	  *) exit 2 ;; \
 	esac
 
@@ -170,11 +192,19 @@ deploy-check: $(TEST_STAMP) validate checkov sam-build ## Everything checkable w
 URL ?=
 TOKEN ?=
 INSTRUCTOR_TOKEN ?=
+ADMIN_TOKEN ?=
 ORIGINS ?=
 .PHONY: smoke
-smoke: $(TEST_STAMP) ## Smoke-test a deployed stage: make smoke URL=<ApiUrl> TOKEN=<ID token> [INSTRUCTOR_TOKEN=...] [ORIGINS=...]
-	@test -n "$(URL)" -a -n "$(TOKEN)" || { echo "usage: make smoke URL=<stack output ApiUrl> TOKEN=<ID token of a non-instructor> [INSTRUCTOR_TOKEN=<ID token of an instructor>] [ORIGINS=<AllowedOrigins>]"; exit 2; }
-	@$(PY) -m ops.smoke --url "$(URL)" --token "$(TOKEN)" --instructor-token "$(INSTRUCTOR_TOKEN)" --origins "$(ORIGINS)"
+smoke: $(TEST_STAMP) ## Smoke-test a deployed stage: make smoke URL=<ApiUrl> TOKEN=<ID token> [INSTRUCTOR_TOKEN=...] [ADMIN_TOKEN=...] [ORIGINS=...]
+	@test -n "$(URL)" -a -n "$(TOKEN)" || { echo "usage: make smoke URL=<stack output ApiUrl> TOKEN=<ID token of a non-instructor> [INSTRUCTOR_TOKEN=<ID token of an instructor>] [ADMIN_TOKEN=<ID token of an admin>] [ORIGINS=<AllowedOrigins>]"; exit 2; }
+	@$(PY) -m ops.smoke --url "$(URL)" --token "$(TOKEN)" --instructor-token "$(INSTRUCTOR_TOKEN)" --admin-token "$(ADMIN_TOKEN)" --origins "$(ORIGINS)"
+
+STACK ?= courses-api-dev
+GITHUB_ENV_FILE ?=
+.PHONY: smoke-users
+smoke-users: $(TEST_STAMP) ## Sign in the smoke users of a dev stack, for the pipeline: make smoke-users STACK=... GITHUB_ENV_FILE=$$GITHUB_ENV
+	@test -n "$(GITHUB_ENV_FILE)" || { echo "usage: make smoke-users STACK=<dev stack> GITHUB_ENV_FILE=<file the variables are appended to>"; exit 2; }
+	@$(PY) -m ops.smoke_users --stack "$(STACK)" --github-env "$(GITHUB_ENV_FILE)"
 
 # ---- local API -----------------------------------------------------------------------------
 PORT ?= 3000
@@ -188,7 +218,7 @@ LOAD_TIME ?= 60s
 LOAD_SEED_COURSES ?= 300
 
 .PHONY: run
-run: $(TEST_STAMP) redis-binary ## Serve every route on http://127.0.0.1:3000 (PORT=...; moto, redis-server, sample data)
+run: $(TEST_STAMP) redis-binary ## Serve every route on http://127.0.0.1:3000 (PORT=...; moto, the ElastiCache stand-in, sample data)
 	PORT=$(PORT) $(PY) -m local run
 
 .PHONY: token
@@ -227,18 +257,30 @@ $(COLD_STAMP): layers/shared/requirements.txt
 	  echo "python3.13 not found: cold starts will be measured on $$($$interpreter --version) instead"; fi; \
 	test -x $(COLD_VENV)/bin/python || $$interpreter -m venv $(COLD_VENV)
 	$(COLD_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(COLD_VENV)/bin/python -m pip install --quiet -r layers/shared/requirements.txt
+	$(COLD_VENV)/bin/python -m pip install --quiet --require-hashes -r layers/shared/requirements.txt
 	rm -f $(COLD_VENV)/.installed-* && touch $@
+
+# The built artifact runs under the SAM CLI's runtime interface emulator with AWS's runtime
+# interface client as bootstrap, from a python3.13 virtualenv holding only that client (as
+# Lambda's /var/runtime does): requirements/ric.txt, locked with hashes by `make lock-layer`.
+RIC_VENV := .venv-ric
+RIC_STAMP := $(RIC_VENV)/.installed-$(shell sha1sum requirements/ric.txt 2>/dev/null | cut -c1-12)
+$(RIC_STAMP): requirements/ric.txt
+	@test -n "$(COLD_PYTHON)" || { echo "python3.13 not found (pyenv versions 3.13.x or python3.13 on PATH)"; exit 1; }
+	test -x $(RIC_VENV)/bin/python || $(COLD_PYTHON) -m venv $(RIC_VENV)
+	$(RIC_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/ric.txt
+	rm -f $(RIC_VENV)/.installed-* && touch $@
+ARTIFACT_ENV = RIC_PYTHON=$(CURDIR)/$(RIC_VENV)/bin/python SAM_CLI=$(CURDIR)/$(SAM_VENV)/bin/sam PY313_BIN=$(PY313_BIN)
 
 BENCH_ARGS ?=
 .PHONY: bench
-bench: $(BENCH_STAMP) $(COLD_STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~15 min; BENCH_ARGS=--quick for a small run)
-	COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.run $(BENCH_ARGS)
+bench: $(BENCH_STAMP) $(COLD_STAMP) $(SAM_STAMP) $(RIC_STAMP) redis-binary ## Benchmark the four tiers on 20k courses (~25 min; BENCH_ARGS=--quick for a small run)
+	$(ARTIFACT_ENV) COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.run $(BENCH_ARGS)
 
 .PHONY: bench-coldstart
-bench-coldstart: $(BENCH_STAMP) $(COLD_STAMP) redis-binary ## Cold start only, on python3.13, against the naive backend (~1 min): latest.json + docs section
+bench-coldstart: $(BENCH_STAMP) $(COLD_STAMP) $(SAM_STAMP) $(RIC_STAMP) redis-binary ## Cold start on python3.13 against the naive backend, in-process and as the sam build artifact under the runtime emulator (~3 min)
 	@$(COLD_VENV)/bin/python -c 'import sys; sys.version_info[:2] == (3, 13) or print("note: no python3.13 here, measuring on", sys.version.split()[0])'
-	COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.coldstart
+	$(ARTIFACT_ENV) COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.coldstart
 
 .PHONY: bench-cache
 bench-cache: $(BENCH_STAMP) redis-binary ## Cache figures: near/Redis hit, miss, bare GET, 64-way stampede, frozen Redis (~1 min)

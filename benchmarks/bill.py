@@ -44,6 +44,19 @@ def authorizer_invocations_per_request(requests: Sequence[Request], kinds: dict[
     return sum(1 for request in requests if kinds.get(request.function) == "lambda") / len(requests)
 
 
+def anonymous_authorizer_event() -> dict[str, Any]:
+    """The REQUEST authorizer event of an anonymous ``GET /courses/{id}`` (no ``Authorization`` header)."""
+    event = build_event("get_course", path_parameters={"course_id": "c1"})
+    return {
+        "type": "REQUEST",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/courses/c1",
+        "headers": event["headers"],
+        "httpMethod": "GET",
+        "resource": event["resource"],
+        "path": event["path"],
+    }
+
+
 def measure_authorizer(runs: int = 2000) -> dict[str, Any]:
     """The authorizer's handler on an anonymous ``GET /courses/{id}`` (what the workload's reads send).
 
@@ -55,15 +68,7 @@ def measure_authorizer(runs: int = 2000) -> dict[str, Any]:
     from local.specs import spec_for_folder
 
     module = load_function(AUTHORIZER_FOLDER)
-    event = build_event("get_course", path_parameters={"course_id": "c1"})
-    request = {
-        "type": "REQUEST",
-        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/courses/c1",
-        "headers": event["headers"],
-        "httpMethod": "GET",
-        "resource": event["resource"],
-        "path": event["path"],
-    }
+    request = anonymous_authorizer_event()
     durations: list[float] = []
     with contextlib.redirect_stdout(Discard()):
         for _ in range(runs):

@@ -40,17 +40,13 @@ if str(_ROOT) not in sys.path:
 
 from pydantic import SecretStr, TypeAdapter  # noqa: E402
 
-from courses_api.cache import (  # noqa: E402
-    CacheConfig,
-    ListNamespace,
-    NullCache,
-    NullMetrics,
-    RedisCacheManager,
-    build_manager,
-)
-from courses_api.cache.api import Cached  # noqa: E402
+from courses_api.cache.api import Cached, ListNamespace, NullCache  # noqa: E402
 from courses_api.cache.client import create_redis_client  # noqa: E402
+from courses_api.cache.config import CacheConfig  # noqa: E402
 from courses_api.cache.entries import Entry, Source  # noqa: E402
+from courses_api.cache.factory import build_manager  # noqa: E402
+from courses_api.cache.manager import RedisCacheManager  # noqa: E402
+from courses_api.cache.metrics import NullMetrics  # noqa: E402
 from courses_api.models import Course  # noqa: E402
 from courses_api.settings import Settings  # noqa: E402
 from local.redis_server import LocalRedis, start_redis_server  # noqa: E402
@@ -119,7 +115,7 @@ class _AlwaysScripted(RedisCacheManager):
     """The hit path before it became a plain GET: every read runs the lease script."""
 
     def _fetch(self, entry: Entry, source: Source, adapter: TypeAdapter[T], skip_near: bool) -> Cached[T | None]:
-        return self._fetch_missed(entry, source, adapter, self.near.epoch)
+        return self._fetch_missed(entry, source, adapter)
 
 
 def _scripted_manager(url: str) -> RedisCacheManager:

@@ -76,9 +76,12 @@ def run_scenario(
     from local.invoke import load_function, new_context
 
     per_container_rps = TOTAL_RPS / CONTAINERS
-    settings = {**env, "NEAR_CACHE_TTL_S": str(scenario.near_ttl_s),
-                "REDIS_URL": redis_url if scenario.redis_up else UNREACHABLE_REDIS,
-                "CACHE_KEY_PREFIX": f"bench-hot-{scenario.name.replace('_', '-')}"}
+    settings = {
+        **env,
+        "NEAR_CACHE_TTL_S": str(scenario.near_ttl_s),
+        "REDIS_URL": redis_url if scenario.redis_up else UNREACHABLE_REDIS,
+        "CACHE_KEY_PREFIX": f"bench-hot-{scenario.name.replace('_', '-')}",
+    }
     event = build_event("get_course", path_parameters={"course_id": course_id})
     clock = VirtualClock()
     reads = 0
@@ -111,8 +114,9 @@ def run_scenario(
                 if cost is not None:
                     reads += sum(cost.calls.values())
                     rcu += cost.computed_rcu
-                cache = (response.get("headers") or {}).get("X-Cache") or (
-                    response.get("multiValueHeaders") or {}).get("X-Cache", ["none"])[-1]
+                cache = (response.get("headers") or {}).get("X-Cache") or (response.get("multiValueHeaders") or {}).get(
+                    "X-Cache", ["none"]
+                )[-1]
                 outcomes[cache] = outcomes.get(cache, 0) + 1
                 requests += 1
         after = _redis_counters(redis_client)
@@ -132,8 +136,12 @@ def run_scenario(
         "max_partition_rcu_per_s": round(partition_rcu, 1),
         "max_slot_ecpu_per_s": round(slot_ecpu, 1),
         "simulated": {
-            "containers": scenario.containers, "virtual_seconds": seconds, "requests": requests,
-            "outcomes": dict(sorted(outcomes.items())), "dynamodb_calls": reads, "read_units": round(rcu, 2),
+            "containers": scenario.containers,
+            "virtual_seconds": seconds,
+            "requests": requests,
+            "outcomes": dict(sorted(outcomes.items())),
+            "dynamodb_calls": reads,
+            "read_units": round(rcu, 2),
             "redis_commands": commands if scenario.redis_up else 0,
             "redis_kb": round(kilobytes, 1) if scenario.redis_up else 0.0,
             "invalidations": invalidations,
@@ -151,14 +159,19 @@ def measure(
     """``(results, details)``: the ``hot_course_reads`` key of ``latest.json`` and what stands behind it."""
     scenarios = [Scenario(s.name, s.near_ttl_s, s.redis_up, 3, 3.0) if quick else s for s in SCENARIOS]
     runs = {scenario.name: run_scenario(scenario, course_id, env, redis_url, redis_client) for scenario in scenarios}
-    results = {name: {key: run[key] for key in ("max_partition_rcu_per_s", "max_slot_ecpu_per_s")}
-               for name, run in runs.items()}
+    results = {
+        name: {key: run[key] for key in ("max_partition_rcu_per_s", "max_slot_ecpu_per_s")}
+        for name, run in runs.items()
+    }
     details = {
         "scenarios": runs,
         "total_rps": TOTAL_RPS,
         "containers": CONTAINERS,
-        "limits": {"partition_rcu_per_s": PARTITION_RCU_PER_S, "slot_ecpu_per_s": SLOT_ECPU_PER_S,
-                   "slot_ecpu_per_s_read_from_replica": SLOT_ECPU_PER_S_REPLICAS},
+        "limits": {
+            "partition_rcu_per_s": PARTITION_RCU_PER_S,
+            "slot_ecpu_per_s": SLOT_ECPU_PER_S,
+            "slot_ecpu_per_s_read_from_replica": SLOT_ECPU_PER_S_REPLICAS,
+        },
         "course_id": course_id,
     }
     return results, details

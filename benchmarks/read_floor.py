@@ -262,6 +262,8 @@ def _staleness_variant(
             probe()
             time.sleep(rng.uniform(0, max(near_ttl, 0.05)))  # the write lands anywhere in the near TTL
             title = f"Stale {kind} {n}"
+            current = writer.course_repository.get(course.course_id)  # the version this write is based on
+            version = current.version if current is not None else version
             updated = writer.course_writes.update(admin, course.course_id, CoursePatch(title=title),
                                                   expected_version=version)
             version = updated.version
@@ -350,7 +352,9 @@ def measure(
     def settings(prefix: str, near_ttl_s: float = 1.0, **extra: str) -> Settings:
         return Settings.from_environment({
             **tables, "DYNAMODB_ENDPOINT": moto_url, "REDIS_URL": redis_url, "CACHE_KEY_PREFIX": prefix,
-            "NEAR_CACHE_TTL_S": str(near_ttl_s), "CURSOR_SECRET": cursor_secret, **extra,
+            "NEAR_CACHE_TTL_S": str(near_ttl_s), "CURSOR_SECRET": cursor_secret,
+            # a conditional write retried after a slow answer fails its own condition: no retry on a timeout
+            "DYNAMODB_READ_TIMEOUT_S": "20", **extra,
         })
 
     defaults = settings("bench-floor")

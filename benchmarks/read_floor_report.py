@@ -53,8 +53,8 @@ def markdown_section(results: dict[str, Any], details: dict[str, Any]) -> str:
 |---|---:|---:|---:|
 {kind_rows}
 
-The benchmark serves its trace far faster than production traffic would, so within it a 300 s item TTL never
-closes a window. The item TTL's effect is the same ideal replayed at {ttl.get("rps", 0):.0f} requests/s (the rate
+The tiers serve their trace far faster than production traffic would (the virtual-time replays below run it at
+production pace). The item TTL's effect is the same ideal replayed at {ttl.get("rps", 0):.0f} requests/s (the rate
 the cost column assumes), changing only the item TTL:
 
 | item TTL | ideal hit ratio |

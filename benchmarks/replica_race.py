@@ -30,9 +30,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from courses_api.cache import CacheConfig, Fenced, KeySpace, NullMetrics, RedisCacheManager
-from courses_api.cache.api import ReadThroughCache
+from courses_api.cache.api import EventualRead, ReadThroughCache
 from courses_api.cache.codec import Codec
+from courses_api.cache.config import CacheConfig
+from courses_api.cache.keys import KeySpace
+from courses_api.cache.manager import RedisCacheManager
+from courses_api.cache.metrics import NullMetrics
 from courses_api.data.courses import CourseRepository
 from courses_api.data.cursors import CursorCodec
 from courses_api.data.dynamo import batch_write
@@ -188,8 +191,9 @@ class _UnguardedReads:
     def read(self, course_ids: list[str]) -> None:
         if len(course_ids) == 1:
             (course_id,) = course_ids
-            fenced = Fenced(lambda: self._repository.get(course_id, consistent=False), lambda _c: ALWAYS_NEWEST)
-            self._cache.fetch_item(course_id, lambda: self._repository.get(course_id), COURSE_ADAPTER, fenced=fenced)
+            eventual = EventualRead(lambda: self._repository.get(course_id, consistent=False), lambda _c: ALWAYS_NEWEST)
+            self._cache.fetch_item(course_id, lambda: self._repository.get(course_id), COURSE_ADAPTER,
+                                   eventual=eventual)
         else:
             self._cache.fetch_items(
                 course_ids, self._repository.get_many, COURSE_ADAPTER, version=lambda _c: ALWAYS_NEWEST

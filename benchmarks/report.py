@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks import coldstart, read_floor_report
+from benchmarks import coldstart, pace_report, read_floor_report
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
@@ -181,7 +181,7 @@ def markdown(results: dict[str, Any], details: dict[str, Any]) -> str:
     work = results["workload"]
     goal_rows = "\n".join(
         f"| {name} | {target} | {measured} | {'met' if met else '**missed**'} |"
-        for name, target, measured, met in goals(results)
+        for name, target, measured, met in [*goals(results), *pace_report.goals(results, details)]
     )
     costs = details["usd_per_million_by_service"]
     cost_rows = "\n".join(
@@ -251,6 +251,7 @@ measured pass ({details["baseline_sample"]}); its figures are weighted back to t
 |---|---:|---:|---:|---:|
 {cost_rows}
 
+{pace_report.whole_bill_section(results, details)}
 ## Cache mechanics (same run)
 
 | measurement | p50 ms | p99 ms |
@@ -276,6 +277,8 @@ requests of the mix):
 
 {floor_section}
 
+{pace_report.production_pace_section(results, details)}
+{pace_report.hot_course_section(results, details)}
 ## Goals
 
 | goal | target | measured | |
@@ -317,7 +320,7 @@ def missed_goals(results: dict[str, Any], details: dict[str, Any]) -> str:
     lines = []
     base = results["tiers"]["scan_baseline"]["rcu_per_1000_requests"] or 1.0
     best = min(TIERS[1:], key=lambda t: results["tiers"][t]["rcu_per_1000_requests"])
-    for name, target, measured, met in goals(results):
+    for name, target, measured, met in [*goals(results), *pace_report.goals(results, details)]:
         if met:
             continue
         if name.startswith("best tier"):
@@ -341,6 +344,17 @@ def missed_goals(results: dict[str, Any], details: dict[str, Any]) -> str:
                 f"- **{name}**: {measured} against {target}. The item is one eventually consistent read "
                 f"(0.5 units, behind a version fence); a fill refused by a fence is read again strongly "
                 f"consistently (1 unit)."
+            )
+        elif name.startswith("read units ÷ Scan baseline at 100"):
+            lines.append(
+                f"- **{name}**: {measured} against {target}: the same read units as at replay pace (no TTL closes "
+                f"within the trace at either pace), so the production pace costs nothing more; what is left is "
+                f"the compulsory misses themselves (the per-kind table above)."
+            )
+        elif name.startswith("authorizer share"):
+            lines.append(
+                f"- **{name}**: {measured} against {target}. Anonymous `GET /courses/{{id}}` and instructor lists "
+                f"still pass the Lambda authorizer (see the whole bill above for why the cut is not made here)."
             )
         elif name.startswith("cold start"):
             lines.append(

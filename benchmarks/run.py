@@ -234,6 +234,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cold = coldstart.measure(COLD_START_FUNCTION, cold_env, runs=args.cold_start_runs,
                                  discard_first=not args.quick, event=first_request)
         cold["imports"] = [] if args.quick else coldstart.import_profile(COLD_START_FUNCTION, cold_env)
+        if not args.quick:  # a quick run skips sam build and the emulator (about a minute)
+            coldstart.measure_artifact(cold, cold_env, first_request, args.cold_start_runs)
         stages["cold_start"] = (time.perf_counter() - started - stages["tiers"] - stages["production_pace"]
                                 - stages["cache_mechanics"])
         progress.stage("read floor")
@@ -291,6 +293,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "stampede": mechanics["stampede"],
         "redis_outage": mechanics["redis_outage"],
         "cold_start_ms": coldstart.summary(cold),
+        "cold_start_artifact_ms": coldstart.artifact_summary(cold),
         **floor,
         "production_pace": pace,
         "usd_per_million_whole_bill": whole,

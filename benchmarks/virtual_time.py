@@ -4,11 +4,10 @@ A replay at wall pace serves 32,000 requests in about 100 s, faster than product
 100 requests/s, so a TTL behaves as if traffic were ten times denser than it is. Here
 request *i* starts at ``i / rps`` seconds of a :class:`VirtualClock`, and the same clock
 is every clock the cache reads (:class:`~courses_api.cache.config.SystemClock` is pointed
-at it for the replay): the near cache's TTL, the expiry a fill stores in its value (and
-so XFetch's early-refresh decision), lease waits and the breaker's cool-down. The clock
-stands still while a request runs, so a recompute time is 0 virtual ms and no early
-refresh fires by chance: every figure but handler latency (still measured on the wall
-clock, and labelled so) is the same on every run and at any machine speed.
+at it for the replay): the near cache's TTL, the generation seeds, lease waits and the
+breaker's cool-down. The clock stands still while a request runs: every figure but
+handler latency (still measured on the wall clock, and labelled so) is the same on every
+run and at any machine speed.
 
 Redis keeps expiring keys on its own (wall) clock. :func:`redis_expiries_due` checks,
 for each replay, that neither clock reaches the shortest TTL a fill can set (the TTL

@@ -50,13 +50,16 @@ START_TIMEOUT_S = 20
 
 
 def is_reachable(url: str) -> bool:
-    """True when a PING to ``url`` answers within half a second."""
+    """True when a PING to ``url`` is answered within half a second (a refusal, NOAUTH, counts:
+    the server is up)."""
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
         try:
             return bool(client.ping())
         finally:
             client.close()
+    except redis.AuthenticationError:
+        return True
     except redis.RedisError:
         return False
 
@@ -79,12 +82,13 @@ def masked_url(url: str | None) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def redis_answers(url: str, environ: dict[str, str] | None = None) -> bool:
-    """True when a client built as the functions build theirs (REDIS_* settings of
-    ``environ``, default the process's) gets a PING answered at ``url``."""
+def probe_redis(url: str, environ: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """PING ``url`` with a client built as the functions build theirs (the REDIS_* settings of
+    ``environ``, default the process's): ``None`` when it answers, else the failure's cause
+    (``denied``, ``timed_out``, ``unreachable``) and Redis's error text."""
     import secrets as _secrets
 
-    from courses_api.cache.client import create_redis_client  # the layer is on sys.path by now
+    from courses_api.cache.client import create_redis_client, failure_cause  # the layer is on sys.path by now
     from courses_api.settings import Settings
 
     source = os.environ if environ is None else environ
@@ -94,11 +98,14 @@ def redis_answers(url: str, environ: dict[str, str] | None = None) -> bool:
     try:
         client = create_redis_client(Settings.model_validate(values))
         try:
-            return bool(client.ping())
+            client.ping()
         finally:
             client.close()
-    except (redis.RedisError, OSError, ValueError):
-        return False
+    except (redis.RedisError, redis.exceptions.RedisClusterException, OSError) as error:
+        return failure_cause(error)
+    except ValueError as error:
+        return ("error", str(error))
+    return None
 
 
 @dataclass

@@ -27,7 +27,7 @@ from local.redis_server import (
     ElastiCacheStandIn,
     is_reachable,
     masked_url,
-    redis_answers,
+    probe_redis,
     start_elasticache_standin,
 )
 from local.specs import ApiRoute, FunctionSpec, function_specs
@@ -229,11 +229,17 @@ class LocalRuntime:
     def _start_redis(self) -> None:
         wanted = self.options.redis_url
         url = ""
-        if wanted == "" or (wanted or "").lower() == "none":
+        disabled = wanted == "" or (wanted or "").lower() == "none"
+        # A Redis that answers but refuses (NOPERM, WRONGPASS) is used as it is: the API degrades
+        # to BYPASS and /health says why, as the deployed stage would.
+        failure = probe_redis(wanted) if wanted and not disabled else ("unreachable", "")
+        if disabled:
             self.redis_note = "none (REDIS_URL is empty): no Redis tier, reads are BYPASS"
-        elif wanted and redis_answers(wanted):
+        elif wanted and (failure is None or failure[0] == "denied"):
             url = wanted
             self.redis_note = f"{masked_url(wanted)} (REDIS_URL)"
+            if failure is not None:
+                self.redis_note += f"; it REFUSES this configuration, every read is a BYPASS: {failure[1]}"
             if self.moto is not None and "CACHE_KEY_PREFIX" not in os.environ:
                 # Fresh in-memory data must not meet cache entries of an earlier run.
                 os.environ["CACHE_KEY_PREFIX"] = f"local-{secrets.token_hex(4)}"

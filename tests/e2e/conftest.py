@@ -7,6 +7,7 @@ another service would) and the session's ElastiCache stand-in (under its own key
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -62,18 +63,14 @@ def _environment(port: int, endpoint: str, standin: ElastiCacheStandIn) -> dict[
     return env
 
 
-@pytest.fixture(scope="session")
-def local_api(
-    moto_endpoint: MotoEndpoint, redis_server: ElastiCacheStandIn, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalApi]:
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("local-api") / "server.log"
-    url = f"http://127.0.0.1:{port}"
+@contextlib.contextmanager
+def running_local_api(environment: dict[str, str], log_path: Path) -> Iterator[str]:
+    """``python -m local run`` with ``environment`` (PORT in it) until the block ends; its URL."""
+    url = f"http://127.0.0.1:{environment['PORT']}"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "local", "run", "--quiet"],
-            cwd=REPO_ROOT, env=_environment(port, moto_endpoint.url, redis_server), stdout=log,
-            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -88,7 +85,7 @@ def local_api(
                 if time.monotonic() > deadline:
                     pytest.fail(f"the local API did not start in {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()}")
                 time.sleep(0.25)
-            yield LocalApi(url=url, dynamodb_endpoint=moto_endpoint.url, secret=E2E_SECRET)
+            yield url
         finally:
             process.terminate()
             try:
@@ -96,6 +93,15 @@ def local_api(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="session")
+def local_api(
+    moto_endpoint: MotoEndpoint, redis_server: ElastiCacheStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalApi]:
+    log_path = tmp_path_factory.mktemp("local-api") / "server.log"
+    with running_local_api(_environment(free_port(), moto_endpoint.url, redis_server), log_path) as url:
+        yield LocalApi(url=url, dynamodb_endpoint=moto_endpoint.url, secret=E2E_SECRET)
 
 
 @pytest.fixture

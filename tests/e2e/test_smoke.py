@@ -8,9 +8,13 @@ authorizers, the cache), so every check must pass here; a wrong expectation of t
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from local.redis_server import start_elasticache_standin
 from ops.smoke import Smoke, main, render
-from tests.e2e.conftest import LocalApi
+from tests.e2e.conftest import E2E_SECRET, LocalApi, _environment, running_local_api
+from tests.support.elasticache import E2E_KEY_PREFIX
+from tests.support.services import MotoEndpoint, free_port
 
 LISTED_ORIGIN = "http://localhost:3000"  # the template's default AllowedOrigins
 
@@ -39,3 +43,29 @@ def test_a_failing_check_is_reported_and_fails_the_run(local_api: LocalApi, caps
     assert len(failed_rows) == 1, report
     assert "Access-Control-Allow-Origin: None, expected 'https://not-listed.example'" in failed_rows[0]
     assert report.rstrip().endswith("1 failed")
+
+
+def test_a_stage_whose_cache_refuses_the_functions_fails_and_says_why(
+    moto_endpoint: MotoEndpoint, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a stage whose functions present the wrong token to the cache (a stand-in of this
+    # test's own: its denials must not reach the session's audit), so every read is a BYPASS
+    standin = start_elasticache_standin((E2E_KEY_PREFIX,))
+    try:
+        environment = _environment(free_port(), moto_endpoint.url, standin)
+        environment.update(REDIS_PASSWORD="not-the-token", SEED_COURSES="3")
+        with running_local_api(environment, tmp_path_factory.mktemp("refused") / "server.log") as url:
+            stage = LocalApi(url=url, dynamodb_endpoint=moto_endpoint.url, secret=E2E_SECRET)
+            code = main(["--url", url, "--token", stage.token("smoke-student"),
+                         "--admin-token", stage.token("smoke-operator", "admins")])
+    finally:
+        standin.stop()
+
+    # Then the smoke test fails on the cache checks and prints what /health says to an admin
+    report = capsys.readouterr().out
+    assert code == 1
+    (no_hit,) = [line for line in report.splitlines() if line.startswith("GET /courses again is a cache HIT")]
+    assert "FAIL" in no_hit
+    assert "Redis is not serving" in no_hit or "no HIT in" in no_hit  # a near-cache HIT does not count
+    assert '"cause": "denied"' in no_hit, no_hit
+    assert "WRONGPASS" in no_hit or "invalid username-password" in no_hit, no_hit

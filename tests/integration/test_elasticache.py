@@ -8,7 +8,10 @@ against the server's own ``COMMAND INFO``, not against the client's table.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -18,8 +21,12 @@ import pytest
 from pydantic import BaseModel, SecretStr, TypeAdapter
 from redis.cluster import RedisCluster
 
-from courses_api.cache import CacheConfig, CacheOutcome, KeySpace, ListNamespace, NullMetrics, RedisCacheManager
+from courses_api.cache.api import CacheOutcome, ListNamespace
 from courses_api.cache.client import KEY_POSITIONS, SCRIPT_COMMANDS, UnroutedCommandError
+from courses_api.cache.config import CacheConfig
+from courses_api.cache.keys import KeySpace
+from courses_api.cache.manager import RedisCacheManager
+from courses_api.cache.metrics import NullMetrics
 from local.redis_server import ElastiCacheStandIn, cache_user_rules, start_elasticache_standin
 from tests.support.elasticache import (
     HARNESS_COMMANDS,
@@ -165,7 +172,7 @@ def _manager(standin: ElastiCacheStandIn, clock: SteppedClock) -> RedisCacheMana
 
 
 def _owner(standin: ElastiCacheStandIn, manager: RedisCacheManager, item_id: str) -> Any:
-    client: Any = manager._link._get_client()
+    client: Any = manager.redis._get_client()
     node = client.get_node_from_key(manager.keys.item(item_id).value)
     return standin.node_on_port(int(node.port))
 
@@ -335,3 +342,80 @@ def test_a_hung_or_gone_shard_is_reported_as_such(own_standin: ElastiCacheStandI
     assert extra["cause"] == cause, extra
     assert detail.startswith(f"redis {cause.replace('_', ' ')}; circuit breaker open")
     assert metrics.counts["BreakerOpen" + cause.title().replace("_", "")] == 1
+
+
+# ------------------------------------------------------------------ the connect timeout
+
+
+class SlowHandshakeProxy:
+    """A TCP relay to one node that holds the server's first bytes (the TLS ServerHello) for
+    ``delay_s``: a cold function's slow handshake, with every later byte on time."""
+
+    def __init__(self, upstream_port: int, delay_s: float) -> None:
+        self.upstream_port = upstream_port
+        self.delay_s = delay_s
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self._threads: list[threading.Thread] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            for source, sink, delay in ((client, upstream, 0.0), (upstream, client, self.delay_s)):
+                thread = threading.Thread(target=self._pump, args=(source, sink, delay), daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket, first_delay_s: float) -> None:
+        delay = first_delay_s
+        try:
+            while chunk := source.recv(65536):
+                if delay:
+                    time.sleep(delay)
+                    delay = 0.0
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.mark.parametrize(("connect_timeout_ms", "connects"), [(1000, True), (100, False)])
+def test_the_tls_handshake_is_bounded_by_the_connect_timeout_not_the_command_timeout(
+    redis_server: ElastiCacheStandIn, connect_timeout_ms: int, connects: bool
+) -> None:
+    """A 300 ms handshake under a 50 ms command timeout: it completes within a 1000 ms connect
+    timeout (and the commands after it keep their 50 ms), and fails within a 100 ms one."""
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    proxy = SlowHandshakeProxy(redis_server.nodes[0].port, delay_s=0.3)
+    try:
+        client = product_client(redis_server, 50, redis_cluster=False, redis_url=f"rediss://127.0.0.1:{proxy.port}",
+                                redis_connect_timeout_ms=connect_timeout_ms)
+        try:
+            if connects:
+                assert client.ping() is True
+                connection = client.connection_pool.get_connection()
+                try:
+                    assert connection._sock is not None
+                    assert connection._sock.gettimeout() == pytest.approx(0.05), "commands keep their own timeout"
+                finally:
+                    client.connection_pool.release(connection)
+            else:
+                with pytest.raises(RedisTimeoutError):
+                    client.ping()
+        finally:
+            client.close()
+    finally:
+        proxy.close()

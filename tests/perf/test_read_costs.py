@@ -75,12 +75,12 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> RoundTrips:
 
 @pytest.fixture
 def handlers(
-    tables: dict[str, str], dynamodb: Any, with_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch
+    tables: dict[str, str], dynamodb: Any, with_redis: Any, redis_server: Any
 ) -> Iterator[tuple[dict[str, Any], Any]]:
     data = generate(SPEC)
     seed(dynamodb, tables, data)
-    with_redis.script_flush()  # each run starts as a new server would: its first EVALSHA of a script misses
-    monkeypatch.setenv("CACHE_KEY_PREFIX", "perf")
+    for node in redis_server.live_nodes():  # each run starts as a new cache would: its first EVALSHA misses
+        redis_server.node_client(node).script_flush()
     clock = VirtualClock()
     with driving(clock):
         yield {name: load_function(name) for name in FUNCTIONS}, (data, clock)

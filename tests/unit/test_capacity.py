@@ -88,12 +88,13 @@ def test_published_figure_is_the_estimate_or_dynamodbs_own() -> None:
     parsed = {"Item": item, "ConsumedCapacity": {"TableName": "Courses", "CapacityUnits": 3.0}}
     context = {"courses_params": {"ConsistentRead": True}}
     estimating, reporting = CapacityMeter(estimate=True), CapacityMeter(estimate=False)
+    costs = []
     for meter in (estimating, reporting):
-        cost = meter.begin_request()
+        costs.append(meter.begin_request())
         meter._after_call(None, parsed, FakeModel("GetItem"), context=context)
-        # both figures are kept whichever is published
-        assert (cost.computed_rcu, cost.reported_rcu) == (2.0, 3.0)
-        assert meter.total.rcu == cost.rcu
+        assert meter.total.rcu == costs[-1].rcu
+    assert (costs[0].computed_rcu, costs[0].reported_rcu) == (2.0, 3.0), "against moto both are kept"
+    assert (costs[1].computed_rcu, costs[1].reported_rcu) == (0.0, 3.0), "in AWS no item is sized"
     assert estimating.total.rcu == 2.0
     assert reporting.total.rcu == 3.0
 
@@ -120,4 +121,4 @@ def test_meter_reads_consumed_capacity_from_a_real_client() -> None:
         client.query(TableName="Courses", KeyConditionExpression="course_id = :c",
                      ExpressionAttributeValues={":c": {"S": "c1"}}, ReturnConsumedCapacity="TOTAL")
     assert cost.rcu == cost.reported_rcu == 4.5
-    assert cost.computed_rcu == 0.5
+    assert cost.computed_rcu == 0.0, "the production meter sizes no item"

@@ -4,8 +4,8 @@ Every Lambda init builds the clients the first request needs (settings, the boto
 the cache); with SnapStart they are captured in the snapshot. None of this opens a socket
 (connections are made on first use), so nothing stale is restored from a snapshot; the one
 thing to renew after a restore is the ``random`` state, which would otherwise be identical
-in every environment restored from the same snapshot (jitter and early-refresh decisions
-would then move in lockstep).
+in every environment restored from the same snapshot (TTL jitter would then move in
+lockstep).
 
 What only some requests need (redis-py, which loads with the Redis client on the first
 cache call) waits for its first use in an on-demand init, whose time a waiting request

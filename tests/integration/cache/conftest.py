@@ -8,7 +8,6 @@ import itertools
 import os
 import signal
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,7 +17,9 @@ import redis
 from pydantic import BaseModel, TypeAdapter
 from redis.cluster import RedisCluster
 
-from courses_api.cache import CacheConfig, KeySpace, RedisCacheManager
+from courses_api.cache.config import CacheConfig
+from courses_api.cache.keys import KeySpace
+from courses_api.cache.manager import RedisCacheManager
 from local.redis_server import ElastiCacheStandIn
 from tests.support.elasticache import TEST_KEY_PREFIX, product_client
 from tests.support.services import LocalRedis, start_redis_server
@@ -49,19 +50,28 @@ class RecordingMetrics:
 
 
 class CountingLoader:
-    """A loader (the DynamoDB read) that counts its calls and returns the current row."""
+    """A loader (the DynamoDB read) that counts its calls and returns the current row.
 
-    def __init__(self, value: Any = None, delay_s: float = 0.0) -> None:
+    ``until_waiting``: the read lasts until that many other readers wait for its lease (the
+    readers' own progress, not a duration), as a slow read under a stampede would.
+    """
+
+    def __init__(self, value: Any = None, *, until_waiting: tuple[RecordingMetrics, int] | None = None) -> None:
         self.value = value
-        self.delay_s = delay_s
+        self.until_waiting = until_waiting
         self.calls = 0
         self._lock = threading.Lock()
 
     def __call__(self) -> Any:
         with self._lock:
             self.calls += 1
-        if self.delay_s:
-            time.sleep(self.delay_s)
+        if self.until_waiting is not None:
+            metrics, waiters = self.until_waiting
+            pause = threading.Event()  # never set: its wait() is the poll interval
+            for _ in range(3000):
+                if metrics.counts["CacheLeaseWait"] >= waiters:
+                    break
+                pause.wait(0.01)
         return self.value
 
 

@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from redis.cluster import RedisCluster
 
-from courses_api.cache import CacheOutcome, ListNamespace, build_manager
+from courses_api.cache.api import CacheOutcome, ListNamespace
+from courses_api.cache.factory import build_manager
 from local.redis_server import ElastiCacheStandIn
 from tests.integration.cache.conftest import (
     THING,
@@ -57,9 +58,9 @@ def test_items_and_lists_spread_over_slots_and_invalidate(cluster_client: RedisC
 def test_no_stale_set_and_stampede_on_cluster(cluster_client: RedisCluster) -> None:
     metrics = RecordingMetrics()
     managers = [
-        make_manager(cluster_client, metrics, near_ttl_s=0, keys=key_space(2), lease_wait_s=3) for _ in range(4)
+        make_manager(cluster_client, metrics, near_ttl_s=0, keys=key_space(2), lease_wait_s=30) for _ in range(4)
     ]
-    loader = CountingLoader(Thing(id="hot", version=1), delay_s=0.2)
+    loader = CountingLoader(Thing(id="hot", version=1), until_waiting=(metrics, 63))
     barrier = threading.Barrier(64)
 
     def read(i: int) -> object:
@@ -98,7 +99,7 @@ def test_client_factory_builds_a_cluster_client_from_settings(redis_server: Elas
     assert manager.health().status == "ok"
 
 
-def test_page_hits_are_one_mget_per_slot_and_early_refresh_works_on_cluster(cluster_client: RedisCluster) -> None:
+def test_page_hits_are_one_mget_per_slot_on_cluster(cluster_client: RedisCluster) -> None:
     # Given pages of many namespaces (slots on all three nodes), filled
     metrics = RecordingMetrics()
     manager = make_manager(cluster_client, metrics, near_ttl_s=0, keys=key_space(4))
@@ -113,12 +114,3 @@ def test_page_hits_are_one_mget_per_slot_and_early_refresh_works_on_cluster(clus
         assert (hit.outcome, hit.value) == (CacheOutcome.HIT, [Thing(id=ns.partition, version=1)])
     assert metrics.counts["CacheError"] == 0
 
-    # And an early refresh (the REFRESH script with the page's "<generation>:" prefix) runs on the right node
-    short_lived = make_manager(
-        cluster_client, metrics, near_ttl_s=0, keys=key_space(4), list_ttl_s=1.0, ttl_jitter=0
-    )
-    short_lived.fetch_list(namespaces[0], "p", CountingLoader([Thing(id="a", version=1)], delay_s=0.2), THINGS)
-    eager = make_manager(cluster_client, metrics, near_ttl_s=0, keys=key_space(4), rng=lambda: 0.001)
-    refresh = CountingLoader([Thing(id="a", version=2)])
-    assert eager.fetch_list(namespaces[0], "p", refresh, THINGS).value == [Thing(id="a", version=2)]
-    assert (refresh.calls, metrics.counts["CacheEarlyRefresh"]) == (1, 1)

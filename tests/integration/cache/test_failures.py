@@ -6,14 +6,14 @@ import logging
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
-from statistics import quantiles
 
 import pytest
 import redis
 
-from courses_api.cache import BreakerState, CacheOutcome, CircuitBreaker, RedisCacheManager
+from courses_api.cache.api import CacheOutcome
+from courses_api.cache.breaker import BreakerState, CircuitBreaker
+from courses_api.cache.manager import RedisCacheManager
 from tests.integration.cache.conftest import (
     THING,
     CountingLoader,
@@ -22,6 +22,7 @@ from tests.integration.cache.conftest import (
     fast_client,
     make_manager,
 )
+from tests.support.clock import FakeClock
 from tests.support.services import LocalRedis, start_redis_server
 
 TIMEOUT_MS = 50
@@ -45,12 +46,6 @@ def _manager(client: redis.Redis, metrics: RecordingMetrics, **overrides: object
     return make_manager(client, metrics, near_ttl_s=0, **overrides)
 
 
-def _timed(manager: RedisCacheManager, item_id: str, loader: CountingLoader) -> tuple[CacheOutcome, float]:
-    started = time.perf_counter()
-    outcome = manager.fetch_item(item_id, loader, THING).outcome
-    return outcome, (time.perf_counter() - started) * 1000
-
-
 def _freeze(server: LocalRedis) -> None:
     assert server.process is not None
     os.kill(server.process.pid, signal.SIGSTOP)
@@ -70,10 +65,9 @@ def test_redis_stopped_reads_bypass_and_breaker_opens(
 
     dedicated_redis.stop()
     with caplog.at_level(logging.WARNING, logger="test.cache"):
-        results = [_timed(manager, "c1", loader) for _ in range(50)]
+        outcomes = [manager.fetch_item("c1", loader, THING).outcome for _ in range(50)]
 
-    assert {outcome for outcome, _ in results} == {CacheOutcome.BYPASS}
-    assert max(ms for _, ms in results) < 2 * TIMEOUT_MS + 50
+    assert set(outcomes) == {CacheOutcome.BYPASS}
     assert state_of(manager.breaker) is BreakerState.OPEN
     assert metrics.counts["CacheError"] == 3, "after 3 failures the breaker stops trying"
     assert metrics.counts["BreakerOpen"] == 1
@@ -86,56 +80,48 @@ def test_redis_stopped_reads_bypass_and_breaker_opens(
 def test_redis_frozen_costs_one_timeout_per_failure_then_nothing(
     dedicated_redis: LocalRedis, client: redis.Redis, metrics: RecordingMetrics
 ) -> None:
-    manager = _manager(client, metrics, failure_threshold=3, cooldown_s=60)
+    """Counted, not timed (what a timeout costs is a benchmark figure: ``docs/BENCHMARKS.md``)."""
+    manager = _manager(client, metrics, failure_threshold=3, cooldown_s=60, clock=FakeClock())
     loader = CountingLoader(Thing(id="c1", version=1))
     manager.fetch_item("c1", loader, THING)
     _freeze(dedicated_redis)
     try:
-        results = [_timed(manager, "c1", loader) for _ in range(200)]
+        outcomes = [manager.fetch_item("c1", loader, THING).outcome for _ in range(200)]
         assert manager.health().status == "degraded"
     finally:
         _thaw(dedicated_redis)
 
-    assert {outcome for outcome, _ in results} == {CacheOutcome.BYPASS}
-    slow = [ms for _, ms in results[:3]]
-    fast = [ms for _, ms in results[3:]]
-    assert all(TIMEOUT_MS * 0.8 <= ms < TIMEOUT_MS * 3 for ms in slow), slow
-    assert quantiles(fast, n=100)[98] < 2.0, "with the breaker open a frozen Redis costs nothing"
-    assert metrics.counts["CacheError"] == 3
+    assert set(outcomes) == {CacheOutcome.BYPASS}
+    assert metrics.counts["CacheError"] == 3, "three reads waited out a timeout; the breaker spared the rest"
+    assert metrics.counts["BreakerOpen"] == 1
 
 
 def test_breaker_half_opens_after_cooldown_with_a_single_probe_and_closes(
     dedicated_redis: LocalRedis, client: redis.Redis, metrics: RecordingMetrics, caplog: pytest.LogCaptureFixture
 ) -> None:
-    manager = _manager(client, metrics, failure_threshold=2, cooldown_s=0.3)
+    clock = FakeClock()
+    manager = _manager(client, metrics, failure_threshold=2, cooldown_s=0.3, clock=clock)
     loader = CountingLoader(Thing(id="c1", version=1))
     _freeze(dedicated_redis)
     try:
         for _ in range(3):
             manager.fetch_item("c1", loader, THING)
         assert state_of(manager.breaker) is BreakerState.OPEN
-        time.sleep(0.35)
+        clock.advance(0.35)
 
         # While frozen, after the cool-down: 16 concurrent reads, only one probes (and times out)
-        durations: list[float] = []
-        lock = threading.Lock()
-
-        def read() -> None:
-            _, ms = _timed(manager, "c1", loader)
-            with lock:
-                durations.append(ms)
-
-        threads = [threading.Thread(target=read) for _ in range(16)]
+        errors = metrics.counts["CacheError"]
+        threads = [threading.Thread(target=lambda: manager.fetch_item("c1", loader, THING)) for _ in range(16)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        assert sum(ms >= TIMEOUT_MS * 0.8 for ms in durations) == 1, durations
+        assert metrics.counts["CacheError"] == errors + 1, "one probe reached Redis"
         assert state_of(manager.breaker) is BreakerState.OPEN, "a failed probe re-opens the breaker"
     finally:
         _thaw(dedicated_redis)
 
-    time.sleep(0.35)
+    clock.advance(0.35)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="test.cache"):
         outcome = manager.fetch_item("c1", loader, THING).outcome  # the probe succeeds
@@ -167,13 +153,14 @@ def test_invalidate_never_raises_and_says_redis_did_not_take_it(
 def test_redis_restarted_on_same_port_is_used_again(
     dedicated_redis: LocalRedis, client: redis.Redis, metrics: RecordingMetrics
 ) -> None:
-    manager = _manager(client, metrics, failure_threshold=1, cooldown_s=0.2)
+    clock = FakeClock()
+    manager = _manager(client, metrics, failure_threshold=1, cooldown_s=0.2, clock=clock)
     port = dedicated_redis.port
     dedicated_redis.stop()
     assert manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING).outcome is CacheOutcome.BYPASS
     restarted = start_redis_server(port)
     try:
-        time.sleep(0.25)
+        clock.advance(0.25)  # past the breaker's cool-down
         assert manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING).outcome is CacheOutcome.MISS
         assert manager.fetch_item("c1", CountingLoader(None), THING).outcome is CacheOutcome.HIT
     finally:
@@ -190,27 +177,11 @@ def test_unreachable_host_at_cold_start_is_a_bypass(metrics: RecordingMetrics) -
     assert manager.health().status == "degraded"
 
 
-class _SteppedClock:
-    """A clock the test moves by hand (the near cache's TTL runs on ``monotonic``)."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def test_redis_down_a_hot_key_costs_one_load_per_near_ttl(
     dedicated_redis: LocalRedis, client: redis.Redis, metrics: RecordingMetrics
 ) -> None:
     # Given Redis stopped and a near cache of 1 s on a clock the test drives
-    clock = _SteppedClock()
+    clock = FakeClock()
     manager = make_manager(
         client,
         metrics,
@@ -225,7 +196,7 @@ def test_redis_down_a_hot_key_costs_one_load_per_near_ttl(
 
     # When one container reads a hot key 100 times within its near TTL, then once after it
     outcomes = [manager.fetch_item("hot", loader, THING).outcome for _ in range(100)]
-    clock.now += 1.01
+    clock.advance(1.01)
     manager.fetch_item("hot", loader, THING)
 
     # Then the first read loads (a bypass), the other 99 come from the near cache, and the TTL still bounds it

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from courses_api.cache import ListNamespace
+from courses_api.cache.api import ListNamespace
 from tests.integration.cache.conftest import THINGS, CountingLoader, ManagerFactory, Thing
 
 LIST_TTL_S = 60

@@ -1,16 +1,16 @@
-"""Read-through behaviour against a real redis-server: tiers, leases, stampedes, refresh."""
+"""Read-through behaviour against the ElastiCache stand-in: tiers, leases, stampedes, fences."""
 
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import redis
 
-from courses_api.cache import CacheOutcome, ListNamespace, PageReads, RedisCacheManager
+from courses_api.cache.api import CacheOutcome, EventualRead, ListNamespace
+from courses_api.cache.manager import RedisCacheManager
 from tests.integration.cache.conftest import (
     THING,
     THINGS,
@@ -18,7 +18,9 @@ from tests.integration.cache.conftest import (
     ManagerFactory,
     RecordingMetrics,
     Thing,
+    advance_redis,
 )
+from tests.support.clock import FakeClock
 
 CATALOGUE = ListNamespace("catalogue")
 
@@ -91,11 +93,14 @@ def test_skip_near_reads_redis_so_writers_see_their_writes(manager_factory: Mana
 
 
 def test_near_cache_expires_after_its_ttl(manager_factory: ManagerFactory) -> None:
-    a, b = manager_factory(near_ttl_s=0.2), manager_factory()
+    clock = FakeClock()
+    a, b = manager_factory(near_ttl_s=0.2, clock=clock), manager_factory()
     a.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
     b.invalidate(["c1"], [])
     b.fetch_item("c1", CountingLoader(Thing(id="c1", version=2)), THING)
-    time.sleep(0.25)
+    clock.advance(0.19)
+    assert a.fetch_item("c1", CountingLoader(None), THING).value == Thing(id="c1", version=1)
+    clock.advance(0.02)
     assert a.fetch_item("c1", CountingLoader(None), THING).value == Thing(id="c1", version=2)
 
 
@@ -181,10 +186,11 @@ def test_not_found_is_cached_briefly_and_cleared_by_invalidate(
     assert created.outcome is CacheOutcome.MISS
 
 
-def test_negative_entry_expires(manager_factory: ManagerFactory) -> None:
-    manager = manager_factory(near_ttl_s=0, negative_ttl_s=0.2, ttl_jitter=0)
+def test_negative_entry_expires(manager_factory: ManagerFactory, redis_client: redis.Redis) -> None:
+    manager = manager_factory(near_ttl_s=0, negative_ttl_s=60, ttl_jitter=0)
     manager.fetch_item("ghost", CountingLoader(None), THING)
-    time.sleep(0.3)
+    assert 0 < redis_client.pttl(manager.keys.item("ghost").value) <= 60_000
+    advance_redis(redis_client, 60)
     assert manager.fetch_item("ghost", CountingLoader(Thing(id="ghost", version=1)), THING).outcome is CacheOutcome.MISS
 
 
@@ -264,7 +270,7 @@ def test_reader_paused_between_query_and_fill_cannot_store_stale_page(manager_fa
     assert final.value == [Thing(id="c1", version=2)]
 
 
-def test_failed_loader_releases_its_lease(manager_factory: ManagerFactory) -> None:
+def test_failed_loader_releases_its_lease(manager_factory: ManagerFactory, metrics: RecordingMetrics) -> None:
     a, b = manager_factory(near_ttl_s=0, lease_wait_s=5), manager_factory(near_ttl_s=0, lease_wait_s=5)
 
     def broken() -> Thing:
@@ -272,94 +278,56 @@ def test_failed_loader_releases_its_lease(manager_factory: ManagerFactory) -> No
 
     with pytest.raises(RuntimeError):
         a.fetch_item("c1", broken, THING)
-    started = time.monotonic()
     assert b.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING).outcome is CacheOutcome.MISS
-    assert time.monotonic() - started < 1, "the next reader must not wait for a dead lease"
+    assert metrics.counts["CacheLeaseWait"] == 0, "the next reader does not wait for a dead lease"
 
 
-# ---------------------------------------------------------------- stampedes and early refresh
+# ---------------------------------------------------------------- stampedes
 
 
 @pytest.mark.parametrize("kind", ["item", "list"])
 def test_64_concurrent_misses_cost_one_load(
     manager_factory: ManagerFactory, metrics: RecordingMetrics, kind: str
 ) -> None:
-    # Given 8 containers with 8 concurrent requests each on one cold key, and a 200 ms database read
-    # (generous socket timeouts: 64 threads on a small CI box must not turn into BYPASSes)
-    managers = [manager_factory(near_ttl_s=0, lease_wait_s=3, timeout_ms=2000) for _ in range(8)]
-    loader = CountingLoader(Thing(id="hot", version=1), delay_s=0.2)
-    list_loader = CountingLoader([Thing(id="hot", version=1)], delay_s=0.2)
+    # Given 8 containers with 8 concurrent requests each on one cold key, and a database read that
+    # lasts until every other reader is waiting for it (no timing: the readers' own progress; the
+    # generous timeouts only keep a loaded machine from turning waits into BYPASSes)
+    managers = [manager_factory(near_ttl_s=0, lease_wait_s=30, timeout_ms=5000) for _ in range(8)]
+    item_loader = CountingLoader(Thing(id="hot", version=1), until_waiting=(metrics, 63))
+    page_loader = CountingLoader([Thing(id="hot", version=1)], until_waiting=(metrics, 63))
+
     start = threading.Barrier(64)
 
     def read(i: int) -> object:
         start.wait()
         manager = managers[i % 8]
         if kind == "item":
-            return manager.fetch_item("hot", loader, THING).value
-        return manager.fetch_list(CATALOGUE, "limit=20", list_loader, THINGS).value
+            return manager.fetch_item("hot", item_loader, THING).value
+        return manager.fetch_list(CATALOGUE, "limit=20", page_loader, THINGS).value
 
     with ThreadPoolExecutor(64) as pool:
         values = list(pool.map(read, range(64)))
 
     # Then the database is read once and every request got the row
-    assert loader.calls + list_loader.calls == 1, metrics.counts
+    assert item_loader.calls + page_loader.calls == 1, metrics.counts
     assert all(v in (Thing(id="hot", version=1), [Thing(id="hot", version=1)]) for v in values)
-    assert metrics.counts["CacheLeaseWait"] >= 1
+    assert metrics.counts["CacheLeaseWait"] == 63
 
 
-def test_waiters_give_up_and_load_when_the_lease_holder_is_too_slow(manager_factory: ManagerFactory) -> None:
-    holder, waiter = manager_factory(near_ttl_s=0), manager_factory(near_ttl_s=0, lease_wait_s=0.05)
-    slow = CountingLoader(Thing(id="c1", version=1), delay_s=0.5)
-    thread = threading.Thread(target=lambda: holder.fetch_item("c1", slow, THING))
-    thread.start()
-    time.sleep(0.05)
-    started = time.monotonic()
-    own = CountingLoader(Thing(id="c1", version=1))
-    result = waiter.fetch_item("c1", own, THING)
-    assert (result.outcome, own.calls) == (CacheOutcome.MISS, 1)
-    assert time.monotonic() - started < 0.3
-    thread.join()
-
-
-def test_hot_key_is_refreshed_once_before_it_expires(
-    manager_factory: ManagerFactory, metrics: RecordingMetrics, redis_client: redis.Redis
+def test_waiters_give_up_and_load_when_the_lease_holder_is_too_slow(
+    manager_factory: ManagerFactory, redis_client: redis.Redis
 ) -> None:
-    # Given a key that took 200 ms to compute, close to expiry (XFetch window = delta * beta * -ln(u)):
-    # filled with 1.2 s to live < 200 ms * -ln(0.001) = 1.38 s. (The expiry travels in the value,
-    # so the fill itself must be short-lived; a PEXPIRE behind the cache's back is not seen.)
-    managers = [
-        manager_factory(near_ttl_s=0, item_ttl_s=60, rng=lambda: 0.001, timeout_ms=2000, lease_wait_s=2)
-        for _ in range(4)
-    ]
-    first = CountingLoader(Thing(id="hot", version=1), delay_s=0.2)
-    short_lived = manager_factory(near_ttl_s=0, item_ttl_s=1.2, ttl_jitter=0, early_refresh_beta=0)
-    short_lived.fetch_item("hot", first, THING)
-
-    # When 32 readers arrive at once
-    refresh = CountingLoader(Thing(id="hot", version=2), delay_s=0.05)
-    barrier = threading.Barrier(32)
-
-    def read(i: int) -> CacheOutcome:
-        barrier.wait()
-        return managers[i % 4].fetch_item("hot", refresh, THING).outcome
-
-    with ThreadPoolExecutor(32) as pool:
-        outcomes = list(pool.map(read, range(32)))
-
-    # Then exactly one of them reloads (early), the rest are served the current value
-    assert refresh.calls == 1, (metrics.counts, outcomes)
-    assert metrics.counts["CacheEarlyRefresh"] == 1
-    assert outcomes.count(CacheOutcome.HIT) == 31
-    assert redis_client.pttl(managers[0].keys.item("hot").value) > 30_000
-
-
-def test_no_early_refresh_far_from_expiry(manager_factory: ManagerFactory) -> None:
-    manager = manager_factory(near_ttl_s=0, item_ttl_s=60, rng=lambda: 0.5)
-    manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1), delay_s=0.05), THING)
-    loader = CountingLoader(Thing(id="c1", version=2))
-    for _ in range(20):
-        manager.fetch_item("c1", loader, THING)
-    assert loader.calls == 0
+    # Given another reader holding the lease of c1 (and never filling it)
+    clock = FakeClock()
+    waiter = manager_factory(near_ttl_s=0, lease_wait_s=0.25, clock=clock)
+    redis_client.set(waiter.keys.item("c1").lease, "someone-else", px=60_000)
+    own = CountingLoader(Thing(id="c1", version=1))
+    # When this reader misses, it polls on its clock until the wait is over
+    result = waiter.fetch_item("c1", own, THING)
+    # Then it loads without storing, after 0.25 s of the injected clock (never the wall's)
+    assert (result.outcome, own.calls) == (CacheOutcome.MISS, 1)
+    assert clock.monotonic() - FakeClock().monotonic() == pytest.approx(0.25)
+    assert not redis_client.exists(waiter.keys.item("c1").value)
 
 
 def test_powertools_metrics_receive_cache_metrics(manager_factory: ManagerFactory) -> None:
@@ -463,66 +431,6 @@ def test_page_of_an_older_generation_is_a_miss_on_the_get_path(
     assert (fresh.outcome, fresh.value) == (CacheOutcome.MISS, [Thing(id="a", version=2)])
 
 
-def test_entry_of_the_first_codec_layout_is_still_a_hit(manager: RedisCacheManager, redis_client: redis.Redis) -> None:
-    # An entry written before the expiry stamp existed (kind, uint32 delta, JSON): a deploy must not
-    # turn every warm entry into an error
-    legacy = b"J" + (40).to_bytes(4, "big") + THING.dump_json(Thing(id="c1", version=1))
-    redis_client.set(manager.keys.item("c1").value, legacy, px=60_000)
-    loader = CountingLoader(Thing(id="c1", version=2))
-    result = manager.fetch_item("c1", loader, THING)
-    assert (result.outcome, result.value, loader.calls) == (CacheOutcome.HIT, Thing(id="c1", version=1), 0)
-
-
-def test_hot_page_is_refreshed_once_before_it_expires(
-    manager_factory: ManagerFactory, metrics: RecordingMetrics, redis_client: redis.Redis
-) -> None:
-    # Given a page that took 200 ms to compute and has 1.2 s left (< the 1.38 s XFetch window)
-    managers = [
-        manager_factory(near_ttl_s=0, list_ttl_s=60, rng=lambda: 0.001, timeout_ms=2000, lease_wait_s=2)
-        for _ in range(4)
-    ]
-    short_lived = manager_factory(near_ttl_s=0, list_ttl_s=1.2, ttl_jitter=0, early_refresh_beta=0)
-    short_lived.fetch_list(CATALOGUE, "p1", CountingLoader([Thing(id="a", version=1)], delay_s=0.2), THINGS)
-    refresh = CountingLoader([Thing(id="a", version=2)], delay_s=0.05)
-    barrier = threading.Barrier(32)
-
-    def read(i: int) -> CacheOutcome:
-        barrier.wait()
-        return managers[i % 4].fetch_list(CATALOGUE, "p1", refresh, THINGS).outcome
-
-    # When 32 readers arrive at once
-    with ThreadPoolExecutor(32) as pool:
-        outcomes = list(pool.map(read, range(32)))
-
-    # Then exactly one reloads, early, and the refilled page lives a full TTL under the same generation
-    assert refresh.calls == 1, (metrics.counts, outcomes)
-    assert metrics.counts["CacheEarlyRefresh"] == 1
-    assert outcomes.count(CacheOutcome.HIT) == 31
-    assert redis_client.pttl(managers[0].keys.page(CATALOGUE, "p1").value) > 30_000
-    assert managers[0].fetch_list(CATALOGUE, "p1", CountingLoader(None), THINGS).value == [Thing(id="a", version=2)]
-
-
-def test_refresh_lease_is_refused_once_the_entry_was_refilled(
-    manager_factory: ManagerFactory, redis_client: redis.Redis
-) -> None:
-    # Given a reader that decided to refresh entry A, after which entry B replaced it
-    from courses_api.cache.codec import Codec
-
-    manager = manager_factory(near_ttl_s=0)
-    key = manager.keys.item("c1")
-    codec = Codec()
-    seen = codec.encode(Thing(id="c1", version=1), THING, 50, expires_at_ms=1_000)
-    redis_client.set(key.value, codec.encode(Thing(id="c1", version=1), THING, 50, expires_at_ms=2_000).data)
-    entry = manager._tier.item_entry("c1")
-    # Then its refresh lease is refused (someone already refreshed), and granted for the current entry
-    assert manager._take_refresh_lease(entry, codec.decode(seen.data, THING), "") is None
-    stored = redis_client.get(key.value)
-    assert isinstance(stored, bytes)
-    current = codec.decode(stored, THING)
-    assert manager._take_refresh_lease(entry, current, "") is not None
-    assert redis_client.exists(key.lease)
-
-
 # ---------------------------------------------------------------- version fences
 
 
@@ -545,16 +453,13 @@ def test_invalidation_leaves_the_committed_version_as_a_fence(
 
 def test_fill_older_than_the_fence_is_read_again_consistently(manager_factory: ManagerFactory) -> None:
     # Given v2 committed and invalidated, and a replica still answering v1
-    from courses_api.cache import Fenced
-
     manager = manager_factory(near_ttl_s=0)
     manager.invalidate(["c1"], [], fences={"c1": "2"})
     eventual = CountingLoader(Thing(id="c1", version=1))
     consistent = CountingLoader(Thing(id="c1", version=2))
-    fenced = Fenced(eventual, lambda thing: thing.version)
 
     # When a reader misses
-    first = manager.fetch_item("c1", consistent, THING, fenced=fenced)
+    first = manager.fetch_item("c1", consistent, THING, eventual=EventualRead(eventual, lambda thing: thing.version))
 
     # Then the replica's v1 is refused, v2 is read strongly consistently, served and stored
     assert (first.value, eventual.calls, consistent.calls) == (Thing(id="c1", version=2), 1, 1)
@@ -562,12 +467,10 @@ def test_fill_older_than_the_fence_is_read_again_consistently(manager_factory: M
 
 
 def test_fill_at_the_fenced_version_costs_one_eventual_read(manager_factory: ManagerFactory) -> None:
-    from courses_api.cache import Fenced
-
     manager = manager_factory(near_ttl_s=0)
     manager.invalidate(["c1"], [], fences={"c1": "2"})
     eventual, consistent = CountingLoader(Thing(id="c1", version=2)), CountingLoader(Thing(id="c1", version=2))
-    result = manager.fetch_item("c1", consistent, THING, fenced=Fenced(eventual, lambda thing: thing.version))
+    result = manager.fetch_item("c1", consistent, THING, eventual=EventualRead(eventual, lambda thing: thing.version))
     assert (result.outcome, eventual.calls, consistent.calls) == (CacheOutcome.MISS, 1, 0)
     assert manager.fetch_item("c1", CountingLoader(None), THING).outcome is CacheOutcome.HIT
 
@@ -600,70 +503,17 @@ def test_a_table_page_fills_eventually_consistently_unless_its_fence_stands(
     mine = ListNamespace("me", "u1", consistent_reads=True)
     strong, eventual = CountingLoader([Thing(id="a", version=1)]), CountingLoader([Thing(id="a", version=1)])
     # No invalidation within replica lag: the eventually consistent read fills the page
-    assert manager.fetch_list(mine, "p1", PageReads(strong, eventual), THINGS).outcome is CacheOutcome.MISS
+    assert manager.fetch_list(mine, "p1", strong, THINGS, eventual=eventual).outcome is CacheOutcome.MISS
     assert (strong.calls, eventual.calls) == (0, 1)
     assert redis_client.exists(manager.keys.page(mine, "p1").value)
     # Right after an invalidation (its fence stands) only the strong read may fill it
     manager.invalidate([], [mine])
     fresh = CountingLoader([Thing(id="a", version=2)])
     lagging = CountingLoader([Thing(id="a", version=1)])
-    assert manager.fetch_list(mine, "p1", PageReads(fresh, lagging), THINGS).value == [Thing(id="a", version=2)]
+    assert manager.fetch_list(mine, "p1", fresh, THINGS, eventual=lagging).value == [Thing(id="a", version=2)]
     assert (fresh.calls, lagging.calls) == (1, 0)
     # An index page (no consistent reads) never takes the eventual path: it is its only read
     web = ListNamespace("category", "web")
     index, unused = CountingLoader([Thing(id="b", version=1)]), CountingLoader([])
-    manager.fetch_list(web, "p1", PageReads(index, unused), THINGS)
+    manager.fetch_list(web, "p1", index, THINGS, eventual=unused)
     assert (index.calls, unused.calls) == (1, 0)
-
-
-# ---------------------------------------------------------------- config and clock
-
-
-class FakeClock:
-    """A clock the test drives: sleeping advances monotonic time instead of waiting."""
-
-    def __init__(self, wall: float = 1_767_225_600.0) -> None:
-        self.now = 100.0
-        self.wall = wall
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return self.wall
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def test_lease_wait_runs_on_the_injected_clock(manager_factory: ManagerFactory, redis_client: redis.Redis) -> None:
-    # Given another reader holding the lease of c1 (and never filling it)
-    clock = FakeClock()
-    waiter = manager_factory(near_ttl_s=0, lease_wait_s=0.25, clock=clock)
-    redis_client.set(waiter.keys.item("c1").lease, "someone-else", px=60_000)
-    loader = CountingLoader(Thing(id="c1", version=1))
-    # When this reader misses, it polls on its clock until the wait is over, then loads without storing
-    started = time.perf_counter()
-    result = waiter.fetch_item("c1", loader, THING)
-    # Then it waited 0.25 s of the injected clock, not of the wall
-    assert (result.outcome, loader.calls) == (CacheOutcome.MISS, 1)
-    assert abs(sum(clock.slept) - 0.25) < 1e-9
-    assert time.perf_counter() - started < 0.2
-    assert not redis_client.exists(waiter.keys.item("c1").value)
-
-
-def test_entry_expiry_is_stamped_from_the_injected_wall_clock(
-    manager_factory: ManagerFactory, redis_client: redis.Redis
-) -> None:
-    from courses_api.cache.codec import Codec
-
-    clock = FakeClock(wall=2_000_000_000.0)
-    manager = manager_factory(near_ttl_s=0, item_ttl_s=100, ttl_jitter=0, clock=clock)
-    manager.fetch_item("c1", CountingLoader(Thing(id="c1", version=1)), THING)
-    raw = redis_client.get(manager.keys.item("c1").value)
-    assert isinstance(raw, bytes)
-    stored = Codec().decode(raw, THING)
-    assert stored.expires_at_ms == 2_000_000_000_000 + 100_000
-

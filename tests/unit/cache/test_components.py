@@ -11,21 +11,16 @@ from botocore.credentials import Credentials
 from pydantic import BaseModel, SecretStr, TypeAdapter
 from redis.crc import key_slot
 
-from courses_api.cache import (
-    BreakerState,
-    CacheConfigurationError,
-    CircuitBreaker,
-    ElastiCacheIAMProvider,
-    KeySpace,
-    ListNamespace,
-    NearCache,
-    NullCache,
-    NullMetrics,
-    RedisCacheManager,
-    build_cache,
-)
-from courses_api.cache.client import IAMTarget, client_options
+from courses_api.cache.api import ListNamespace, NullCache
+from courses_api.cache.breaker import BreakerState, CircuitBreaker
+from courses_api.cache.client import CacheConfigurationError, ElastiCacheIAMProvider, IAMTarget, client_options
 from courses_api.cache.codec import Codec, CodecError
+from courses_api.cache.config import CacheConfig
+from courses_api.cache.factory import build_cache
+from courses_api.cache.keys import KeySpace
+from courses_api.cache.manager import RedisCacheManager
+from courses_api.cache.metrics import NullMetrics
+from courses_api.cache.near import ENTRY_OVERHEAD, NearCache
 from courses_api.settings import Settings
 
 
@@ -69,7 +64,8 @@ def test_near_cache_expires_entries_after_ttl() -> None:
 
 
 def test_near_cache_is_bounded_by_entries_and_bytes_lru_first() -> None:
-    near = NearCache(ttl_s=10, max_entries=3, max_bytes=100)
+    budget = 4 * ENTRY_OVERHEAD + 100
+    near = NearCache(ttl_s=10, max_entries=3, max_bytes=budget)
     for key in "abc":
         near.put(key, key, 10)
     near.get("a")  # a is now most recently used
@@ -77,11 +73,11 @@ def test_near_cache_is_bounded_by_entries_and_bytes_lru_first() -> None:
     assert near.get("b") == (False, None)
     assert near.get("a")[0]
     assert near.get("d")[0]
-    near.put("big", "x", 90)  # evicts until under 100 bytes
+    near.put("big", "x", 3 * ENTRY_OVERHEAD + 90)  # evicts until under the byte budget
     stats = near.stats()
-    assert stats.bytes <= 100
+    assert stats.bytes <= budget
     assert stats.entries <= 3
-    near.put("huge", "x", 101)
+    near.put("huge", "x", budget)
     assert near.get("huge") == (False, None), "an entry larger than the whole budget is not kept"
 
 
@@ -89,21 +85,17 @@ def test_near_cache_zero_ttl_stores_nothing() -> None:
     near = NearCache(ttl_s=0, max_entries=10, max_bytes=10_000)
     near.put("k", "v", 1)
     assert near.get("k") == (False, None)
-    assert not near.enabled
 
 
-def test_near_cache_group_invalidation_and_epoch_guard() -> None:
+def test_near_cache_drops_keys_and_a_list_by_prefix() -> None:
     near = NearCache(ttl_s=10, max_entries=10, max_bytes=10_000)
-    near.put("page1", 1, 1, group="g")
-    near.put("page2", 2, 1, group="g")
-    near.put("other", 3, 1, group="h")
-    epoch = near.epoch
-    near.invalidate([], ["g"])
-    assert near.get("page1") == (False, None)
-    assert near.get("page2") == (False, None)
-    assert near.get("other") == (True, 3)
-    near.put("page1", "stale", 1, group="g", epoch=epoch)  # read before the invalidation
-    assert near.get("page1") == (False, None)
+    near.put("g}:page1", 1, 1)
+    near.put("g}:page2", 2, 1)
+    near.put("h}:page1", 3, 1)
+    near.put("item", 4, 1)
+    near.invalidate(["item"], ["g}"])
+    assert [near.get(k)[0] for k in ("g}:page1", "g}:page2", "h}:page1", "item")] == [False, False, True, False]
+    assert near.stats().entries == 1
 
 
 # ---------------------------------------------------------------- breaker
@@ -158,43 +150,23 @@ def test_breaker_lets_another_probe_through_when_one_is_lost() -> None:
 
 def test_codec_round_trips_compresses_large_values_and_encodes_none() -> None:
     codec = Codec(compress_threshold=100)
-    small = codec.encode(Row(id="a"), ROW, 12.7)
-    large = codec.encode(Row(id="b", body="x" * 1000), ROW, 3)
-    negative = codec.encode(None, ROW, 1)
+    small = codec.encode(Row(id="a"), ROW)
+    large = codec.encode(Row(id="b", body="x" * 1000), ROW)
+    negative = codec.encode(None, ROW)
     assert small.data[:1] == b"J"
     assert large.data[:1] == b"Z"
     assert negative.data[:1] == b"N"
     assert len(large.data) < 200 < large.raw_size
     assert codec.decode(small.data, ROW).value == Row(id="a")
-    assert codec.decode(small.data, ROW).delta_ms == 12
+    assert codec.decode(large.data, ROW) == codec.decode(codec.encode(Row(id="b", body="x" * 1000), ROW).data, ROW)
     assert codec.decode(large.data, ROW).value == Row(id="b", body="x" * 1000)
     assert codec.decode(negative.data, ROW).value is None
     with pytest.raises(CodecError):
-        codec.decode(b"J\x00\x00\x00\x00{not json", ROW)
+        codec.decode(b"J{not json", ROW)
+    with pytest.raises(CodecError):
+        codec.decode(b"Z\x00\x01", ROW)
     with pytest.raises(CodecError):
         codec.decode(b"Q", ROW)
-
-
-def test_codec_carries_the_fill_expiry_and_a_stamp_that_identifies_the_fill() -> None:
-    codec = Codec(compress_threshold=100)
-    first = codec.decode(codec.encode(Row(id="a"), ROW, 7, expires_at_ms=1_700_000_000_123).data, ROW)
-    again = codec.decode(codec.encode(Row(id="a"), ROW, 7, expires_at_ms=1_700_000_000_124).data, ROW)
-    negative = codec.decode(codec.encode(None, ROW, 3, expires_at_ms=99).data, ROW)
-    big = codec.decode(codec.encode(Row(id="b", body="x" * 1000), ROW, 3, expires_at_ms=5).data, ROW)
-    assert (first.expires_at_ms, first.delta_ms) == (1_700_000_000_123, 7)
-    assert (negative.value, negative.expires_at_ms) == (None, 99)
-    assert (big.value, big.expires_at_ms) == (Row(id="b", body="x" * 1000), 5)
-    assert first.stamp != again.stamp, "two fills of the same row are told apart"
-    assert codec.encode(Row(id="a"), ROW, 1).data[1] == 1, "format byte after the kind"
-
-
-def test_codec_reads_the_first_layout_as_expiry_unknown() -> None:
-    legacy = b"J" + (12).to_bytes(4, "big") + ROW.dump_json(Row(id="a"))
-    decoded = Codec().decode(legacy, ROW)
-    assert (decoded.value, decoded.delta_ms, decoded.expires_at_ms) == (Row(id="a"), 12, 0)
-    assert Codec().decode(b"N\x00\x00\x00\x05", ROW).value is None
-    with pytest.raises(CodecError):
-        Codec().decode(b"J\x01\x00", ROW)
 
 
 def test_keys_are_versioned_and_hash_tagged() -> None:
@@ -283,8 +255,6 @@ def test_build_cache_without_redis_is_a_null_cache_and_with_redis_connects_lazil
 
 
 def test_config_is_built_once_from_settings() -> None:
-    from courses_api.cache import CacheConfig, KeySpace
-
     config = CacheConfig.from_settings(settings(
         cache_item_ttl_s=120, cache_key_prefix="shop", cache_schema_version=3, near_cache_ttl_s=0.5,
         cache_fence_ttl_ms=1500, breaker_cooldown_s=2.0,

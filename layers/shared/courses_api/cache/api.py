@@ -1,7 +1,7 @@
 """The contract between the domain services and the cache.
 
-Services only see this protocol, so a function without Redis (or a test) can run with
-:class:`NullCache`, and the Redis-backed manager can evolve behind it.
+Services see only :class:`ReadThroughCache`, so a function without Redis (or a test) runs
+with :class:`NullCache`, and the Redis-backed manager can change behind it.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ class ListNamespace:
 
     ``kind`` is ``catalogue``, ``category``, ``instructor`` or ``me`` (a user's enrollments);
     ``partition`` is the index partition value (empty for the catalogue). ``consistent_reads``
-    says the pages are loaded by a strongly consistent read (a table ``Query``), so a page
-    may be stored even right after an invalidation; index pages (the default) cannot be
-    read that way. It is a property of the list, not part of its identity.
+    says the pages come from a table ``Query``, which can be read strongly consistently, so a
+    page may be stored even right after an invalidation (an index cannot be read that way).
+    It is a property of the list, not part of its identity.
     """
 
     kind: str
@@ -50,22 +50,13 @@ class ListNamespace:
 
 
 # What an invalidation leaves in an item's version fence (see ``ReadThroughCache.invalidate``).
-FENCE_GONE = "gone"  # the row was deleted: only an absent row may be stored
+FENCE_GONE = "gone"  # the row was deleted (ids are never reused): only an absent row may be stored
 FENCE_UNKNOWN = "*"  # the committed version is not known: no eventually consistent fill is stored
 
 
 def version_fence(version: int) -> str:
     """The fence of a committed row at ``version``: a fill must carry this version or a newer one."""
     return str(int(version))
-
-
-def merge_fences(old: str, new: str) -> str:
-    """One fence covering two invalidations: the newer version, or ``FENCE_UNKNOWN`` for two kinds."""
-    if old == new:
-        return new
-    if old.isdigit() and new.isdigit():
-        return str(max(int(old), int(new)))
-    return FENCE_UNKNOWN
 
 
 def fence_admits(fence: str | None, value: T | None, version_of: Callable[[T], int]) -> bool:
@@ -80,30 +71,12 @@ def fence_admits(fence: str | None, value: T | None, version_of: Callable[[T], i
 
 
 @dataclass(frozen=True, slots=True)
-class Fenced(Generic[T]):
-    """An eventually consistent read of an item (half the read units) and how to read its version.
-
-    Given to ``fetch_item``, a fill reads with ``load`` first; a row older than the fence
-    the last invalidation left is not stored: the item is read again strongly consistently.
-    """
+class EventualRead(Generic[T]):
+    """An eventually consistent read of an item (half the read units) and the version of a row,
+    which the item's fence is compared with before the row may be stored."""
 
     load: Callable[[], T | None]
     version: Callable[[T], int]
-
-
-@dataclass(frozen=True, slots=True)
-class PageReads(Generic[T]):
-    """A page of a table (not an index) read two ways; called, it reads strongly consistently.
-
-    Given as ``fetch_list``'s ``load`` for a namespace with ``consistent_reads``, a fill
-    reads ``eventual`` (half the read units) while no namespace fence stands.
-    """
-
-    strong: Callable[[], T]
-    eventual: Callable[[], T]
-
-    def __call__(self) -> T:
-        return self.strong()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +91,9 @@ class DependencyStatus:
 class BatchLoader(Protocol[T_co]):
     """Loads many items at once (one BatchGetItem per 100 ids); absent ids are left out.
 
-    ``consistent`` is True when the rows will be stored in the cache: then they must be
-    read strongly consistently, so a stored row never predates a committed write. Rows
-    that are only served (no cache, Redis down) may be read eventually consistently, at
-    half the read units.
+    ``consistent`` is True when the rows will be stored: then they are read strongly
+    consistently, so a stored row never predates a committed write. Rows that are only
+    served (no cache, Redis down) may be read eventually consistently, at half the read units.
     """
 
     def __call__(self, item_ids: Sequence[str], /, *, consistent: bool) -> Mapping[str, T_co]: ...
@@ -130,65 +102,39 @@ class BatchLoader(Protocol[T_co]):
 class ReadThroughCache(Protocol):
     """Cache-aside reads and the invalidations that keep them correct."""
 
-    def fetch_item(
-        self,
-        item_id: str,
-        load: Callable[[], T | None],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        fenced: Fenced[T] | None = None,
-    ) -> Cached[T | None]:
-        """Return the item from near cache, Redis or ``load`` (``None`` is cached negatively).
+    def fetch_item(self, item_id: str, load: Callable[[], T | None], adapter: TypeAdapter[T], *,
+                   skip_near: bool = False, eventual: EventualRead[T] | None = None) -> Cached[T | None]:
+        """The item from the near cache, Redis or ``load`` (a ``None`` is cached briefly).
 
-        ``load`` reads strongly consistently; with ``fenced``, misses are read eventually
-        consistently and checked against the item's version fence.
+        ``load`` reads strongly consistently. Given ``eventual``, a miss reads that instead and
+        stores it only if it is not older than the item's version fence, else reads ``load``.
         """
         ...
 
-    def fetch_items(
-        self,
-        item_ids: Sequence[str],
-        load_many: BatchLoader[T],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        version: Callable[[T], int] | None = None,
-    ) -> dict[str, Cached[T | None]]:
-        """Many items (same entries as ``fetch_item``): the misses are read with one ``load_many``.
+    def fetch_items(self, item_ids: Sequence[str], load_many: BatchLoader[T], adapter: TypeAdapter[T], *,
+                    skip_near: bool = False, version: Callable[[T], int] | None = None,
+                    ) -> dict[str, Cached[T | None]]:
+        """Many items (the entries ``fetch_item`` uses), the misses read with one ``load_many``.
 
-        Every id of ``item_ids`` is in the result; ``None`` means no such item. With
-        ``version``, the misses are read eventually consistently and each row is checked
-        against its fence; the refused ones are read again, strongly consistently.
+        Every id is in the result; ``None`` means no such item. With ``version``, the misses
+        are read eventually consistently and checked against their fences; the refused ones
+        are read again, strongly consistently.
         """
         ...
 
-    def fetch_list(
-        self,
-        namespace: ListNamespace,
-        page_key: str,
-        load: Callable[[], T],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-    ) -> Cached[T]:
-        """Return one page of a list; ``page_key`` encodes filters, limit and cursor.
+    def fetch_list(self, namespace: ListNamespace, page_key: str, load: Callable[[], T],  # noqa: PLR0913
+                   adapter: TypeAdapter[T], *, skip_near: bool = False, eventual: Callable[[], T] | None = None,
+                   ) -> Cached[T]:
+        """One page of a list; ``page_key`` encodes filters, limit and position.
 
         Right after the namespace was invalidated (its fence stands), a page loaded from an
-        index is served but not stored, unless the namespace has ``consistent_reads``. For
-        such a namespace ``load`` may be :class:`PageReads`: its eventually consistent read
-        fills the page while no fence stands, its strong one otherwise.
+        index is served but not stored. A namespace with ``consistent_reads`` stores its pages
+        then too (``load`` is strongly consistent), and reads ``eventual`` when no fence stands.
         """
         ...
 
-    def invalidate(
-        self,
-        item_ids: Iterable[str],
-        namespaces: Iterable[ListNamespace],
-        *,
-        fences: Mapping[str, str] | None = None,
-        write_id: str | None = None,
-    ) -> bool:
+    def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace], *,
+                   fences: Mapping[str, str] | None = None, write_id: str | None = None) -> bool:
         """Drop the items and bump the generation of each list namespace; never raises.
 
         Each item keeps its version fence: ``fences[item_id]`` (from :func:`version_fence` or
@@ -205,51 +151,26 @@ class ReadThroughCache(Protocol):
 
 
 class NullCache:
-    """No cache tier: every read goes to the loader and is reported as a BYPASS."""
+    """No cache tier: every read goes to the loader (strongly consistent) and is a BYPASS."""
 
-    def fetch_item(
-        self,
-        item_id: str,
-        load: Callable[[], T | None],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        fenced: Fenced[T] | None = None,
-    ) -> Cached[T | None]:
+    def fetch_item(self, item_id: str, load: Callable[[], T | None], adapter: TypeAdapter[T], *,
+                   skip_near: bool = False, eventual: EventualRead[T] | None = None) -> Cached[T | None]:
         return Cached(load(), CacheOutcome.BYPASS)
 
-    def fetch_items(
-        self,
-        item_ids: Sequence[str],
-        load_many: BatchLoader[T],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-        version: Callable[[T], int] | None = None,
-    ) -> dict[str, Cached[T | None]]:
+    def fetch_items(self, item_ids: Sequence[str], load_many: BatchLoader[T], adapter: TypeAdapter[T], *,
+                    skip_near: bool = False, version: Callable[[T], int] | None = None,
+                    ) -> dict[str, Cached[T | None]]:
         ids = list(dict.fromkeys(item_ids))
         loaded = load_many(ids, consistent=False) if ids else {}
         return {item_id: Cached(loaded.get(item_id), CacheOutcome.BYPASS) for item_id in ids}
 
-    def fetch_list(
-        self,
-        namespace: ListNamespace,
-        page_key: str,
-        load: Callable[[], T],
-        adapter: TypeAdapter[T],
-        *,
-        skip_near: bool = False,
-    ) -> Cached[T]:
+    def fetch_list(self, namespace: ListNamespace, page_key: str, load: Callable[[], T],  # noqa: PLR0913
+                   adapter: TypeAdapter[T], *, skip_near: bool = False, eventual: Callable[[], T] | None = None,
+                   ) -> Cached[T]:
         return Cached(load(), CacheOutcome.BYPASS)
 
-    def invalidate(
-        self,
-        item_ids: Iterable[str],
-        namespaces: Iterable[ListNamespace],
-        *,
-        fences: Mapping[str, str] | None = None,
-        write_id: str | None = None,
-    ) -> bool:
+    def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace], *,
+                   fences: Mapping[str, str] | None = None, write_id: str | None = None) -> bool:
         return True
 
     def health(self) -> DependencyStatus:

@@ -10,6 +10,12 @@ Configured to send ElastiCache only what its access string allows (``template.ya
 ``CLIENT SETINFO``, and no ``COMMAND``: the cluster client routes by a key-position table
 of exactly the commands the cache package sends (:data:`KEY_POSITIONS`), and ``EVAL``
 keys by their ``numkeys`` (no ``COMMAND GETKEYS`` round trip).
+
+Measured on the local ElastiCache stand-in (``benchmarks/first_contact.py``, 4 runs of 30
+new clients each): construction plus the first GET 18.5-22.8 ms median (p10-p90 7.6-35.2 ms)
+against 243-352 ms median for a stock ``RedisCluster``; 2 connections at cold start (each a
+TLS handshake and an AUTH) against 3: the cluster client closes the connection it discovered
+the slots on and opens one to the key's shard, so one connection per shard used stays open.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from courses_api.cache.keys import KeySpace
 from courses_api.settings import Settings
@@ -21,12 +21,8 @@ FENCE_RETENTION_MS = 24 * 3600 * 1000  # > any stream, queue or replica lag (str
 
 
 class Clock(Protocol):
-    """The time sources of the cache.
-
-    ``monotonic`` measures durations (lease waits, recompute times); ``time`` is the wall
-    clock (seconds since the epoch) in which entry expiries are stored, since they are
-    read by other containers; ``sleep`` waits between lease polls.
-    """
+    """The time sources of the cache: ``monotonic`` for durations (lease waits, the near cache,
+    the breaker), ``time`` (wall clock) for generation seeds, ``sleep`` between lease polls."""
 
     def monotonic(self) -> float: ...
 
@@ -48,54 +44,56 @@ class SystemClock:
         time.sleep(seconds)
 
 
+# The settings each field comes from: a field's default is its setting's, so they cannot drift.
+SETTING_OF = {
+    "item_ttl_s": "cache_item_ttl_s", "list_ttl_s": "cache_list_ttl_s", "negative_ttl_s": "cache_negative_ttl_s",
+    "fence_ttl_ms": "cache_fence_ttl_ms", "near_ttl_s": "near_cache_ttl_s",
+    "near_max_entries": "near_cache_max_entries", "near_max_bytes": "near_cache_max_bytes",
+    "breaker_failure_threshold": "breaker_failure_threshold", "breaker_cooldown_s": "breaker_cooldown_s",
+}
+
+
+def _default(name: str) -> Any:
+    return Settings.model_fields[SETTING_OF[name]].default
+
+
 @dataclass(frozen=True, slots=True)
 class CacheConfig:
-    """Keys, TTLs, near-cache bounds, breaker, lease timing, early refresh and fences of one manager.
+    """Keys, TTLs, near-cache bounds, breaker, lease timing and fences of one manager.
 
-    ``fence_retention_ms`` is how long an item keeps the newest version invalidated (a day:
-    longer than any stream record or queued invalidation can lag, DynamoDB streams keep
-    records 24 h), so a late one can never lower it. ``fence_ttl_ms`` is how long an
-    invalidation of unknown version (and a namespace's bump) is trusted to cover: longer than
-    DynamoDB's replica lag (DynamoDB documents no bound, only that a repeated read returns
-    the recent item "after a short time"; sub-second is what is observed), so a fill read
-    from a replica that has not seen the write yet is refused. Longer is safer and costs
-    this much: item misses within the window may take a second, strongly consistent read,
-    and list pages loaded within it are served but not stored.
+    ``generation_ttl_ms``: how long a list generation a write bumped lives (longer than any
+    page under it); generations only readers created live as long as their pages.
+    ``fence_retention_ms``: how long an item keeps the newest version invalidated (a day:
+    DynamoDB streams keep records 24 h, so no late record or retried one outlives it).
+    ``fence_ttl_ms``: how long an invalidation of unknown version (and a namespace's bump) is
+    trusted to cover, longer than DynamoDB's replica lag (DynamoDB documents no bound, only
+    that a repeated read returns the recent item "after a short time"; sub-second is what is
+    observed). Longer is safer and costs this much: item misses within the window may take a
+    second, strongly consistent read, and list pages loaded within it are served but not stored.
     """
 
     keys: KeySpace = field(default_factory=KeySpace)
-    item_ttl_s: float = 300
-    list_ttl_s: float = 60
-    negative_ttl_s: float = 15
+    item_ttl_s: float = _default("item_ttl_s")
+    list_ttl_s: float = _default("list_ttl_s")
+    negative_ttl_s: float = _default("negative_ttl_s")
     ttl_jitter: float = 0.1
     lease_ttl_ms: int = 2000
     lease_wait_s: float = 0.25
     lease_poll_s: float = 0.002
-    early_refresh_beta: float = 1.0
-    fence_ttl_ms: int = 2000
+    fence_ttl_ms: int = _default("fence_ttl_ms")
     fence_retention_ms: int = FENCE_RETENTION_MS
     generation_ttl_ms: int = GENERATION_TTL_MS
-    near_ttl_s: float = 1.0  # 0 turns the near cache off
-    near_max_entries: int = 1024
-    near_max_bytes: int = 8 * 1024 * 1024
-    breaker_failure_threshold: int = 3
-    breaker_cooldown_s: float = 5.0
+    near_ttl_s: float = _default("near_ttl_s")  # 0 turns the near cache off
+    near_max_entries: int = _default("near_max_entries")
+    near_max_bytes: int = _default("near_max_bytes")
+    breaker_failure_threshold: int = _default("breaker_failure_threshold")
+    breaker_cooldown_s: float = _default("breaker_cooldown_s")
     rng: Callable[[], float] = field(default=random.random, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CacheConfig:
-        return cls(
-            keys=KeySpace(settings.cache_key_prefix, settings.cache_schema_version),
-            item_ttl_s=settings.cache_item_ttl_s,
-            list_ttl_s=settings.cache_list_ttl_s,
-            negative_ttl_s=settings.cache_negative_ttl_s,
-            fence_ttl_ms=settings.cache_fence_ttl_ms,
-            near_ttl_s=settings.near_cache_ttl_s,
-            near_max_entries=settings.near_cache_max_entries,
-            near_max_bytes=settings.near_cache_max_bytes,
-            breaker_failure_threshold=settings.breaker_failure_threshold,
-            breaker_cooldown_s=settings.breaker_cooldown_s,
-        )
+        return cls(keys=KeySpace(settings.cache_key_prefix, settings.cache_schema_version),
+                   **{name: getattr(settings, setting) for name, setting in SETTING_OF.items()})
 
     def jittered_ms(self, ttl_s: float) -> int:
         """``ttl_s`` shortened by up to ``ttl_jitter`` so entries filled together expire apart."""

@@ -16,7 +16,7 @@ from courses_api.settings import Settings
 
 if TYPE_CHECKING:
     from courses_api.cache.client import RedisClient
-    from courses_api.cache.link import WarningLogger
+    from courses_api.cache.guard import WarningLogger
     from courses_api.cache.manager import RedisCacheManager
 
 

@@ -12,7 +12,6 @@ CACHE_MISS = "CacheMiss"
 CACHE_BYPASS = "CacheBypass"
 CACHE_ERROR = "CacheError"
 CACHE_LEASE_WAIT = "CacheLeaseWait"
-CACHE_EARLY_REFRESH = "CacheEarlyRefresh"
 BREAKER_OPEN = "BreakerOpen"
 
 

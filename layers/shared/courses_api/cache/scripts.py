@@ -2,11 +2,14 @@
 
 They run only off the common path: a hit is a plain ``GET`` (items) or ``MGET`` of the
 generation and the page (lists, one slot), with no script; the read scripts run on a
-miss, to take or wait for the lease, and the others on fills, refreshes and failures.
+miss, to take or wait for the lease, and the others on fills, failures and writes.
 
 Items use leases (Facebook memcache style): a miss takes a lease token; the fill is
 stored only if that token is still there; an invalidation deletes value and lease, so a
-reader that loaded before the invalidation cannot store its stale row after it.
+reader that loaded before the invalidation cannot store its stale row after it. Leases earn
+their place in the stampede figure: 64 concurrent misses on one key cost 1 DynamoDB read
+(``docs/BENCHMARKS.md``). With invalidation driving freshness and 1 h TTLs, a key expires
+once an hour, and its lease makes that one load: no early refresh (XFetch) is needed.
 
 Lists are guarded by a generation counter per namespace (one ``INCR`` invalidates every
 page): a page is stored as ``<generation>:<value>`` and is a hit only under the current
@@ -18,7 +21,7 @@ A generation only readers created is bounded by the pages under it: seeded for t
 lease's life, then kept as long as the longest page filled under it. Anyone can read a
 list of any category or instructor, so a generation that outlived its pages would let
 readers grow Redis without bound; only an invalidation (a write) gives a generation the
-longer life its ``generation_ttl_ms`` argument names, and fills never shorten it.
+longer life ``INVALIDATE_NAMESPACE``'s ``generation_ttl_ms`` names, and fills never shorten it.
 
 Version fences make fills from eventually consistent reads safe. An invalidation leaves
 the committed version behind in the item's fence key (``INVALIDATE_ITEM``, kept a day, so
@@ -56,8 +59,8 @@ redis.call('DEL', KEYS[2])
 return 1
 """
 
-# KEYS: generation, page, lease, namespace fence. ARGV: token, lease_ms, seed, generation_ttl_ms
-# (unused: a seeded generation lives as long as the lease; the fill extends it to the page's TTL).
+# KEYS: generation, page, lease, namespace fence. ARGV: token, lease_ms, seed (a seeded
+# generation lives as long as the lease; the fill extends it to the page's TTL).
 # -> {HIT, value, gen} | {LEASE, gen, fenced (0|1)} | {WAIT, gen}
 READ_PAGE = """
 local g = redis.call('GET', KEYS[1])
@@ -76,7 +79,7 @@ redis.call('SET', KEYS[3], prefix .. ARGV[1], 'PX', ARGV[2])
 return {2, g, redis.call('EXISTS', KEYS[4])}
 """
 
-# KEYS: generation, page, lease. ARGV: token, gen, value, ttl_ms, generation_ttl_ms (unused).
+# KEYS: generation, page, lease. ARGV: token, gen, value, ttl_ms.
 # The generation is kept at least as long as the page (never shortened).
 # -> 1 stored | 0 generation moved on or lease lost
 FILL_PAGE = """
@@ -87,17 +90,6 @@ redis.call('SET', KEYS[2], g .. ':' .. ARGV[3], 'PX', ARGV[4])
 redis.call('DEL', KEYS[3])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 return 1
-"""
-
-# KEYS: value, lease. ARGV: lease value, lease_ms, stored prefix the reader saw. -> 1 | 0
-# An early (XFetch) refresh lease, only while the entry is still the one the reader saw:
-# the prefix is the codec header (kind, delta, expiry: one fill), behind "<gen>:" for a
-# page, so after a refill in between a late reader does not refresh it again.
-REFRESH = """
-local v = redis.call('GET', KEYS[1])
-if not v or string.sub(v, 1, #ARGV[3]) ~= ARGV[3] then return 0 end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0
 """
 
 # KEYS: lease. ARGV: expected lease value. Releases a lease whose loader failed.

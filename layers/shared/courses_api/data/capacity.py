@@ -9,8 +9,8 @@ and BatchGetItem round each item up, Query and Scan round the sum of the bytes r
 (before any filter: filtered-out bytes are estimated from ``ScannedCount`` and the mean
 size of the items this table or index has returned). GetItem and BatchGetItem with a
 projection are sized from the attributes returned, while DynamoDB bills the whole item:
-for items under 4 KB (ours, bar the longest descriptions) the two agree. Both sums are
-kept either way. A cache hit issues no read and so costs zero.
+for items under 4 KB (ours, bar the longest descriptions) the two agree. In AWS nothing is
+sized: the meter only sums what DynamoDB reports. A cache hit issues no read and costs zero.
 """
 
 from __future__ import annotations
@@ -129,7 +129,8 @@ class CapacityMeter:
     def _after_call(self, http_response: Any, parsed: dict[str, Any], model: Any, **kwargs: Any) -> None:
         operation = model.name
         params: dict[str, Any] = (kwargs.get("context") or {}).get("courses_params", {})
-        computed, items = self._computed(operation, parsed, params)
+        # In AWS the figure is DynamoDB's own: no item is sized on the production path.
+        computed, items = self._computed(operation, parsed, params) if self.estimate else (0.0, 0)
         reported = self._reported(parsed)
         for cost in (self.total, _current.get()):
             if cost is None:

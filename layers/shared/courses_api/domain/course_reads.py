@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from courses_api.cache.api import Cached, Fenced, ListNamespace, ReadThroughCache
+from courses_api.cache.api import Cached, EventualRead, ListNamespace, ReadThroughCache
 from courses_api.data.courses import CourseRepository
 from courses_api.data.cursors import CursorCodec
 from courses_api.domain.auth import Caller
@@ -90,9 +90,9 @@ class CourseReads:
         A miss reads eventually consistently (half the read units) behind the version fence.
         """
         skip_near = caller.is_admin or caller.is_instructor
-        fenced = Fenced(lambda: self._repository.get(course_id, consistent=False), course_version)
+        eventual = EventualRead(lambda: self._repository.get(course_id, consistent=False), course_version)
         cached = self._cache.fetch_item(
-            course_id, lambda: self._repository.get(course_id), COURSE_ADAPTER, skip_near=skip_near, fenced=fenced
+            course_id, lambda: self._repository.get(course_id), COURSE_ADAPTER, skip_near=skip_near, eventual=eventual
         )
         course = cached.value
         if course is None or not caller.may_see(course.status, course.instructor_id):

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, TypeAdapter
 
-from courses_api.cache.api import ListNamespace, PageReads, ReadThroughCache
+from courses_api.cache.api import ListNamespace, ReadThroughCache
 from courses_api.models import Enrollment
 
 
@@ -59,9 +59,9 @@ class EnrollmentLists:
             return EnrollmentRows(items=items, next_key=next_key)
 
         page_key = f"limit={limit}|after={json.dumps(start_key, sort_keys=True) if start_key else ''}"
-        reads = PageReads(strong=load, eventual=lambda: load(consistent=False))
         namespace = my_enrollments_namespace(user_id)
-        cached = self._cache.fetch_list(namespace, page_key, reads, ROWS_ADAPTER, skip_near=True)
+        cached = self._cache.fetch_list(namespace, page_key, load, ROWS_ADAPTER, skip_near=True,
+                                        eventual=lambda: load(consistent=False))
         return cached.value
 
     def after_enroll(self, user_id: str) -> bool:

@@ -158,17 +158,18 @@ sam-build: $(SAM_STAMP) ## sam build without Docker (arm64 wheels, Python 3.13 f
 check: validate checkov sam-build ## All template checks: validate + cfn-lint, checkov, sam build
 
 # ---- deploy ---------------------------------------------------------------------------------
-# ENV=dev uses samconfig.toml's [default] section, ENV=prod its [prod] section.
+# ENV=dev uses samconfig.toml's [default] section, ENV=prod its [prod] section, ENV=launch its [launch] one
+# (the prod stack with the launch throttle and concurrency, see docs/DEPLOY.md).
 ENV ?= dev
-SAM_CONFIG_ENV = $(if $(filter prod,$(ENV)),prod,default)
+SAM_CONFIG_ENV = $(if $(filter prod launch,$(ENV)),$(ENV),default)
 # Extra `sam deploy` flags, e.g. the pipeline's --no-confirm-changeset.
 SAM_DEPLOY_ARGS ?=
 # The region is the operator's (AWS_REGION, AWS_DEFAULT_REGION or the profile), as for any AWS CLI.
 SAM := PATH="$(PY313_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
 .PHONY: deploy
-deploy: $(SAM_STAMP) ## Build and deploy: make deploy ENV=dev|prod (guided the first time, when the stack does not exist)
-	@case "$(ENV)" in dev|prod) ;; *) echo "ENV must be dev or prod, not '$(ENV)'"; exit 1;; esac
+deploy: $(SAM_STAMP) ## Build and deploy: make deploy ENV=dev|prod|launch (guided the first time, when the stack does not exist)
+	@case "$(ENV)" in dev|prod|launch) ;; *) echo "ENV must be dev, prod or launch, not '$(ENV)'"; exit 1;; esac
 	@test -n "$(PY313_BIN)" || { echo "python3.13 not found (pyenv versions 3.13.x or python3.13 on PATH)"; exit 1; }
 	$(SAM) build --config-env $(SAM_CONFIG_ENV) --template template.yaml
 	$(COMPILE_BUILD)

@@ -225,3 +225,32 @@ def test_enrolling_in_a_course_deleted_within_the_cache_staleness_is_accepted_an
     run_window(function("enrollment_counter"), SHARD, "arn", [records()])
     assert stored(dynamodb, courses, "c0001") == {}
     assert stored(dynamodb, courses, mark_key("c0001", SHARD)) == {}
+
+
+def test_marks_stay_off_the_course_row_however_many_stream_shards_count_it(
+    tables: dict[str, str], dynamodb: DynamoDBClient, counter: ModuleType,
+    records: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # DynamoDB bills a read by item size, 4 KB per read unit (0.5 eventually consistent):
+    # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html
+    # (read 2026-12-03). A mark on the row would grow it with every stream shard (a day of
+    # shard rollovers on a busy table is hundreds); here 120 shards count one course.
+    courses, enrollments = tables["COURSES_TABLE"], tables["ENROLLMENTS_TABLE"]
+    batch_write(dynamodb, courses, [course_item("c0001")])
+    before = stored(dynamodb, courses, "c0001")
+    enroll_rows(dynamodb, enrollments, [(f"s{n:04d}", "c0001") for n in range(120)])
+    delivered = records()
+    assert len(delivered) == 120
+    outcomes: list[str] = []
+    counter.container.dynamodb.meta.events.register(
+        "after-call.dynamodb.TransactWriteItems",
+        lambda http_response, parsed, **_: outcomes.append(str(parsed.get("Error", {}).get("Code", "ok"))))
+    for n, record in enumerate(delivered):
+        run_window(counter, f"shardId-{n:08d}-{n:04x}", "arn", [[record]])
+    assert outcomes == ["ok"] * 120, outcomes
+    after = stored(dynamodb, courses, "c0001")
+    # the row gained nothing but its count's value: the same attributes, so the same size but a few bytes
+    assert set(after) == set(before)
+    assert after["enrollment_count"] == {"N": "120"}
+    assert {k: v for k, v in after.items() if k != "enrollment_count"} == {
+        k: v for k, v in before.items() if k != "enrollment_count"}

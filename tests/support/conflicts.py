@@ -18,8 +18,8 @@ How long DynamoDB keeps a transaction's items is not published, so the front tak
 a parameter: every committed transaction holds its items for ``hold_s`` after it commits.
 Or, given ``rho`` and ``shares``, the hold follows the load: ``rho`` is the per-item load
 (per-item rate x hold) a design that spread the observed enrollment rate over ``shares``
-items would meet, so the hold is ``rho x shares / rate``, the rate being the item writes
-seen on ``rate_table`` over the last second (how issue-style launch replays scale it).
+items would meet, so the hold is ``rho x shares / rate``, the rate being the writes
+seen on ``rate_table`` (alone or in a transaction) over the last second (how issue-style launch replays scale it).
 It also serialises the requests it forwards (moto is not thread-safe; DynamoDB is
 linearizable), as the local server's ``SerializedApp`` does for moto in process, which a
 front over HTTP cannot use. Every other request passes through unchanged.
@@ -57,7 +57,7 @@ class ConflictFront:
     shares: int = 32
     rate_table: str = ""
     holds: list[float] = field(default_factory=list)  # the hold of each committed transaction
-    peak_rate: int = 0  # most item writes seen on rate_table within one second
+    peak_rate: int = 0  # most writes seen on rate_table within one second
     _writes: list[float] = field(default_factory=list)  # times of item writes on rate_table
     counts: Counter[str] = field(default_factory=Counter)  # what the front answered, by kind
     _held: dict[tuple[str, str], float] = field(default_factory=dict)  # (table, key) -> held until
@@ -108,11 +108,9 @@ class ConflictFront:
         with self._lock:
             now = time.monotonic()
             self._held = {ref: until for ref, until in self._held.items() if until > now}
+            self._note_rate(operation, request, now)
             if operation == "TransactWriteItems":
                 return self._transaction(headers, body, request, now)
-            if operation in ITEM_WRITES and request.get("TableName") == self.rate_table:
-                self._writes = [t for t in self._writes if now - t < 1.0] + [now]
-                self.peak_rate = max(self.peak_rate, len(self._writes))
             if operation in ITEM_WRITES and self._ref(request["TableName"], request) in self._held:
                 self.counts["TransactionConflictException"] += 1
                 return self._error("TransactionConflictException",
@@ -145,6 +143,17 @@ class ConflictFront:
             if isinstance(token, str):
                 self._tokens[token] = (now, answer)
         return status, answer_headers, answer
+
+    def _note_rate(self, operation: str, request: dict[str, Any], now: float) -> None:
+        """Count the writes of ``rate_table``, alone or as a transaction's actions."""
+        if operation == "TransactWriteItems":
+            tables = [self._action(action)[0] for action in request.get("TransactItems", [])]
+        else:
+            tables = [str(request.get("TableName"))] if operation in ITEM_WRITES else []
+        hits = sum(1 for table in tables if table == self.rate_table)
+        if hits:
+            self._writes = [t for t in self._writes if now - t < 1.0] + [now] * hits
+            self.peak_rate = max(self.peak_rate, len(self._writes))
 
     def current_hold(self, now: float) -> float:
         """The fixed hold, or the one that puts a ``shares``-way spread of the observed rate at ``rho``."""

@@ -147,7 +147,7 @@ checkov: $(CHECKOV_STAMP) ## checkov on template.yaml: zero failures; each skip'
 # ships the other functions' sources only, so every build is followed by the same step for them:
 # unchecked-hash Python 3.13 .pyc files (valid whatever the zip's timestamps, reproducible).
 # Each function's files are recorded under /var/task, where Lambda puts them (the layer's: /opt/python).
-COMPILE_BUILD = for fn in .aws-sam/build/*/; do case "$$fn" in */SharedLayer/) continue;; esac; \
+COMPILE_BUILD = for fn in .aws-sam/build/*/; do fn="$${fn%/}"; case "$$fn" in */SharedLayer) continue;; esac; \
   "$(PY313_BIN)/python3.13" -m compileall -q -j 0 --invalidation-mode unchecked-hash -s "$$fn" -p /var/task "$$fn" \
   || exit 1; done
 

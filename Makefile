@@ -146,7 +146,10 @@ checkov: $(CHECKOV_STAMP) ## checkov on template.yaml: zero failures; each skip'
 # The layer and the authorizer build their own bytecode (their Makefiles); SAM's Python builder
 # ships the other functions' sources only, so every build is followed by the same step for them:
 # unchecked-hash Python 3.13 .pyc files (valid whatever the zip's timestamps, reproducible).
-COMPILE_BUILD = "$(PY313_BIN)/python3.13" -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+# Each function's files are recorded under /var/task, where Lambda puts them (the layer's: /opt/python).
+COMPILE_BUILD = for fn in .aws-sam/build/*/; do fn="$${fn%/}"; case "$$fn" in */SharedLayer) continue;; esac; \
+  "$(PY313_BIN)/python3.13" -m compileall -q -j 0 --invalidation-mode unchecked-hash -s "$$fn" -p /var/task "$$fn" \
+  || exit 1; done
 
 .PHONY: sam-build
 sam-build: $(SAM_STAMP) ## sam build without Docker (arm64 wheels, Python 3.13 from pyenv), with Python 3.13 bytecode in every function and the layer

@@ -128,12 +128,28 @@ def build(out: Path) -> Path:
 
 
 def compile_functions(build_dir: Path, python: str) -> None:
-    """The bytecode step of ``make sam-build`` / ``make deploy``: unchecked-hash Python 3.13 .pyc files."""
-    subprocess.run(
-        [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(build_dir)],
-        check=True,
-        timeout=600,
-    )
+    """The bytecode step of ``make sam-build`` / ``make deploy``: unchecked-hash Python 3.13 .pyc files
+    of every function (the layer builds its own), each recorded under ``/var/task`` as Lambda places it."""
+    for folder in sorted(p for p in build_dir.iterdir() if p.is_dir() and p.name != "SharedLayer"):
+        subprocess.run(
+            [
+                python,
+                "-m",
+                "compileall",
+                "-q",
+                "-j",
+                "0",
+                "--invalidation-mode",
+                "unchecked-hash",
+                "-s",
+                str(folder),
+                "-p",
+                "/var/task",
+                str(folder),
+            ],
+            check=True,
+            timeout=600,
+        )
 
 
 def bytecode_coverage(folder: Path) -> dict[str, int]:

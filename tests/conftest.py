@@ -162,6 +162,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     problems = SESSION_AUDIT.problems()
     for problem in problems:
         terminalreporter.write_line(f"FAIL {problem}", red=True)
+    if problems:
+        terminalreporter.write_line("the session fails: the code sent what ElastiCache would refuse", red=True)
     if not problems:
         terminalreporter.write_line("no denied command or key, no command unsupported by ElastiCache Serverless")
 

@@ -98,7 +98,7 @@ class Audit:
 
     @property
     def product_commands(self) -> set[str]:
-        return set(self.commands) - HARNESS_COMMANDS
+        return {name for name, calls in self.commands.items() if calls} - HARNESS_COMMANDS
 
     @property
     def unsupported(self) -> set[str]:

@@ -125,3 +125,20 @@ def test_a_write_is_named_by_its_course_and_committed_version() -> None:
     assert moved.write_id == "c1@2"
     assert plan_invalidation("c1", row(version=2), None).write_id == f"c1@{FENCE_GONE}"
     assert plan_invalidation("c1", row(version=3), row(version=3, status="archived")).write_id is None
+
+
+def test_an_enrollment_is_one_write_for_the_enroll_path_and_its_stream_record() -> None:
+    """The enroll path bumps the user's list with the enrollment's name; the stream's INSERT of
+    the same row carries the same name (so it bumps nothing again), a REMOVE carries none."""
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    from courses_api.domain.enrollment_lists import enrollment_write_id
+    from courses_api.domain.stream_invalidation import plan_for_record
+
+    def record(event: str) -> DynamoDBRecord:
+        keys = {"user_id": {"S": "u1"}, "course_id": {"S": "c1"}}
+        return DynamoDBRecord({"eventName": event, "dynamodb": {"Keys": keys, "SequenceNumber": "1"}})
+
+    assert plan_for_record(record("INSERT")).write_id == enrollment_write_id("u1", "c1")
+    assert plan_for_record(record("REMOVE")).write_id is None
+    assert plan_for_record(record("INSERT")).namespaces == (ListNamespace("me", "u1"),)

@@ -20,23 +20,14 @@ if TYPE_CHECKING:
     from courses_api.cache.manager import RedisCacheManager
 
 
-def build_manager(
-    settings: Settings,
-    metrics: MetricsSink,
-    *,
-    client: RedisClient | None = None,
-    logger: WarningLogger | None = None,
-) -> RedisCacheManager:
+def build_manager(settings: Settings, metrics: MetricsSink, *, client: RedisClient | None = None,
+                  logger: WarningLogger | None = None) -> RedisCacheManager:
     """A ``RedisCacheManager`` configured from ``settings`` (client created lazily, once)."""
     from courses_api.cache.config import CacheConfig
     from courses_api.cache.manager import RedisCacheManager
 
-    return RedisCacheManager(
-        client if client is not None else partial(connect, settings),
-        metrics,
-        config=CacheConfig.from_settings(settings),
-        logger=logger,
-    )
+    return RedisCacheManager(client if client is not None else partial(connect, settings), metrics,
+                             config=CacheConfig.from_settings(settings), logger=logger)
 
 
 def connect(settings: Settings) -> RedisClient:
@@ -48,6 +39,4 @@ def connect(settings: Settings) -> RedisClient:
 
 def build_cache(settings: Settings, metrics: MetricsSink) -> ReadThroughCache:
     """The cache for this container: ``NullCache`` when ``REDIS_URL`` is empty."""
-    if not settings.cache_enabled:
-        return NullCache()
-    return build_manager(settings, metrics)
+    return build_manager(settings, metrics) if settings.cache_enabled else NullCache()

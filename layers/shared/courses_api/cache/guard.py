@@ -3,8 +3,8 @@
 Any Redis failure (timeout, refused connection, cluster error) or an open breaker becomes
 ``Bypassed``, which the manager turns into a read from the loader: nothing here raises
 because of Redis. The breaker earns its place in the outage figure: with Redis frozen a read
-costs +0.02 ms at p99 over no Redis at all, where each read would otherwise wait out a
-socket timeout (50 ms) (``docs/BENCHMARKS.md``, cache mechanics).
+cost +0.02 ms at p99 over no Redis at all in the benchmark run of 2026-12-02, where each read
+would otherwise wait out a socket timeout (50 ms) (``docs/BENCHMARKS.md``, cache mechanics).
 
 Scripts run with EVALSHA, and EVAL once on a node that does not know them (EVAL caches the
 script there). redis-py's ``register_script`` would load a missing script with SCRIPT LOAD,

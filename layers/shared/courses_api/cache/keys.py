@@ -70,14 +70,8 @@ class KeySpace:
         return f"{self.generation(namespace)}:w:{digest}"
 
     def page(self, namespace: ListNamespace, page_key: str) -> PageKeys:
-        """Page keys; ``page_key`` (filters, limit, cursor) is hashed to bound key length."""
-        tag = self.namespace_tag(namespace)
-        digest = hashlib.blake2b(page_key.encode(), digest_size=12).hexdigest()
-        base = f"{self.root}:list:{{{tag}}}:{digest}"
-        return PageKeys(
-            generation=f"{self.root}:gen:{{{tag}}}",
-            value=base,
-            lease=f"{base}:lease",
-            fence=f"{self.root}:gen:{{{tag}}}:fence",
-            group=f"{self.root}:list:{{{tag}}}",
-        )
+        """Page keys; ``page_key`` (filters, limit, position) is hashed to bound key length."""
+        group = f"{self.root}:list:{{{self.namespace_tag(namespace)}}}"
+        base = f"{group}:{hashlib.blake2b(page_key.encode(), digest_size=12).hexdigest()}"
+        generation = self.generation(namespace)
+        return PageKeys(generation, base, f"{base}:lease", f"{generation}:fence", group)

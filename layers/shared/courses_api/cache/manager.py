@@ -1,22 +1,14 @@
 """``RedisCacheManager``: near cache + Redis, leases, generations, version fences, breaker.
 
-Read path of one entry (an :class:`~courses_api.cache.entries.ItemEntry` or a
-:class:`~courses_api.cache.entries.PageEntry`, both with the same methods):
-
-1. near cache (unless ``skip_near``): a hit costs no network hop;
-2. ``peek``: one plain ``GET`` of the value (a page: one ``MGET`` of its generation and
-   itself, one slot), no script: only the guarded fills below ever store a value, so what
-   the GET finds is what the lease script would return. This is the common case;
-3. on a miss, ``read``: one Lua round trip that returns a value filled meanwhile, or grants
-   this reader a lease (with the entry's fence), or says another reader holds it (then poll
-   briefly, then load without the cache);
-4. on a lease: read the value (eventually consistently where a fence can vouch for it, see
-   :mod:`courses_api.cache.entries`) and ``fill`` it with a script that stores it only if
-   the lease (and, for lists, the generation) is still current: an invalidation in between
-   wins, so no stale set.
-
-``fetch_items`` does the same for many items at a fixed number of round trips. Any Redis
-failure is a BYPASS (:mod:`courses_api.cache.guard`); reads never invalidate. Invalidations
+Read path of one entry (:mod:`courses_api.cache.entries`): the near cache (unless
+``skip_near``); then ``peek``, one plain ``GET`` (a page: one ``MGET`` of its generation and
+itself), no script, since only the guarded fills ever store a value; on a miss ``read``, one
+Lua round trip that returns a value filled meanwhile, grants a lease (with the entry's
+fence), or says another reader holds it (poll briefly, then load without the cache); with a
+lease, read the value (eventually consistently where a fence vouches for it) and ``fill`` it
+only if the lease (and a page's generation) is still current: an invalidation in between
+wins, so no stale set. ``fetch_items`` does the same for many items at a fixed number of
+round trips. Any Redis failure is a BYPASS (:mod:`courses_api.cache.guard`). Invalidations
 are not queued when Redis is down: the stream invalidator retries each until Redis takes it.
 """
 

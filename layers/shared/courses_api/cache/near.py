@@ -1,8 +1,9 @@
 """The near cache: a small, short-lived LRU in the function's own memory.
 
-It earns its place on the hot path: a near hit costs 0.011 ms at p50 against 0.166 ms for a
-Redis hit (``docs/BENCHMARKS.md``, cache mechanics), and with Redis down a hot course costs one
-database read per container per near TTL instead of one per request (``benchmarks/hot_course.py``).
+It earns its place on the hot path: a near hit cost 0.011 ms at p50 against 0.166 ms for a
+Redis hit in the benchmark run of 2026-12-02 (``docs/BENCHMARKS.md``, cache mechanics), and
+with Redis down a hot course costs one database read per container per near TTL instead of
+one per request (``benchmarks/hot_course.py``).
 Other containers cannot reach it, so its staleness after a write made elsewhere is bounded by
 its TTL (1 s); writes made in this container drop their entries at once. A read racing a
 local write may put back the value it read: that is the same 1 s bound, so no epoch guards it.

@@ -1,35 +1,29 @@
 """Lua scripts. Every key a script touches is passed in ``KEYS`` and shares one hash tag.
 
-They run only off the common path: a hit is a plain ``GET`` (items) or ``MGET`` of the
-generation and the page (lists, one slot), with no script; the read scripts run on a
-miss, to take or wait for the lease, and the others on fills, failures and writes.
+A hit is a plain ``GET`` (items) or ``MGET`` of generation and page (lists, one slot): the
+read scripts run only on a miss, to take or wait for the lease, the others on fills,
+failures and writes.
 
-Items use leases (Facebook memcache style): a miss takes a lease token; the fill is
-stored only if that token is still there; an invalidation deletes value and lease, so a
-reader that loaded before the invalidation cannot store its stale row after it. Leases earn
-their place in the stampede figure: 64 concurrent misses on one key cost 1 DynamoDB read
-(``docs/BENCHMARKS.md``). With invalidation driving freshness and 1 h TTLs, a key expires
-once an hour, and its lease makes that one load: no early refresh (XFetch) is needed.
+Items use leases (Facebook memcache style): a miss takes a lease token; the fill is stored
+only if that token is still there; an invalidation deletes value and lease, so a reader that
+loaded before it cannot store its stale row after it. Leases earn their place in the stampede
+figure: 64 concurrent misses on one key cost 1 DynamoDB read (``docs/BENCHMARKS.md``). With
+write-driven invalidation and 1 h TTLs a key expires once an hour, and its lease makes that
+one load: no early refresh (XFetch) is needed.
 
-Lists are guarded by a generation counter per namespace (one ``INCR`` invalidates every
-page): a page is stored as ``<generation>:<value>`` and is a hit only under the current
-generation; a fill is stored only if the generation it read is still current and it
-still holds the page's lease. A missing generation is seeded from the client's clock
-(``ARGV``) rather than 0, so an evicted counter cannot make old pages current again.
+Lists are guarded by a generation counter per namespace (one ``INCR`` drops every page): a
+page is stored as ``<generation>:<value>`` and is a hit only under the current generation; a
+fill is stored only if its generation is still current and it still holds the page's lease.
+A missing generation is seeded from the client's clock, not 0, so an evicted counter cannot
+make old pages current again. A generation only readers created lives as long as its pages
+(anyone may read any list: a longer life would let readers grow Redis without bound); only a
+write gives it the longer ``generation_ttl_ms``.
 
-A generation only readers created is bounded by the pages under it: seeded for the
-lease's life, then kept as long as the longest page filled under it. Anyone can read a
-list of any category or instructor, so a generation that outlived its pages would let
-readers grow Redis without bound; only an invalidation (a write) gives a generation the
-longer life ``INVALIDATE_NAMESPACE``'s ``generation_ttl_ms`` names, and fills never shorten it.
-
-Version fences make fills from eventually consistent reads safe. An invalidation leaves
-the committed version behind in the item's fence key (``INVALIDATE_ITEM``, kept a day, so
-no lag of a replica, a stream or a queue outlives it); the lease script returns it, and a
-fill whose row is older than the fence is refused by the manager (then read again, strongly
-consistently). A namespace's
-fence key marks a generation bump younger than replica lag: pages loaded from an index
-(always eventually consistent) under a lease taken then are served but not stored.
+Version fences make fills from eventually consistent reads safe: an invalidation leaves the
+committed version in the item's fence key (kept a day); the lease script returns it, and a
+fill whose row is older is refused (then read again strongly consistently). A namespace's
+fence key marks a bump younger than replica lag: index pages loaded under a lease taken then
+are served but not stored.
 """
 
 from __future__ import annotations

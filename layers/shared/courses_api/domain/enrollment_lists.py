@@ -31,6 +31,12 @@ class EnrollmentRows(BaseModel):
 ROWS_ADAPTER: TypeAdapter[EnrollmentRows] = TypeAdapter(EnrollmentRows)
 
 
+def enrollment_write_id(user_id: str, course_id: str) -> str:
+    """The name of one enrollment's creation: the enroll path and the stream's INSERT record bump
+    the user's list once between them, so a page filled after the enrollment survives the stream."""
+    return f"enrolled:{user_id}:{course_id}"
+
+
 def my_enrollments_namespace(user_id: str) -> ListNamespace:
     """The pages of one user's enrollment list (loaded by a strongly consistent Query)."""
     return ListNamespace("me", user_id, consistent_reads=True)
@@ -64,6 +70,7 @@ class EnrollmentLists:
                                         eventual=lambda: load(consistent=False))
         return cached.value
 
-    def after_enroll(self, user_id: str) -> bool:
+    def after_enroll(self, user_id: str, course_id: str) -> bool:
         """Bump the user's list after their enrollment committed; whether Redis took it."""
-        return self._cache.invalidate((), (my_enrollments_namespace(user_id),))
+        namespace = my_enrollments_namespace(user_id)
+        return self._cache.invalidate((), (namespace,), write_id=enrollment_write_id(user_id, course_id))

@@ -73,7 +73,7 @@ class EnrollmentService:
         except EnrollmentAlreadyExists as existing:
             return EnrollOutcome(existing.enrollment, created=False)
         if self._lists is not None:
-            self._lists.after_enroll(user_id)  # the caller's cached enrollment list changed
+            self._lists.after_enroll(user_id, course_id)  # the caller's cached enrollment list changed
         return EnrollOutcome(enrollment, created=True)
 
     def my_enrollments(self, caller: Caller, *, limit: int, cursor: str | None) -> EnrollmentPage:

@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from courses_api.cache.api import ReadThroughCache
 from courses_api.data.enrollment_counts import is_course_key
-from courses_api.domain.enrollment_lists import my_enrollments_namespace
+from courses_api.domain.enrollment_lists import enrollment_write_id, my_enrollments_namespace
 from courses_api.domain.invalidation import Image, Invalidation, Invalidator, plan_invalidation
 from courses_api.observability import logger, metrics
 
@@ -55,7 +55,9 @@ def plan_for_record(record: DynamoDBRecord) -> Invalidation:
     if user_id is not None:  # an Enrollments record
         if not isinstance(user_id, str) or not user_id:
             raise MalformedStreamRecord("enrollment record has an empty user_id key")
-        return Invalidation(item_ids=(), namespaces=(my_enrollments_namespace(user_id),))
+        created = record.event_name is not None and record.event_name.name == "INSERT"
+        return Invalidation(item_ids=(), namespaces=(my_enrollments_namespace(user_id),),
+                            write_id=enrollment_write_id(user_id, course_id) if created else None)
     old: Image | None = stream.old_image or None
     new: Image | None = stream.new_image or None
     return plan_invalidation(course_id, old, new)

@@ -139,7 +139,9 @@ class ConflictFront:
             self.counts["committed"] += 1
             hold = self.current_hold(now)
             self.holds.append(hold)
-            self._held.update(dict.fromkeys(refs, now + hold))
+            # The hold runs from the commit, not from the request's arrival: on a slow upstream a hold
+            # counted from arrival would expire before the answer, and nothing would ever conflict
+            self._held.update(dict.fromkeys(refs, time.monotonic() + hold))
             if isinstance(token, str):
                 self._tokens[token] = (now, answer)
         return status, answer_headers, answer

@@ -443,7 +443,7 @@ How it gets there:
   entries of DynamoDB, Secrets Manager and STS; the other 440-odd service models go too (a smaller layer to fetch).
   From sources (tests, `make run`) the client's loader skips listing some 400 service folders (`DynamoDBOnlyLoader`).
 - **The Secrets Manager client is built on the first cursor read** (`data/cursors.py`): a function that never
-  pages (`GET /courses/{id}`) never loads Powertools Parameters, boto3 or that client.
+  pages (`GET /courses/{{id}}`) never loads Powertools Parameters, boto3 or that client.
 - **Read units are DynamoDB's own figure** (`data/capacity.py`): nothing is sized per call in AWS; the sizing rules
   that stand in for moto's fake figures live with the tests and benchmarks (`benchmarks/metering.py`).
 - The floor has none of these, which is why the product now starts faster than the frameworks' plain floor.

@@ -12,7 +12,7 @@ from pydantic import BaseModel, SecretStr, TypeAdapter
 from redis.crc import key_slot
 
 from courses_api.cache.api import ListNamespace, NullCache
-from courses_api.cache.breaker import BreakerState, CircuitBreaker
+from courses_api.cache.guard import BreakerState, CircuitBreaker
 from courses_api.cache.client import CacheConfigurationError, ElastiCacheIAMProvider, IAMTarget, client_options
 from courses_api.cache.codec import Codec, CodecError
 from courses_api.cache.config import CacheConfig

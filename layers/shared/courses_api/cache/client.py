@@ -84,10 +84,7 @@ class ElastiCacheIAMProvider(CredentialProvider):
     ) -> None:
         if not target.user or not target.cache_name:
             raise CacheConfigurationError("IAM auth needs REDIS_USERNAME and REDIS_CACHE_NAME")
-        self.user = target.user
-        self.cache_name = target.cache_name
-        self.region = target.region
-        self.serverless = target.serverless
+        self.target = target
         self.refresh_s = min(refresh_s, IAM_TOKEN_LIFETIME_S - 60)
         self._clock = clock or time.time
         self._credentials = credentials
@@ -100,7 +97,7 @@ class ElastiCacheIAMProvider(CredentialProvider):
             if self._clock() - self._signed_at >= self.refresh_s:
                 self._token = self._sign()
                 self._signed_at = self._clock()
-            return (self.user, self._token)
+            return (self.target.user, self._token)
 
     def _sign(self) -> str:
         # botocore ships with the Lambda runtime; imported lazily to keep cold starts of
@@ -113,23 +110,16 @@ class ElastiCacheIAMProvider(CredentialProvider):
         credentials = self._credentials or session.get_credentials()
         if credentials is None:
             raise CacheConfigurationError("no AWS credentials to sign the ElastiCache IAM token")
-        signer = RequestSigner(
-            ServiceId("elasticache"),
-            self.region,
-            "elasticache",
-            "v4",
-            credentials,
-            session.get_component("event_emitter"),
-        )
-        query = {"Action": "connect", "User": self.user}
-        if self.serverless:
+        target = self.target
+        signer = RequestSigner(ServiceId("elasticache"), target.region, "elasticache", "v4", credentials,
+                               session.get_component("event_emitter"))
+        query = {"Action": "connect", "User": target.user}
+        if target.serverless:
             query["ResourceType"] = "ServerlessCache"
-        url = f"https://{self.cache_name}/?{urlencode(query)}"
         signed = signer.generate_presigned_url(
-            {"method": "GET", "url": url, "body": {}, "headers": {}, "context": {}},
-            operation_name="connect",
-            expires_in=IAM_TOKEN_LIFETIME_S,
-            region_name=self.region,
+            {"method": "GET", "url": f"https://{target.cache_name}/?{urlencode(query)}", "body": {}, "headers": {},
+             "context": {}},
+            operation_name="connect", expires_in=IAM_TOKEN_LIFETIME_S, region_name=target.region,
         )
         return str(signed).removeprefix("https://")
 
@@ -263,11 +253,6 @@ def failure_cause(error: BaseException) -> tuple[FailureCause, str]:
     return "error", text
 
 
-def _is_serverless_endpoint(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return ".serverless." in host
-
-
 def client_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments shared by ``Redis`` and ``RedisCluster`` (the endpoint aside)."""
     options: dict[str, Any] = {
@@ -293,7 +278,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
             settings.redis_username,
             settings.redis_cache_name,
             settings.aws_region,
-            serverless=_is_serverless_endpoint(settings.redis_url),
+            serverless=".serverless." in (urlsplit(settings.redis_url).hostname or ""),
         ))
     return options
 
@@ -328,9 +313,8 @@ def create_redis_client(settings: Settings) -> RedisClient:
     if settings.redis_cluster:
         # redis-py gives node pools our connection class only on its from-URL path, and a
         # rediss:// URL would replace the class with its own: the URL here is plain, the
-        # class brings TLS. The cluster's retry is its own (one attempt: the breaker retries).
-        retry = options.pop("retry")
-        return ElastiCacheCluster(url=f"redis://{host}:{port}", retry=retry, require_full_coverage=False, **options)
+        # class brings TLS. One attempt per command (``retry`` in the options): the breaker retries.
+        return ElastiCacheCluster(url=f"redis://{host}:{port}", require_full_coverage=False, **options)
     path = urlsplit(settings.redis_url).path.strip("/")
     pool = redis.ConnectionPool(host=host, port=port, db=int(path or 0), **options)
     return redis.Redis(connection_pool=pool)

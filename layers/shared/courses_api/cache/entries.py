@@ -158,14 +158,8 @@ class Lease:
     fenced: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ReadResult:
-    """A hit (``raw``, and for a page its ``generation``), a lease, or a wait."""
-
-    status: int
-    raw: bytes = b""
-    generation: str = ""
-    lease: Lease | None = None
+# What a read script answered: the stored bytes (a hit), a lease, or None (another reader holds it).
+ReadResult: TypeAlias = bytes | Lease | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +177,9 @@ class ItemEntry:
     def ttl_s(self, value: object) -> float:
         return self.negative_ttl_s if value is None else self.item_ttl_s
 
-    def peek(self, client: RedisClient) -> ReadResult | None:
+    def peek(self, client: RedisClient) -> bytes | None:
         """A hit with a plain GET: values are only written by the guarded fill."""
-        value = cast("bytes | None", client.get(self.keys.value))
-        return None if value is None else ReadResult(HIT, value)
+        return cast("bytes | None", client.get(self.keys.value))
 
     def read(self, token: str, config: CacheConfig, now_us: int) -> ScriptCall:
         keys = self.keys
@@ -195,11 +188,10 @@ class ItemEntry:
     def parse_read(self, reply: Any, token: str) -> ReadResult:
         status = int(reply[0])
         if status == HIT:
-            return ReadResult(status, reply[1])
+            return cast(bytes, reply[1])
         if status == LEASE:
-            fence = FENCE_UNKNOWN if int(reply[2]) else None if reply[1] is None else _text(reply[1])
-            return ReadResult(status, lease=Lease(token, fence=fence))
-        return ReadResult(status)
+            return Lease(token, fence=FENCE_UNKNOWN if int(reply[2]) else None if reply[1] is None else _text(reply[1]))
+        return None
 
     def fill(self, lease: Lease, data: bytes, ttl_ms: int) -> ScriptCall:
         return ScriptCall(FILL_ITEM, [self.keys.value, self.keys.lease], [lease.token, data, ttl_ms])
@@ -222,24 +214,24 @@ class PageEntry:
     def ttl_s(self, value: object) -> float:
         return self.list_ttl_s
 
-    def peek(self, client: RedisClient) -> ReadResult | None:
+    def peek(self, client: RedisClient) -> bytes | None:
         """A hit under the current generation, read with one MGET (both keys in one slot)."""
         generation, raw = cast("list[bytes | None]", client.mget([self.keys.generation, self.keys.value]))
         if generation is None or raw is None or not raw.startswith(generation + b":"):
             return None
-        return ReadResult(HIT, raw[len(generation) + 1 :], generation=generation.decode())
+        return raw[len(generation) + 1 :]
 
     def read(self, token: str, config: CacheConfig, now_us: int) -> ScriptCall:
         keys = [self.keys.generation, self.keys.value, self.keys.lease, self.keys.fence]
         return ScriptCall(READ_PAGE, keys, [token, config.lease_ttl_ms, str(now_us)])
 
     def parse_read(self, reply: Any, token: str) -> ReadResult:
-        status, generation = int(reply[0]), _text(reply[2] if int(reply[0]) == HIT else reply[1])
+        status = int(reply[0])
         if status == HIT:
-            return ReadResult(status, reply[1], generation)
+            return cast(bytes, reply[1])
         if status == LEASE:
-            return ReadResult(status, generation=generation, lease=Lease(token, generation, fenced=int(reply[2]) == 1))
-        return ReadResult(status, generation=generation)
+            return Lease(token, _text(reply[1]), fenced=int(reply[2]) == 1)
+        return None
 
     def fill(self, lease: Lease, data: bytes, ttl_ms: int) -> ScriptCall:
         keys = [self.keys.generation, self.keys.value, self.keys.lease]

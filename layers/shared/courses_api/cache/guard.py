@@ -5,7 +5,8 @@ Any Redis failure (timeout, refused connection, cluster error) or an open breake
 because of Redis. The breaker earns its place in the outage figure: with Redis frozen a read
 cost +0.02 ms at p99 over no Redis at all in the benchmark run of 2026-12-02, where each read
 would otherwise wait out a socket timeout (50 ms) (``docs/BENCHMARKS.md``, cache mechanics).
-redis-py's retries only repeat a failed command; nothing in it stops calling a dead server.
+redis-py's ``Retry`` only repeats a failed command, and its one breaker (``redis.multidb``,
+on pybreaker) fails over between databases: there is only one here.
 
 Scripts run with EVALSHA, and EVAL once on a node that does not know them (EVAL caches the
 script there). redis-py's ``register_script`` would load a missing script with SCRIPT LOAD,
@@ -16,7 +17,6 @@ every primary), so its few lines are not reused.
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -137,12 +137,9 @@ class WarningLogger(Protocol):
 
 
 def default_logger() -> WarningLogger:
-    try:
-        from aws_lambda_powertools import Logger
+    from aws_lambda_powertools import Logger
 
-        return Logger(child=True)
-    except ImportError:  # pragma: no cover - powertools is a layer dependency
-        return logging.getLogger(__name__)
+    return Logger(child=True)
 
 
 class Bypassed(Exception):

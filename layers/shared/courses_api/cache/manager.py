@@ -32,17 +32,14 @@ from courses_api.cache.api import (
 from courses_api.cache.codec import Codec, CodecError, Decoded
 from courses_api.cache.config import CacheConfig, Clock, SystemClock
 from courses_api.cache.entries import (
-    HIT,
     INVALIDATE_ITEM,
     INVALIDATE_NAMESPACE,
-    WAIT,
     Entry,
     ItemEntry,
     ItemSource,
     Lease,
     PageEntry,
     PageSource,
-    ReadResult,
     Source,
 )
 from courses_api.cache.guard import (
@@ -228,11 +225,11 @@ class RedisCacheManager:
                 self._count(CACHE_NEAR_HIT, 1)
                 return Cached(cast("T | None", value), CacheOutcome.HIT)
         try:
-            result = self.redis.call(entry.peek)
+            raw = self.redis.call(entry.peek)
         except Bypassed:
             return self._bypass(entry, source, adapter)
-        if result is not None:
-            return self._serve_hit(entry, result, source, adapter)
+        if raw is not None:
+            return self._serve_hit(entry, raw, source, adapter)
         return self._fetch_missed(entry, source, adapter)
 
     def _fetch_missed(self, entry: Entry, source: Source, adapter: TypeAdapter[T]) -> Cached[T | None]:
@@ -246,10 +243,10 @@ class RedisCacheManager:
             except Bypassed:
                 return self._bypass(entry, source, adapter)
             result = entry.parse_read(reply, token)
-            if result.status == HIT:
+            if isinstance(result, bytes):
                 return self._serve_hit(entry, result, source, adapter)
-            if result.lease is not None:
-                return self._load_and_fill(entry, result.lease, source, adapter)
+            if result is not None:
+                return self._load_and_fill(entry, result, source, adapter)
             # Someone else holds the lease: poll briefly for their fill, then give up waiting.
             now = self.clock.monotonic()
             if not deadline:
@@ -261,8 +258,8 @@ class RedisCacheManager:
             self.clock.sleep(min(poll, max(deadline - now, 0.0)))
             poll = min(poll * 2, 0.02)
 
-    def _serve_hit(self, entry: Entry, result: ReadResult, source: Source, adapter: TypeAdapter[T]) -> Cached[T | None]:
-        decoded = self._decode(entry.value_key, result.raw, adapter)
+    def _serve_hit(self, entry: Entry, raw: bytes, source: Source, adapter: TypeAdapter[T]) -> Cached[T | None]:
+        decoded = self._decode(entry.value_key, raw, adapter)
         if decoded is None:
             return self._bypass(entry, source, adapter)
         self._count(CACHE_HIT, 1)
@@ -336,12 +333,12 @@ class RedisCacheManager:
         calls = [batch.entries[i].read(tokens[i], self.config, now_us) for i in missed]
         for item_id, reply in zip(missed, self.redis.run_many(calls) if calls else [], strict=True):
             result = batch.entries[item_id].parse_read(reply, tokens[item_id])
-            if result.lease is not None:
-                batch.leases[item_id] = result.lease
-            elif result.status == WAIT:
-                batch.unstored.append(item_id)
+            if isinstance(result, bytes):
+                self._batch_hit(batch, item_id, result)
+            elif result is not None:
+                batch.leases[item_id] = result
             else:
-                self._batch_hit(batch, item_id, result.raw)
+                batch.unstored.append(item_id)
 
     def _batch_hit(self, batch: _Batch[T], item_id: str, raw: bytes) -> None:
         """Serve a batch hit; an undecodable one is bypassed."""

@@ -28,13 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, TypeAlias
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import redis
 from redis._parsers import CommandsParser
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
-from redis.connection import Connection, SSLConnection
+from redis.connection import Connection, SSLConnection, parse_url
 from redis.credentials import CredentialProvider
 from redis.exceptions import RedisClusterException
 from redis.retry import Retry
@@ -283,41 +283,31 @@ def client_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-def endpoint_options(url: str, ca_file: str = "") -> dict[str, Any]:
-    """Host, port, connection class (and credentials, if the URL has them) of ``redis://`` /
-    ``rediss://`` (TLS) URLs. Settings' credentials win over the URL's."""
-    parts = urlsplit(url)
+def create_redis_client(settings: Settings) -> RedisClient:
+    """A new client for ``settings.redis_url`` (``rediss://`` means TLS).
+
+    Host, port, database and any credentials in the URL are read by redis-py's ``parse_url``;
+    the settings' options (credentials included) win over the URL's.
+    """
+    parts = urlsplit(settings.redis_url)
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
         raise CacheConfigurationError("REDIS_URL must be redis://host:port or rediss://host:port")
-    options: dict[str, Any] = {"host": unquote(parts.hostname), "port": parts.port or 6379}
-    if parts.password:
-        options["password"] = unquote(parts.password)
-    if parts.username:
-        options["username"] = unquote(parts.username)
-    if parts.scheme == "rediss":
-        options.update(connection_class=TLSConnection, ssl_ca_certs=ca_file or None)
+    options = parse_url(settings.redis_url)
+    if options.pop("connection_class", None) is SSLConnection:
+        options.update(connection_class=TLSConnection, ssl_ca_certs=settings.redis_tls_ca_file or None)
     else:
         options["connection_class"] = PlainConnection
-    return options
-
-
-def create_redis_client(settings: Settings) -> RedisClient:
-    """A new client for ``settings.redis_url`` (``rediss://`` means TLS)."""
-    if not settings.redis_url:
-        raise CacheConfigurationError("REDIS_URL is empty")
-    options = {**endpoint_options(settings.redis_url, settings.redis_tls_ca_file), **client_options(settings)}
+    options.update(client_options(settings))
     if "credential_provider" in options:
         options.pop("username", None)
         options.pop("password", None)
-    host, port = options.pop("host"), options.pop("port")
+    host, port, db = options.pop("host"), options.pop("port", 6379), options.pop("db", 0)
     if settings.redis_cluster:
         # redis-py gives node pools our connection class only on its from-URL path, and a
         # rediss:// URL would replace the class with its own: the URL here is plain, the
         # class brings TLS. One attempt per command (``retry`` in the options): the breaker retries.
         return ElastiCacheCluster(url=f"redis://{host}:{port}", require_full_coverage=False, **options)
-    path = urlsplit(settings.redis_url).path.strip("/")
-    pool = redis.ConnectionPool(host=host, port=port, db=int(path or 0), **options)
-    return redis.Redis(connection_pool=pool)
+    return redis.Redis(connection_pool=redis.ConnectionPool(host=host, port=port, db=db, **options))
 
 
 @lru_cache(maxsize=4)

@@ -222,7 +222,7 @@ def current_of(error: ClientError) -> Course | None:
 
 
 # Fields a PATCH may change; everything else is server-maintained.
-PATCHABLE = ("title", "description", "category", "level", "price", "tags", "status")
+PATCHABLE = ("title", "description", "category", "level", "price", "tags", "status", "launch")
 
 
 def patch_update_request(

@@ -82,9 +82,9 @@ from tqdm import tqdm  # noqa: E402
 
 from benchmarks import moto_transactions  # noqa: E402
 from benchmarks.dataset import DatasetSpec, generate, zipf_weights  # noqa: E402
+from benchmarks.metering import item_size  # noqa: E402
 from benchmarks.writes_legacy import SingleCounterEnrollments, legacy_table_properties  # noqa: E402
 from courses_api.container import Container  # noqa: E402
-from courses_api.data.capacity import item_size  # noqa: E402
 from courses_api.data.dynamo import batch_write, to_attributes  # noqa: E402
 from courses_api.data.enrollment_counts import CountWriter, Reconciler  # noqa: E402
 from courses_api.data.enrollments import (  # noqa: E402

@@ -364,11 +364,9 @@ class RedisCacheManager:
         refused = [i for i, lease in leases.items()
                    if i in untrusted or not fence_admits(lease.fence, loaded.get(i), version)]
         if refused:
-            again = load_many(refused, consistent=True)
             for item_id in refused:
                 loaded.pop(item_id, None)
-                if item_id in again:
-                    loaded[item_id] = again[item_id]
+            loaded.update(load_many(refused, consistent=True))
         return loaded
 
     def _release(self, leases: Mapping[Entry, Lease]) -> None:

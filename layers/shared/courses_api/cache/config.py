@@ -1,8 +1,10 @@
-"""What the cache manager is configured with: one frozen config object and a clock.
+"""What the cache is built from, and building it: one frozen config (once per container from
+:class:`~courses_api.settings.Settings`, or by tests with test-sized values), a clock that
+everything time-dependent reads (so tests can drive time), and :func:`build_cache`.
 
-``CacheConfig`` is built once per container from :class:`~courses_api.settings.Settings`
-(:meth:`CacheConfig.from_settings`); tests build it directly with test-sized values.
-Everything time-dependent reads a :class:`Clock`, so tests can drive time.
+The Redis-backed parts are imported only when a Redis tier is configured, and redis-py itself
+only when the manager creates its client (on first use: ``RedisCluster`` connects in its
+constructor), so building the cache costs no redis-py import.
 """
 
 from __future__ import annotations
@@ -11,10 +13,18 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
+from courses_api.cache.api import NullCache, ReadThroughCache
 from courses_api.cache.keys import KeySpace
+from courses_api.cache.metrics import MetricsSink
 from courses_api.settings import Settings
+
+if TYPE_CHECKING:
+    from courses_api.cache.client import RedisClient
+    from courses_api.cache.guard import WarningLogger
+    from courses_api.cache.manager import RedisCacheManager
 
 GENERATION_TTL_MS = 24 * 3600 * 1000  # > any page TTL; refreshed by fills and invalidations
 FENCE_RETENTION_MS = 24 * 3600 * 1000  # > any stream, queue or replica lag (streams keep 24 h)
@@ -61,15 +71,13 @@ def _default(name: str) -> Any:
 class CacheConfig:
     """Keys, TTLs, near-cache bounds, breaker, lease timing and fences of one manager.
 
-    ``generation_ttl_ms``: how long a list generation a write bumped lives (longer than any
-    page under it); generations only readers created live as long as their pages.
-    ``fence_retention_ms``: how long an item keeps the newest version invalidated (a day:
-    DynamoDB streams keep records 24 h, so no late record or retried one outlives it).
+    ``generation_ttl_ms``: the life of a list generation a write bumped (longer than any page
+    under it). ``fence_retention_ms``: how long an item keeps the newest version invalidated
+    (a day: DynamoDB streams keep records 24 h, so no late or retried record outlives it).
     ``fence_ttl_ms``: how long an invalidation of unknown version (and a namespace's bump) is
-    trusted to cover, longer than DynamoDB's replica lag (DynamoDB documents no bound, only
-    that a repeated read returns the recent item "after a short time"; sub-second is what is
-    observed). Longer is safer and costs this much: item misses within the window may take a
-    second, strongly consistent read, and list pages loaded within it are served but not stored.
+    trusted to cover, longer than DynamoDB's replica lag (documented only as "a short time";
+    sub-second is observed). Longer is safer and costs this: item misses within it may take a
+    second, strongly consistent read, and list pages loaded within it are not stored.
     """
 
     keys: KeySpace = field(default_factory=KeySpace)
@@ -98,3 +106,24 @@ class CacheConfig:
     def jittered_ms(self, ttl_s: float) -> int:
         """``ttl_s`` shortened by up to ``ttl_jitter`` so entries filled together expire apart."""
         return max(1, int(ttl_s * 1000 * (1 - self.ttl_jitter * self.rng())))
+
+
+def build_manager(settings: Settings, metrics: MetricsSink, *, client: RedisClient | None = None,
+                  logger: WarningLogger | None = None) -> RedisCacheManager:
+    """A ``RedisCacheManager`` configured from ``settings`` (client created lazily, once)."""
+    from courses_api.cache.manager import RedisCacheManager
+
+    return RedisCacheManager(client if client is not None else partial(connect, settings), metrics,
+                             config=CacheConfig.from_settings(settings), logger=logger)
+
+
+def connect(settings: Settings) -> RedisClient:
+    """The container's Redis client (created once per settings); imports redis-py on first call."""
+    from courses_api.cache.client import get_redis_client
+
+    return get_redis_client(settings)
+
+
+def build_cache(settings: Settings, metrics: MetricsSink) -> ReadThroughCache:
+    """The cache for this container: ``NullCache`` when ``REDIS_URL`` is empty."""
+    return build_manager(settings, metrics) if settings.cache_enabled else NullCache()

@@ -188,7 +188,7 @@ def current_of(error: ClientError) -> Course | None:
 
 
 # Fields a PATCH may change; everything else is server-maintained.
-PATCHABLE = ("title", "description", "category", "level", "price", "tags", "status")
+PATCHABLE = ("title", "description", "category", "level", "price", "tags", "status", "launch")
 
 
 def write_guard(expected_version: int | None, owner_id: str | None) -> tuple[list[str], dict[str, str], dict[str, Any]]:

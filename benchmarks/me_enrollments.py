@@ -119,9 +119,11 @@ def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CoursesApi")
     os.environ["REDIS_URL"] = ""
+    from benchmarks import metering
     from local.aws import create_tables, dynamodb_client, start_moto
     from local.invoke import load_function
 
+    metering.install()  # moto's ConsumedCapacity is fake: size the items read
     endpoint = start_moto()
     try:
         names = create_tables(endpoint.url, prefix="bench-")

@@ -342,7 +342,7 @@ def measure(
     quick: bool,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(results, details)``: the ``read_floor`` and ``staleness_after_write_s`` keys, and their details."""
-    from courses_api.data.capacity import item_size
+    from benchmarks.metering import item_size
     from courses_api.data.dynamo import to_attributes
     from courses_api.settings import Settings
 

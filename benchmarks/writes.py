@@ -1,7 +1,7 @@
 """``make bench-writes``: a partition-level capacity model of a course launch, before and after.
 
-    python -m benchmarks.writes              # the default launch (a few minutes)
-    python -m benchmarks.writes --quick      # a few hundred requests (the smoke test uses it)
+    python -m benchmarks.writes              # the default launch, seeds 14, 15 and 16 (a few minutes each)
+    python -m benchmarks.writes --quick      # a few hundred requests, one seed (the smoke test uses it)
 
 The workload: one course takes ``--launch-rate`` enrollments a second (10,000) for
 ``--duration-s`` (60 s) while the rest of the catalogue takes ``--background-rate`` (50,000)
@@ -9,16 +9,24 @@ spread by a Zipf law. Replaying 3.6 million requests through moto is out of reac
 sample is replayed (``--launch-samples`` of the launch, ``--background-samples`` of the
 rest), each request on a logical clock (a time drawn uniformly in the window) and weighted
 by how many real requests it stands for (e.g. 600,000 / 4,000 = 150): every figure below
-is the weighted sum, so rates are those of the full launch.
+is the weighted sum, so rates are those of the full launch. The background is steady: its
+courses start the minute with the enrollments of the minute before at their rates (so a
+popular course is wide already), and in the per-second figures a background sample's
+writes are spread over the window; the launch course starts with none, and its samples
+count in the second they fall in, so a launch's first seconds show as they happen.
 
 Each sampled request goes through the real write path: ``EnrollmentService.enroll`` with the
-product's repository ("after") or the pre-shard one (``benchmarks.writes_legacy``, "before"),
-against moto, with tables created from ``template.yaml`` (the "before" tables with the old
-projections and ``ByCourse`` key). A recorder wraps the repository's DynamoDB client: for
-each TransactWriteItems it reads every named item before and after, and derives the item
-writes DynamoDB performs — the base item, and for each global secondary index the index
-entry put, updated or deleted (two writes when the index key changes) — each with its
-partition key and write units.
+pre-shard repository (``benchmarks.writes_legacy``, "before") or the product's, the launch
+course left to the automatic width rule ("unannounced") or declared a launch by its owner's
+``PATCH`` beforehand, the documented way ("after"), against moto, with tables created from
+``template.yaml`` (the "before" tables with the old projections and ``ByCourse`` key). A
+recorder wraps the repository's DynamoDB client: for each write it reads every named item
+before and after, and derives the item writes DynamoDB performs — the base item, and for
+each global secondary index the index entry put, updated or deleted (two writes when the
+index key changes) — each with its partition key and write units. A sample stands for
+``weight`` students: what is keyed by the course takes all of them, what is keyed by the
+student only the sample's, and a wide roster's entries go evenly to the course's partitions,
+where those students' ids hash.
 
 The model's only assumptions are DynamoDB's documented rules and limits:
 - a partition serves at most 1,000 write units a second, whatever the table's capacity;
@@ -36,7 +44,8 @@ key, never a single item's writes), on-demand tables' scaling history (a new tab
 at 4,000 WCU/s and doubles from its previous peak), retries caused by throttling or
 conflicts (they add load), and cancelled transactions' capacity.
 
-It writes ``benchmarks/results/writes.json``.
+It writes ``benchmarks/results/writes.json`` (the first seed in full, every seed's headline
+figures under ``spread``) and the writes section of ``docs/BENCHMARKS.md``.
 """
 
 from __future__ import annotations
@@ -50,7 +59,7 @@ import secrets
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -73,15 +82,24 @@ from tqdm import tqdm  # noqa: E402
 
 from benchmarks import moto_transactions  # noqa: E402
 from benchmarks.dataset import DatasetSpec, generate, zipf_weights  # noqa: E402
+from benchmarks.metering import item_size  # noqa: E402
 from benchmarks.writes_legacy import SingleCounterEnrollments, legacy_table_properties  # noqa: E402
 from courses_api.container import Container  # noqa: E402
-from courses_api.data.capacity import item_size  # noqa: E402
 from courses_api.data.dynamo import batch_write, to_attributes  # noqa: E402
 from courses_api.data.enrollment_counts import CountWriter, Reconciler  # noqa: E402
-from courses_api.data.enrollments import ROSTER_SHARDS, EnrollmentRepository, roster_partition  # noqa: E402
-from courses_api.domain.auth import Caller  # noqa: E402
+from courses_api.data.enrollments import (  # noqa: E402
+    BY_COURSE,
+    ROSTER_SHARDS,
+    SHARD_SEPARATOR,
+    EnrollmentRepository,
+    roster_partition,
+    shard_of,
+)
+from courses_api.domain.auth import INSTRUCTORS, Caller  # noqa: E402
 from courses_api.domain.enrollment_counting import EnrollmentCounter  # noqa: E402
+from courses_api.domain.enrollment_lists import EnrollmentLists  # noqa: E402
 from courses_api.domain.enrollments import EnrollmentService  # noqa: E402
+from courses_api.models import CoursePatch  # noqa: E402
 from courses_api.settings import Settings  # noqa: E402
 from local.aws import _create_table_kwargs, use_fake_aws_credentials  # noqa: E402
 from local.template import LOCAL_REGION, resources_of_type  # noqa: E402
@@ -286,16 +304,25 @@ class Request:
     launch: bool
 
 
+def sampled_user(rng: random.Random) -> str:
+    """A sampled student's id, drawn outside roster shard 0, so that a ``ByCourse`` write to
+    ``#00`` is a narrow roster's and any other partition a wide one's (see :func:`spread_writes`)."""
+    while True:
+        user = f"u{rng.getrandbits(64):016x}"
+        if shard_of(user) != 0:
+            return user
+
+
 def workload(args: argparse.Namespace, launch_course: str, catalogue: Sequence[str]) -> list[Request]:
     """Sampled launch and background requests on the logical clock, each with its weight."""
     rng = random.Random(args.seed)
     duration = args.duration_s
     launch_weight = args.launch_rate * duration / args.launch_samples
     background_weight = args.background_rate * duration / args.background_samples
-    requests = [Request(rng.uniform(0, duration), f"u{rng.getrandbits(64):016x}", launch_course, launch_weight, True)
+    requests = [Request(rng.uniform(0, duration), sampled_user(rng), launch_course, launch_weight, True)
                 for _ in range(args.launch_samples)]
     picks = rng.choices(catalogue, weights=zipf_weights(len(catalogue), args.zipf_s), k=args.background_samples)
-    requests += [Request(rng.uniform(0, duration), f"u{rng.getrandbits(64):016x}", course, background_weight, False)
+    requests += [Request(rng.uniform(0, duration), sampled_user(rng), course, background_weight, False)
                  for course in picks]
     return sorted(requests, key=lambda r: r.at_s)
 
@@ -306,7 +333,8 @@ def workload(args: argparse.Namespace, launch_course: str, catalogue: Sequence[s
 @dataclass
 class DesignResult:
     partition_wcu: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
-    second_wcu: dict[tuple[str, str, int], float] = field(default_factory=lambda: defaultdict(float))
+    second_wcu: dict[tuple[str, str, int], float] = field(default_factory=lambda: defaultdict(float))  # the launch's
+    steady_wcu: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))  # background, per s
     item_transactions: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     transactions: float = 0.0
     write_units: float = 0.0  # every write of every enrollment (each its own user's too), weighted
@@ -322,7 +350,8 @@ class DesignResult:
             per_target.setdefault(t, (p, rate))
         conflicts = {f"{ms:g}": round(self._conflicts(duration_s, ms)) for ms in sorted({*HOLD_MS_CHOICES, hold_ms})}
         shown = launch_course
-        (peak_target, peak_partition, peak_second), peak = max(self.second_wcu.items(), key=lambda kv: kv[1])
+        seconds = self._peak_seconds()
+        (peak_target, peak_partition, peak_second), peak = max(seconds.items(), key=lambda kv: kv[1])
         return {
             "busiest_partition_second_wcu": round(peak),
             "busiest_second": f"{peak_target} partition {peak_partition!r}, second {peak_second}".replace(
@@ -337,10 +366,34 @@ class DesignResult:
             "write_units_per_enrollment": round(self.write_units / self.transactions, 2) if self.transactions else 0.0,
             "busiest_by_target": {t: {"partition": p.replace(shown, "<launch course>"), "wcu_per_s": round(r)}
                                   for t, (p, r) in sorted(per_target.items())},
+            "busiest_second_by_target": self._busiest_seconds(seconds, shown),
             "total_wcu_per_s": round(sum(rates.values())),
             "replay_seconds": round(self.replay_s, 1),
             "errors": self.errors,
         }
+
+    def _peak_seconds(self) -> dict[tuple[str, str, int], float]:
+        """Each partition's busiest second: the launch's writes in that second plus the steady background."""
+        peaks: dict[tuple[str, str], tuple[int, float]] = {}
+        for (target, partition, second), wcu in self.second_wcu.items():
+            if wcu > peaks.get((target, partition), (0, -1.0))[1]:
+                peaks[(target, partition)] = (second, wcu)
+        seconds: dict[tuple[str, str, int], float] = {}
+        for key in set(peaks) | set(self.steady_wcu):
+            second, wcu = peaks.get(key, (0, 0.0))
+            seconds[(*key, second)] = wcu + self.steady_wcu.get(key, 0.0)
+        return seconds
+
+    @staticmethod
+    def _busiest_seconds(seconds: Mapping[tuple[str, str, int], float], launch_course: str
+                         ) -> dict[str, dict[str, Any]]:
+        """Each table's and index's busiest partition-second: the partition, the second, its write units."""
+        busiest: dict[str, tuple[str, int, float]] = {}
+        for (target, partition, second), wcu in seconds.items():
+            if target not in busiest or wcu > busiest[target][2]:
+                busiest[target] = (partition, second, wcu)
+        return {t: {"partition": p.replace(launch_course, "<launch course>"), "second": s, "wcu": round(w)}
+                for t, (p, s, w) in sorted(busiest.items())}
 
     def _conflicts(self, duration_s: float, hold_ms: float) -> float:
         hold_s = hold_ms / 1000
@@ -360,12 +413,12 @@ class CountsShown:
     about a batch (under a second) plus the Courses stream's invalidation behind.
     """
 
-    def __init__(self, client: Any, courses_table: str, delay_s: float = 1.0) -> None:
+    def __init__(self, client: Any, courses_table: str, start: Mapping[str, int], delay_s: float = 1.0) -> None:
         self._client = client
         self._table = courses_table
         self._delay_s = delay_s
         self._history: list[tuple[float, str, float]] = []
-        self._shown: dict[str, float] = defaultdict(float)
+        self._shown: dict[str, float] = defaultdict(float, start)
         self._next_tick = 1.0
 
     def enrolled(self, at_s: float, course_id: str, weight: float) -> None:
@@ -387,8 +440,28 @@ class CountsShown:
             self._next_tick += 1.0
 
 
+def spread_writes(writes: Iterable[ItemWrite], request: Request) -> Iterator[tuple[str, str, float]]:
+    """Where the ``weight`` requests a sample stands for write, and how much: ``(target, partition, units)``.
+
+    What is keyed by the user (their enrollment row and its partition) is a different item
+    for each of them: the sample's own. What is keyed by the course (its row, a narrow
+    roster's ``#00``) takes all of them. A wide roster's entries go where each of those
+    students' ids hash: evenly over the course's ``ROSTER_SHARDS`` partitions, in expectation
+    (the sampled user's partition alone would pile ``weight`` students on one of them).
+    """
+    for write in writes:
+        course, separator, shard = write.partition.rpartition(SHARD_SEPARATOR)
+        if request.user_id in write.partition:
+            yield write.target, write.partition, float(write.wcu)
+        elif write.target.endswith(f".{BY_COURSE}") and separator and shard != f"{0:02d}":
+            for spread in range(ROSTER_SHARDS):
+                yield write.target, roster_partition(course, spread), write.wcu * request.weight / ROSTER_SHARDS
+        else:
+            yield write.target, write.partition, write.wcu * request.weight
+
+
 def replay(service: EnrollmentService, recorder: RecordingClient, requests: Iterable[Request],
-           label: str, counts: CountsShown | None = None) -> DesignResult:
+           label: str, counts: CountsShown | None = None, *, duration_s: float) -> DesignResult:
     result = DesignResult()
     started = time.perf_counter()
     for request in tqdm(list(requests), desc=label, unit="req", leave=False, mininterval=1.0):
@@ -410,10 +483,12 @@ def replay(service: EnrollmentService, recorder: RecordingClient, requests: Iter
         # A sample stands for ``weight`` requests of other users on the same course: what is keyed
         # by the course (its row, shards, index partitions) takes all of them, what is keyed by
         # the user (their enrollment row and its partition) is a different item for each.
-        for write in writes:
-            scale = 1.0 if request.user_id in write.partition else request.weight
-            result.partition_wcu[(write.target, write.partition)] += write.wcu * scale
-            result.second_wcu[(write.target, write.partition, int(request.at_s))] += write.wcu * scale
+        for target, partition, wcu in spread_writes(writes, request):
+            result.partition_wcu[(target, partition)] += wcu
+            if request.launch:
+                result.second_wcu[(target, partition, int(request.at_s))] += wcu
+            else:  # the background is steady: a sample stands for requests spread over the whole window
+                result.steady_wcu[(target, partition)] += wcu / duration_s
         for item in items:
             result.item_transactions[item] += 1.0 if request.user_id in item else request.weight
     result.replay_s = time.perf_counter() - started
@@ -469,9 +544,13 @@ def settled(client: Any, courses_table: str, enrollments_table: str, course_id: 
     return {"count": int(item["enrollment_count"]["N"]), "roster_rows": len(rows)}
 
 
-def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple[EnrollmentService, RecordingClient,
-                                                                                   dict[str, str]]:
-    """Tables (from the template, or its pre-shard variant), seeded courses, and the service."""
+def build_design(name: str, courses: list[dict[str, Any]], launch_course: str, seed: int) -> tuple[
+        EnrollmentService, RecordingClient, dict[str, str]]:
+    """Tables (from the template, or its pre-shard variant), seeded courses, and the service.
+
+    ``after`` launches the documented way: the course's owner declares it (``PATCH`` with
+    ``launch: true``, through the product's ``CourseWrites``) before its first enrollment.
+    """
     client = dynamodb_client()
     names: dict[str, str] = {}
     specs: dict[str, TableSpec] = {}
@@ -479,7 +558,7 @@ def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple
         props = resources_of_type("AWS::DynamoDB::Table")[logical_id]["Properties"]
         if name == "before":
             props = legacy_table_properties(logical_id, props)
-        kwargs = _create_table_kwargs(logical_id, props, f"{name}-")
+        kwargs = _create_table_kwargs(logical_id, props, f"{name}-{seed}-")
         kwargs.pop("StreamSpecification", None)  # no stream consumer here; moto would keep every record
         client.create_table(**kwargs)
         names[label] = kwargs["TableName"]
@@ -493,7 +572,12 @@ def build_design(name: str, courses: list[dict[str, Any]], shards: int) -> tuple
     repository: EnrollmentRepository = (
         SingleCounterEnrollments(cast("DynamoDBClient", recorder), names["Enrollments"], names["Courses"])
         if name == "before" else EnrollmentRepository(cast("DynamoDBClient", recorder), names["Enrollments"]))
-    service = EnrollmentService(repository, container.course_reads, container.cursors)
+    if name == "after":
+        owner = next(c for c in courses if c["course_id"] == launch_course)
+        container.course_writes.update(Caller(str(owner["instructor_id"]), frozenset({INSTRUCTORS})), launch_course,
+                                       CoursePatch(launch=True), expected_version=int(owner["version"]))
+    service = EnrollmentService(repository, container.course_reads, container.cursors,
+                                lists=EnrollmentLists(repository, container.cache))
     return service, recorder, names
 
 
@@ -563,54 +647,38 @@ def counter_model(args: argparse.Namespace, courses: Sequence[Mapping[str, Any]]
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--launch-rate", type=float, default=10_000, help="enrollments/s on the launch course")
-    parser.add_argument("--background-rate", type=float, default=50_000, help="enrollments/s on the rest")
-    parser.add_argument("--duration-s", type=float, default=60.0)
-    parser.add_argument("--courses", type=int, default=10_000, help="catalogue size (85 %% published)")
-    parser.add_argument("--zipf-s", type=float, default=1.1, help="Zipf exponent of the background")
-    parser.add_argument("--launch-samples", type=int, default=4_000)
-    parser.add_argument("--background-samples", type=int, default=4_000)
-    parser.add_argument("--shards", type=int, default=ROSTER_SHARDS, help="roster partitions of the after design")
-    parser.add_argument("--hold-ms", type=float, default=5.0, help="how long a transaction holds its items")
-    parser.add_argument("--seed", type=int, default=14)
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    parser.add_argument("--quick", action="store_true", help="small catalogue and samples (smoke test)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.courses, args.launch_samples, args.background_samples = 300, 200, 200
+# the single-counter transaction; the product with the launch course undeclared, and declared
+DESIGNS = ("before", "unannounced", "after")
+SPREAD_KEYS = ("busiest_partition_second_wcu", "max_partition_wcu_per_s", "over_limit_partitions")
 
-    moto_transactions.install()
-    use_fake_aws_credentials()
-    mock = mock_aws()  # moto in this process: the same backend as its server, without HTTP per call
-    mock.start()
-    try:
-        data = generate(DatasetSpec(courses=args.courses, enrollments=0, users=1, seed=args.seed))
-        published = {c["course_id"]: c for c in data.courses if c["status"] == "published"}
-        launch_course, *catalogue = data.published_ids
-        requests = workload(args, launch_course, catalogue)
-        designs: dict[str, Any] = {}
-        checks: dict[str, Any] = {}
-        for name in ("before", "after"):
-            service, recorder, names = build_design(name, data.courses, args.shards)
-            shown = CountsShown(dynamodb_client(), names["Courses"]) if name == "after" else None
-            result = replay(service, recorder, requests, name, shown)
-            designs[name] = result.summary(args.duration_s, args.hold_ms, launch_course)
-            if name == "after":
-                # every enrollment writes its own row (1 unit under 1 KB): the table's rate is the enrollment rate
-                table_units = [w for (target, _), w in result.partition_wcu.items() if target == "Enrollments (table)"]
-                row_units = max(1.0, sum(table_units) / max(1, len(table_units)))
-                enrollments_wcu = (args.launch_rate + args.background_rate) * row_units
-                counter = counter_model(args, data.courses, launch_course, catalogue, enrollments_wcu)
-            checks[name] = settled(dynamodb_client(), names["Courses"], names["Enrollments"], launch_course,
-                                   shards=args.shards if name == "after" else None)
-            checks[name]["sampled_launch_enrollments"] = args.launch_samples
-    finally:
-        mock.stop()
-        moto_transactions.uninstall()
 
-    report = {
+def replay_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """Every design replayed on one seed's catalogue and requests: the report of that seed."""
+    args.seed = seed
+    data = generate(DatasetSpec(courses=args.courses, enrollments=0, users=1, seed=seed))
+    published = {c["course_id"]: c for c in data.courses if c["status"] == "published"}
+    launch_course, *catalogue = data.published_ids
+    requests = workload(args, launch_course, catalogue)
+    start = steady_counts(args, catalogue)
+    courses = [{**course, "enrollment_count": start.get(course["course_id"], 0)} for course in data.courses]
+    designs: dict[str, Any] = {}
+    checks: dict[str, Any] = {}
+    for name in DESIGNS:
+        service, recorder, names = build_design(name, courses, launch_course, seed)
+        product = name != "before"
+        shown = CountsShown(dynamodb_client(), names["Courses"], start) if product else None
+        result = replay(service, recorder, requests, f"{name} (seed {seed})", shown, duration_s=args.duration_s)
+        designs[name] = result.summary(args.duration_s, args.hold_ms, launch_course)
+        if name == "after":
+            # every enrollment writes its own row (1 unit under 1 KB): the table's rate is the enrollment rate
+            table_units = [w for (target, _), w in result.partition_wcu.items() if target == "Enrollments (table)"]
+            row_units = max(1.0, sum(table_units) / max(1, len(table_units)))
+            enrollments_wcu = (args.launch_rate + args.background_rate) * row_units
+            counter = counter_model(args, courses, launch_course, catalogue, enrollments_wcu)
+        checks[name] = settled(dynamodb_client(), names["Courses"], names["Enrollments"], launch_course,
+                               shards=ROSTER_SHARDS if product else None)
+        checks[name]["sampled_launch_enrollments"] = args.launch_samples
+    return {
         "model": {
             "partition_wcu_per_s": PARTITION_WCU_PER_S,
             "write_unit_bytes": WRITE_UNIT_BYTES,
@@ -632,13 +700,65 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "sampled_requests": {"launch": args.launch_samples, "background": args.background_samples},
             "weight_per_sample": {"launch": args.launch_rate * args.duration_s / args.launch_samples,
                                   "background": args.background_rate * args.duration_s / args.background_samples},
-            "roster_shards": args.shards,
-            "seed": args.seed,
+            "roster_shards": ROSTER_SHARDS,
+            "seed": seed,
         },
         "designs": designs,
         "counter": counter,
         "settled": checks,
     }
+
+
+def steady_counts(args: argparse.Namespace, catalogue: Sequence[str]) -> dict[str, int]:
+    """The background courses' counts as the minute starts: the background is steady, so each
+    course has already taken the minute before at its rate (a popular course has long been
+    wide; only a course under ``WIDE_AT`` a minute is still narrow). The launch course has none."""
+    weights = zipf_weights(len(catalogue), args.zipf_s)
+    total = sum(weights)
+    return {course_id: round(args.background_rate * weight / total * args.duration_s)
+            for course_id, weight in zip(catalogue, weights, strict=True)}
+
+
+def spread_of(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per design, each seed's headline figures and every table's and index's busiest second."""
+    spread: dict[str, Any] = {"seeds": [r["workload"]["seed"] for r in reports]}
+    for name in DESIGNS:
+        per_seed = [r["designs"][name] for r in reports]
+        targets = sorted({t for d in per_seed for t in d["busiest_second_by_target"]})
+        spread[name] = {key: [d[key] for d in per_seed] for key in SPREAD_KEYS}
+        spread[name]["busiest_second_by_target"] = {
+            t: [d["busiest_second_by_target"].get(t, {}).get("wcu", 0) for d in per_seed] for t in targets}
+    return spread
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--launch-rate", type=float, default=10_000, help="enrollments/s on the launch course")
+    parser.add_argument("--background-rate", type=float, default=50_000, help="enrollments/s on the rest")
+    parser.add_argument("--duration-s", type=float, default=60.0)
+    parser.add_argument("--courses", type=int, default=10_000, help="catalogue size (85 %% published)")
+    parser.add_argument("--zipf-s", type=float, default=1.1, help="Zipf exponent of the background")
+    parser.add_argument("--launch-samples", type=int, default=4_000)
+    parser.add_argument("--background-samples", type=int, default=4_000)
+    parser.add_argument("--hold-ms", type=float, default=5.0, help="how long a transaction holds its items")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[14, 15, 16],
+                        help="one replay per seed: the first is reported in full, every one in the spread")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--quick", action="store_true", help="small catalogue and samples, one seed (smoke test)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.courses, args.launch_samples, args.background_samples, args.seeds = 300, 200, 200, args.seeds[:1]
+
+    moto_transactions.install()
+    use_fake_aws_credentials()
+    mock = mock_aws()  # moto in this process: the same backend as its server, without HTTP per call
+    mock.start()
+    try:
+        reports = [replay_seed(args, seed) for seed in args.seeds]
+    finally:
+        mock.stop()
+        moto_transactions.uninstall()
+    report = {**reports[0], "spread": spread_of(reports)}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if args.output == RESULTS:
@@ -664,12 +784,20 @@ def update_document(section: str, path: Path = DOCUMENT) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _figures(values: Sequence[float]) -> str:
+    """A figure over the seeds: the first seed's, then the others' in parentheses."""
+    head, *rest = (f"{v:,.0f}" for v in values)
+    return f"{head} ({', '.join(rest)})" if rest else head
+
+
 def markdown(report: Mapping[str, Any]) -> str:
     """The writes section of ``docs/BENCHMARKS.md``, from a report."""
-    work, before, after = report["workload"], report["designs"]["before"], report["designs"]["after"]
-    counter = report["counter"]
+    work, designs = report["workload"], report["designs"]
+    before, unannounced, after = (designs[name] for name in DESIGNS)
+    counter, spread = report["counter"], report["spread"]
     hold = report["model"]["transaction_hold_ms"]
     shard_load = work["launch_enrollments_per_s"] / work["roster_shards"]
+    seeds = ", ".join(str(seed) for seed in spread["seeds"])
     rows = []
     for label, key in (("busiest partition, WCU/s (limit 1,000)", "max_partition_wcu_per_s"),
                        ("partitions over 1,000 WCU/s", "over_limit_partitions"),
@@ -679,14 +807,16 @@ def markdown(report: Mapping[str, Any]) -> str:
                         "transaction_conflicts"),
                        ("write units per enrollment (table and indexes)", "write_units_per_enrollment"),
                        ("write units, all partitions, per s", "total_wcu_per_s")):
-        rows.append(f"| {label} | {before[key]:,} | {after[key]:,} |")
+        cells = [_figures(spread[n][key]) if key in SPREAD_KEYS else f"{designs[n][key]:,}" for n in DESIGNS]
+        rows.append(f"| {label} | {' | '.join(cells)} |")
     holds = " / ".join(f"{ms} ms: {before['transaction_conflicts_by_hold_ms'][ms]:,} before, "
                        f"{after['transaction_conflicts_by_hold_ms'][ms]:,} after"
                        for ms in sorted(before["transaction_conflicts_by_hold_ms"], key=float))
-    targets = sorted(set(before["busiest_by_target"]) | set(after["busiest_by_target"]))
-    target_rows = "\n".join(
-        f"| `{t}` | {_cell(before['busiest_by_target'].get(t))} | {_cell(after['busiest_by_target'].get(t))} |"
-        for t in targets)
+    targets = sorted({t for n in DESIGNS for t in designs[n]["busiest_by_target"]})
+    target_rows = "\n".join(f"| `{t}` | {' | '.join(_cell(designs[n]['busiest_by_target'].get(t)) for n in DESIGNS)} |"
+                            for t in targets)
+    second_rows = "\n".join(
+        f"| `{t}` | {' | '.join(_second(designs[n], spread[n], t) for n in DESIGNS)} |" for t in targets)
     settled = report["settled"]
     return f"""## Writes: a course launch (`make bench-writes`)
 
@@ -698,21 +828,30 @@ while {work['background_enrollments_per_s']:,.0f}/s spread by Zipf (s = {work['z
 {work['catalogue_published_courses'] - 1:,} published courses: {work['launch_enrollments_per_s'] * work['duration_s']
  + work['background_enrollments_per_s'] * work['duration_s']:,.0f} enrollments. A sample of
 {work['sampled_requests']['launch']:,} launch and {work['sampled_requests']['background']:,} background
-requests goes through `EnrollmentService.enroll` against moto, once with the single-counter transaction
-("before": the enrollment row and `ADD 1` on the course row) and once with the product's conditional Put of the
-enrollment row alone ("after", the roster over {work['roster_shards']} `ByCourse` partitions), each sample
-weighted by the requests it stands for ({work['weight_per_sample']['launch']:,.0f} and
-{work['weight_per_sample']['background']:,.0f}).
+requests goes through `EnrollmentService.enroll` against moto three times: with the single-counter transaction
+("before": the enrollment row and `ADD 1` on the course row), and with the product's conditional Put of the
+enrollment row alone, the launch course once **unannounced** (its roster turns wide over
+{work['roster_shards']} `ByCourse` partitions when its count reaches 100) and once declared the documented way
+("after": its owner's `PATCH` with `launch: true` before the launch, so it is wide from the first enrollment).
+Each sample is weighted by the requests it stands for ({work['weight_per_sample']['launch']:,.0f} and
+{work['weight_per_sample']['background']:,.0f}). Figures with parentheses are seed {spread['seeds'][0]}'s, then
+the other seeds' (seeds {seeds}); the rest are seed {spread['seeds'][0]}'s.
 
-| | before | after |
-|---|---|---|
+| | before | unannounced | after (declared) |
+|---|---|---|---|
 {chr(10).join(rows)}
 
-Busiest partition of each table and index:
+Busiest partition of each table and index, averaged over the launch minute (seed {spread['seeds'][0]}):
 
-| table or index | before | after |
-|---|---|---|
+| table or index | before | unannounced | after (declared) |
+|---|---|---|---|
 {target_rows}
+
+Busiest second of each table's and index's busiest partition, WCU (seeds {seeds}; the limit is 1,000):
+
+| table or index | before | unannounced | after (declared) |
+|---|---|---|---|
+{second_rows}
 
 **The counter.** Counts reach course rows from the Enrollments stream: the enrollment counter sums each stream
 shard's records over a {counter['window_s']:g} s tumbling window and writes each course once per shard and window
@@ -724,13 +863,16 @@ course's row takes {counter['launch_course_row_writes_per_s']} writes a second
 ({counter['launch_course_row_wcu_per_s']:,} WCU/s), the busiest row ({counter['busiest_course']})
 {counter['busiest_course_row_wcu_per_s']:,} WCU/s, against 1,000. No item is written by two students'
 enrollments: nothing an enrollment writes can conflict. A count shown lags its enrollment by up to the
-window plus the stream's delay. The busiest second after ({after['busiest_second']}) is the launch's start: the
-course shows fewer than 100 enrollments, so its roster is one partition, until the counter's early write reaches
-the enroll path (the replay shows counts 1 s behind, on the second).
+window plus the stream's delay. Unannounced, the busiest second ({unannounced['busiest_second']}) is the launch's
+start: the course shows fewer than 100 enrollments, so its roster is one partition until the counter's early write
+reaches the enroll path (the replay shows counts 1 s behind, on the second). Declared, no second of any partition
+passes the limit: the busiest is {after['busiest_second']} (a sample's students are spread evenly over the
+course's partitions, so its {work['roster_shards']} partitions tie; the second is the one with the most samples).
 
 Conflicts by how long a transaction holds its items (DynamoDB does not publish it): {holds}.
 Once the replay is over, the launch course's count and its roster agree: before {settled['before']['count']:,}
-counted / {settled['before']['roster_rows']:,} rows, after {settled['after']['count']:,} /
+counted / {settled['before']['roster_rows']:,} rows, unannounced {settled['unannounced']['count']:,} /
+{settled['unannounced']['roster_rows']:,}, after {settled['after']['count']:,} /
 {settled['after']['roster_rows']:,}, for {settled['after']['sampled_launch_enrollments']:,} sampled enrollments.
 
 **Assumptions** (DynamoDB's documented rules): 1,000 write units per partition per second; 1 unit per started KB
@@ -742,9 +884,10 @@ the per-table throughput quota (40,000 write units per second by default, raised
 launch this size must be provisioned for; retries after throttling or conflicts; cancelled transactions'
 capacity. **Sampling**: rates of partitions shared by many requests (a course row, `ByStatus`) are exact up to the
 weights; a roster partition takes 1/{work['roster_shards']} of its course's samples, so its figure carries sampling
-noise (about ±10 % per launch partition at this sample size, and the busiest of {work['roster_shards']} is the one
-the noise pushed up most: the expected load of every launch partition is {work['launch_enrollments_per_s']:,.0f} /
-{work['roster_shards']} = {shard_load:,.0f} WCU/s). The figures depend on the seed ({work['seed']}), not on the machine.
+noise (about ±10 % per launch partition at this sample size, more in one second, and the busiest of
+{work['roster_shards']} is the one the noise pushed up most: the expected load of every launch partition is
+{work['launch_enrollments_per_s']:,.0f} / {work['roster_shards']} = {shard_load:,.0f} WCU/s). The figures depend
+on the seeds, not on the machine.
 """
 
 
@@ -756,18 +899,30 @@ def _cell(entry: Mapping[str, Any] | None) -> str:
     return f"{entry['wcu_per_s']:,} WCU/s on `{entry['partition']}`"
 
 
+def _second(design: Mapping[str, Any], spread: Mapping[str, Any], target: str) -> str:
+    entry = design["busiest_second_by_target"].get(target)
+    if entry is None:
+        return "no write"
+    return f"{_figures(spread['busiest_second_by_target'][target])} (`{entry['partition']}`, second {entry['second']})"
+
+
 def render(report: Mapping[str, Any]) -> str:
     """The side-by-side table printed at the end."""
-    lines = [f"{'':34}{'before':>22}{'after':>22}"]
-    before, after = report["designs"]["before"], report["designs"]["after"]
+    designs = report["designs"]
+    lines = [f"{'':34}" + "".join(f"{name:>22}" for name in DESIGNS)]
     for label, key in (("busiest partition, WCU/s", "max_partition_wcu_per_s"),
+                       ("busiest partition-second, WCU", "busiest_partition_second_wcu"),
                        ("partitions over 1,000 WCU/s", "over_limit_partitions"),
                        ("transaction conflicts", "transaction_conflicts"),
                        ("busiest item, transactions/s", "busiest_item_transactions_per_s"),
                        ("all partitions, WCU/s", "total_wcu_per_s")):
-        lines.append(f"{label:34}{before[key]:>22,}{after[key]:>22,}")
-    lines.append(f"busiest before: {before['busiest']}")
-    lines.append(f"busiest after:  {after['busiest']}")
+        lines.append(f"{label:34}" + "".join(f"{designs[name][key]:>22,}" for name in DESIGNS))
+    for name in DESIGNS:
+        lines.append(f"busiest second, {name}: {designs[name]['busiest_second']}")
+    for name in DESIGNS:
+        seconds = report["spread"][name]["busiest_second_by_target"]
+        lines.append(f"busiest second per target over seeds {report['spread']['seeds']}, {name}: "
+                     + "; ".join(f"{t} {values}" for t, values in seconds.items()))
     counter = report["counter"]
     lines.append(f"counter: {counter['count_writes_per_s']:,} writes/s ({counter['count_writes_per_enrollment']} per "
                  f"enrollment), {counter['count_wcu_per_s']:,} WCU/s; launch course row "

@@ -33,6 +33,7 @@ os.environ.update(BASE_ENVIRONMENT)
 import botocore.client  # noqa: E402
 import pytest  # noqa: E402
 
+from benchmarks import metering  # noqa: E402
 from local.redis_server import ElastiCacheStandIn  # noqa: E402
 from tests.support.elasticache import SESSION_AUDIT, checkpoint, start_session_standin  # noqa: E402
 from tests.support.events import load_event as _load_event  # noqa: E402
@@ -45,6 +46,9 @@ from tests.support.services import (  # noqa: E402
     start_moto,
     use_fake_aws_credentials,
 )
+
+# moto's ConsumedCapacity is a fixed fake: every container meters by DynamoDB's sizing rules.
+metering.install()
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

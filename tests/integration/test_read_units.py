@@ -1,22 +1,22 @@
 """The ReadCapacityUnits metric a function publishes: DynamoDB's own figure, or the estimate.
 
-moto answers over HTTP with a fixed ``ConsumedCapacity``, so an endpoint override makes the
-meter publish its estimate; in AWS (no override) it publishes what DynamoDB reports.
+In AWS the layer's meter publishes what DynamoDB reports. moto answers with a fixed
+``ConsumedCapacity``, so the test suite installs the estimating meter (``benchmarks.metering``)
+and functions publish the read units sized from the items read.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from courses_api.container import Container
+from benchmarks.metering import EstimatingMeter
+from courses_api.data.capacity import CapacityMeter
 from courses_api.data.dynamo import batch_write
-from courses_api.settings import Settings
 from tests.support.data import course_item
 from tests.support.events import load_event
 from tests.support.functions import call
@@ -44,7 +44,7 @@ def get_course(
 
 
 def test_against_moto_the_estimate_is_published(get_course: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
-    assert get_course.container.meter.estimate
+    assert isinstance(get_course.container.meter, EstimatingMeter)
     cost = get_course.container.meter.total
     assert call(get_course, load_event("get_course", path_parameters={"course_id": "big0001"})).status == 200
     # 3 for the row, which carries its enrollment count
@@ -55,19 +55,9 @@ def test_dynamodbs_own_figure_is_published_when_not_estimating(
     get_course: ModuleType, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the meter as it is built in AWS (moto's ConsumedCapacity stands in for DynamoDB's)
-    get_course.container.meter.estimate = False
+    get_course.container.meter = CapacityMeter()
     cost = get_course.container.meter.total
     assert call(get_course, load_event("get_course", path_parameters={"course_id": "big0001"})).status == 200
     # Then the reported figure is published, and no item was sized for it
     assert cost.computed_rcu == 0.0
     assert published_read_units(capsys.readouterr().out) == [cost.reported_rcu]
-
-
-@pytest.mark.parametrize(("endpoint", "estimate"), [("http://127.0.0.1:5000", True), ("", False)])
-def test_the_container_chooses_by_the_endpoint_setting(endpoint: str, estimate: bool) -> None:
-    settings = Settings.from_environment(
-        {"COURSES_TABLE": "courses", "ENROLLMENTS_TABLE": "enrollments", "DYNAMODB_ENDPOINT": endpoint,
-         "CURSOR_SECRET": secrets.token_urlsafe(32)}
-    )
-    assert settings.estimate_read_units is estimate
-    assert Container(settings).meter.estimate is estimate

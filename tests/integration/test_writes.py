@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import redis
 
+from courses_api.cache.config import SystemClock
 from courses_api.data.dynamo import from_attributes
 from courses_api.domain.auth import Caller
 from courses_api.errors import PreconditionFailed
 from courses_api.models import CoursePatch
 from tests.integration.linearizable import serialize
+from tests.support.clock import FakeClock
 from tests.support.events import claims_for, load_event
 from tests.support.functions import HttpResult, call, load_function
 from tests.support.services import MotoEndpoint, free_port
@@ -409,12 +410,14 @@ class TestReadAfterWriteThroughWarmCache:
         assert [c["title"] for c in listed if c["course_id"] == course_id] == ["Moved"]
 
     def test_an_edit_that_moves_no_course_keeps_the_pages_and_shows_through_them(
-        self, cached_api: Api, monkeypatch: pytest.MonkeyPatch
+        self, cached_api: Api, with_redis: redis.Redis
     ) -> None:
-        monkeypatch.setenv("CACHE_FENCE_TTL_MS", "100")  # (containers read settings on first use)
         api = cached_api
         course_id = api.created(status="published")["course_id"]
-        time.sleep(0.2)  # the creation's list fence is gone: index pages may be stored again
+        # The creation's list fences expire on Redis's clock, which no test clock drives: drop
+        # them as their expiry would, so index pages may be stored again.
+        for fence in with_redis.scan_iter(match="*:gen:*:fence"):
+            with_redis.delete(fence)
         event = load_event("list_courses", query={"category": "cloud-computing", "limit": "100"})
         assert call(api.list_fn, event).headers["X-Cache"] == "MISS"
         assert call(api.list_fn, event).headers["X-Cache"] == "HIT"
@@ -457,6 +460,9 @@ class TestReadAfterWriteThroughWarmCache:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         monkeypatch.setenv("NEAR_CACHE_TTL_S", "0.5")
+        clock = FakeClock()  # every clock of the containers' caches (built on first use)
+        for name in ("monotonic", "time", "sleep"):
+            monkeypatch.setattr(SystemClock, name, getattr(FakeClock, name).__get__(clock))
         api = Api(function)
         course_id = api.created(status="published")["course_id"]
         for claims in (None, OWNER_CLAIMS, None, OWNER_CLAIMS):  # warm both tiers for both kinds of reader
@@ -465,7 +471,7 @@ class TestReadAfterWriteThroughWarmCache:
         # the owner skips the near cache: their own write, at once
         assert api.get(course_id, claims=OWNER_CLAIMS).body["title"] == "Fresh"
         # an anonymous reader of another container sees it once its near entry expires (≤ TTL)
-        time.sleep(0.6)
+        clock.advance(0.6)
         assert api.get(course_id).body["title"] == "Fresh"
 
     def test_writes_succeed_while_redis_is_down(

@@ -1,10 +1,17 @@
-"""Read units computed by DynamoDB's sizing rules (moto's reported numbers are fake)."""
+"""The read-unit meters: the layer's publishes DynamoDB's ``ConsumedCapacity``; the tests' and
+benchmarks' (``benchmarks.metering``) sizes items by DynamoDB's rules, since moto's figures are fake.
+
+Sizes and units follow the DynamoDB Developer Guide: "Item sizes and formats"
+(CapacityUnitCalculations.html) and "Read consistency" / "Read request units" (read-write-operations.html).
+"""
 
 from typing import Any
 
 import pytest
 
-from courses_api.data.capacity import CapacityMeter, attribute_value_size, item_size, read_units
+from benchmarks.metering import EstimatingMeter, attribute_value_size, item_size, read_units, remember_params
+from courses_api.data import capacity
+from courses_api.data.capacity import CapacityMeter
 
 
 @pytest.mark.parametrize(
@@ -43,7 +50,7 @@ class FakeModel:
 
 
 def test_meter_charges_queries_for_filtered_out_items_and_batches_per_item() -> None:
-    meter = CapacityMeter()
+    meter = EstimatingMeter()
     cost = meter.begin_request()
     item = {"course_id": {"S": "x" * 1000}}
     # a Query that returned 2 items of ~1 KB after reading 10 (8 filtered out): ~10 KB → 3 units, halved
@@ -58,7 +65,7 @@ def test_meter_charges_queries_for_filtered_out_items_and_batches_per_item() -> 
 
 
 def test_filtered_out_items_are_sized_by_their_own_table() -> None:
-    meter = CapacityMeter()
+    meter = EstimatingMeter()
     cost = meter.begin_request()
     big = {"course_id": {"S": "x" * 4000}}
     # Given a table whose items are ~4 KB
@@ -72,9 +79,7 @@ def test_filtered_out_items_are_sized_by_their_own_table() -> None:
 
 
 def test_consistent_batch_reads_are_billed_in_full() -> None:
-    from courses_api.data.capacity import remember_params
-
-    meter = CapacityMeter()
+    meter = EstimatingMeter()
     cost = meter.begin_request()
     context: dict[str, Any] = {}
     remember_params({"RequestItems": {"Courses": {"Keys": [], "ConsistentRead": True}}}, context)
@@ -87,7 +92,7 @@ def test_published_figure_is_the_estimate_or_dynamodbs_own() -> None:
     item = {"course_id": {"S": "x" * 5000}}  # 2 read units strongly consistent, by the sizing rules
     parsed = {"Item": item, "ConsumedCapacity": {"TableName": "Courses", "CapacityUnits": 3.0}}
     context = {"courses_params": {"ConsistentRead": True}}
-    estimating, reporting = CapacityMeter(estimate=True), CapacityMeter(estimate=False)
+    estimating, reporting = EstimatingMeter(), CapacityMeter()
     costs = []
     for meter in (estimating, reporting):
         costs.append(meter.begin_request())
@@ -107,7 +112,7 @@ def test_meter_reads_consumed_capacity_from_a_real_client() -> None:
     client = boto3.session.Session().client(
         "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
-    meter = CapacityMeter(estimate=False)
+    meter = CapacityMeter()
     meter.attach(client)
     cost = meter.begin_request()
     with Stubber(client) as stub:
@@ -122,3 +127,12 @@ def test_meter_reads_consumed_capacity_from_a_real_client() -> None:
                      ExpressionAttributeValues={":c": {"S": "c1"}}, ReturnConsumedCapacity="TOTAL")
     assert cost.rcu == cost.reported_rcu == 4.5
     assert cost.computed_rcu == 0.0, "the production meter sizes no item"
+
+
+def test_containers_meter_with_the_type_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    from courses_api.container import Container
+
+    monkeypatch.setattr(capacity, "_meter_type", CapacityMeter)
+    assert type(Container().meter) is CapacityMeter, "what the layer does in AWS"
+    capacity.use_meter(EstimatingMeter)
+    assert type(Container().meter) is EstimatingMeter

@@ -88,6 +88,24 @@ def test_api_functions_load_only_the_rest_resolver_of_powertools(function: str) 
     assert "aws_lambda_powertools.utilities.data_classes.code_pipeline_job_event" not in modules
 
 
+@pytest.mark.parametrize("function", API_FUNCTIONS)
+def test_no_api_function_loads_boto3_at_init(function: str) -> None:
+    # boto3's package __init__ loads s3transfer; the clients are botocore's (data/dynamo.py)
+    modules = loaded_modules(function, AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")
+
+    assert not {name for name in modules if name.split(".")[0] in ("boto3", "s3transfer")}
+
+
+def test_a_function_that_never_pages_builds_no_secrets_manager_client() -> None:
+    # the key's ARN is configured, as in AWS; GET /courses/{id} never signs or reads a cursor
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cursor"
+    modules = loaded_modules("get_course", "course_reads", CURSOR_SECRET_ID=arn)
+
+    assert "courses_api.domain.course_reads" in modules
+    assert "aws_lambda_powertools.utilities.parameters" not in modules
+    assert "boto3" not in modules
+
+
 def test_every_powertools_export_still_resolves_and_init_ends_with_collection_on() -> None:
     state = json.loads(probe("get_course", script=PROBE_EXPORTS, AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")[0])
 

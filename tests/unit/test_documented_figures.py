@@ -64,8 +64,8 @@ def test_settings_defaults_are_the_values_the_template_gives_the_functions(templ
 # do not depend on the machine (read counts and read units). Latencies move from run to run;
 # the docstrings that quote one (near.py, guard.py) say which run it came from.
 FIGURES = {
-    "scripts.py": ["64 concurrent misses on one key cost 1 DynamoDB read"],
-    "entries.py": ["per item miss: 0.50 for courses under 4 KB"],
+    "entries.py": ["64 concurrent misses on one key cost 1 DynamoDB read",
+                   "per item miss: 0.50 for courses under 4 KB"],
 }
 
 

@@ -66,9 +66,9 @@ class Container:
 
     @cached_property
     def meter(self) -> CapacityMeter:
-        from courses_api.data.capacity import CapacityMeter
+        from courses_api.data.capacity import new_meter
 
-        return CapacityMeter(estimate=self.settings.estimate_read_units)
+        return new_meter()
 
     @cached_property
     def dynamodb(self) -> Any:

@@ -11,11 +11,14 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
@@ -33,6 +36,18 @@ Price = Annotated[
 Tags = Annotated[list[Slug], Field(max_length=10)]
 # Ids come from path parameters and tokens: bounded, URL-safe, no separators we use in keys.
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+LAUNCH = ("true when the course expects a launch (hundreds of enrollments a second): its roster is spread "
+          "over the index's partitions from the first enrollment. Once true it stays true")
+
+
+def _one_way(value: bool) -> bool:
+    """Rows written spread must stay where a wide roster read finds them: no way back to narrow."""
+    if not value:
+        raise ValueError("a launch cannot be taken back once declared")
+    return value
+
+
+Declared = Annotated[StrictBool, AfterValidator(_one_way), WithJsonSchema({"type": "boolean", "const": True})]
 
 
 def utc_now() -> str:
@@ -61,6 +76,7 @@ class CourseCreate(_Input):
     price: Price
     tags: Tags = Field(default_factory=list)
     status: Status = "draft"
+    launch: StrictBool = Field(default=False, description=LAUNCH)
 
 
 class CoursePatch(_Input):
@@ -75,6 +91,7 @@ class CoursePatch(_Input):
     price: Price | SkipJsonSchema[None] = None
     tags: Tags | SkipJsonSchema[None] = None
     status: Status | SkipJsonSchema[None] = None
+    launch: Declared | SkipJsonSchema[None] = Field(default=None, description=LAUNCH)
 
     @model_validator(mode="before")
     @classmethod
@@ -121,6 +138,7 @@ class Course(CourseSummary):
 
     description: str = ""
     updated_at: str
+    launch: bool = Field(default=False, description=LAUNCH)
 
     def summary(self) -> CourseSummary:
         """The list view of this course (its fields are validated already: no second pass)."""

@@ -123,12 +123,3 @@ class Settings(HttpSettings):
     def cache_enabled(self) -> bool:
         """Whether a Redis tier is configured at all."""
         return bool(self.redis_url)
-
-    @property
-    def estimate_read_units(self) -> bool:
-        """Whether the read-unit figure is computed from the items read instead of DynamoDB's own.
-
-        True with an endpoint override (moto, in tests and benchmarks), whose
-        ``ConsumedCapacity`` is a fixed fake; in AWS DynamoDB's reported figure is the truth.
-        """
-        return bool(self.dynamodb_endpoint)

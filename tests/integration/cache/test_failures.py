@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from courses_api.cache.api import CacheOutcome
-from courses_api.cache.breaker import BreakerState, CircuitBreaker
+from courses_api.cache.guard import BreakerState, CircuitBreaker
 from courses_api.cache.manager import RedisCacheManager
 from tests.integration.cache.conftest import (
     THING,

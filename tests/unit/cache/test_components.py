@@ -12,11 +12,11 @@ from pydantic import BaseModel, SecretStr, TypeAdapter
 from redis.crc import key_slot
 
 from courses_api.cache.api import ListNamespace, NullCache
-from courses_api.cache.breaker import BreakerState, CircuitBreaker
 from courses_api.cache.client import CacheConfigurationError, ElastiCacheIAMProvider, IAMTarget, client_options
 from courses_api.cache.codec import Codec, CodecError
 from courses_api.cache.config import CacheConfig
 from courses_api.cache.factory import build_cache
+from courses_api.cache.guard import BreakerState, CircuitBreaker
 from courses_api.cache.keys import KeySpace
 from courses_api.cache.manager import RedisCacheManager
 from courses_api.cache.metrics import NullMetrics
@@ -242,7 +242,7 @@ def test_iam_mode_from_settings_builds_a_credential_provider() -> None:
     )
     provider = options["credential_provider"]
     assert isinstance(provider, ElastiCacheIAMProvider)
-    assert provider.serverless
+    assert provider.target.serverless
     with pytest.raises(CacheConfigurationError):
         client_options(settings(redis_url="rediss://c:6379", redis_auth_mode="iam"))
 

@@ -37,11 +37,10 @@ class Cached(Generic[T]):
 class ListNamespace:
     """A family of list pages invalidated together by one generation counter.
 
-    ``kind`` is ``catalogue``, ``category``, ``instructor`` or ``me`` (a user's enrollments);
-    ``partition`` is the index partition value (empty for the catalogue). ``consistent_reads``
-    says the pages come from a table ``Query``, which can be read strongly consistently, so a
-    page may be stored even right after an invalidation (an index cannot be read that way).
-    It is a property of the list, not part of its identity.
+    ``kind``: ``catalogue``, ``category``, ``instructor`` or ``me`` (a user's enrollments);
+    ``partition``: the index partition value (empty for the catalogue). ``consistent_reads``
+    (not part of its identity): the pages come from a table ``Query``, which can be read
+    strongly consistently, so a page may be stored even right after an invalidation.
     """
 
     kind: str
@@ -72,8 +71,8 @@ def fence_admits(fence: str | None, value: T | None, version_of: Callable[[T], i
 
 @dataclass(frozen=True, slots=True)
 class EventualRead(Generic[T]):
-    """An eventually consistent read of an item (half the read units) and the version of a row,
-    which the item's fence is compared with before the row may be stored."""
+    """An eventually consistent read of an item (half the read units) and a row's version,
+    checked against the item's fence before the row is stored."""
 
     load: Callable[[], T | None]
     version: Callable[[T], int]
@@ -91,9 +90,8 @@ class DependencyStatus:
 class BatchLoader(Protocol[T_co]):
     """Loads many items at once (one BatchGetItem per 100 ids); absent ids are left out.
 
-    ``consistent`` is True when the rows will be stored: then they are read strongly
-    consistently, so a stored row never predates a committed write. Rows that are only
-    served (no cache, Redis down) may be read eventually consistently, at half the read units.
+    ``consistent`` when the rows will be stored, so a stored row never predates a committed
+    write; rows only served (no cache, Redis down) may be read at half the read units.
     """
 
     def __call__(self, item_ids: Sequence[str], /, *, consistent: bool) -> Mapping[str, T_co]: ...

@@ -28,13 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, TypeAlias
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import redis
 from redis._parsers import CommandsParser
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
-from redis.connection import Connection, SSLConnection
+from redis.connection import Connection, SSLConnection, parse_url
 from redis.credentials import CredentialProvider
 from redis.exceptions import RedisClusterException
 from redis.retry import Retry
@@ -84,10 +84,7 @@ class ElastiCacheIAMProvider(CredentialProvider):
     ) -> None:
         if not target.user or not target.cache_name:
             raise CacheConfigurationError("IAM auth needs REDIS_USERNAME and REDIS_CACHE_NAME")
-        self.user = target.user
-        self.cache_name = target.cache_name
-        self.region = target.region
-        self.serverless = target.serverless
+        self.target = target
         self.refresh_s = min(refresh_s, IAM_TOKEN_LIFETIME_S - 60)
         self._clock = clock or time.time
         self._credentials = credentials
@@ -100,7 +97,7 @@ class ElastiCacheIAMProvider(CredentialProvider):
             if self._clock() - self._signed_at >= self.refresh_s:
                 self._token = self._sign()
                 self._signed_at = self._clock()
-            return (self.user, self._token)
+            return (self.target.user, self._token)
 
     def _sign(self) -> str:
         # botocore ships with the Lambda runtime; imported lazily to keep cold starts of
@@ -113,23 +110,16 @@ class ElastiCacheIAMProvider(CredentialProvider):
         credentials = self._credentials or session.get_credentials()
         if credentials is None:
             raise CacheConfigurationError("no AWS credentials to sign the ElastiCache IAM token")
-        signer = RequestSigner(
-            ServiceId("elasticache"),
-            self.region,
-            "elasticache",
-            "v4",
-            credentials,
-            session.get_component("event_emitter"),
-        )
-        query = {"Action": "connect", "User": self.user}
-        if self.serverless:
+        target = self.target
+        signer = RequestSigner(ServiceId("elasticache"), target.region, "elasticache", "v4", credentials,
+                               session.get_component("event_emitter"))
+        query = {"Action": "connect", "User": target.user}
+        if target.serverless:
             query["ResourceType"] = "ServerlessCache"
-        url = f"https://{self.cache_name}/?{urlencode(query)}"
         signed = signer.generate_presigned_url(
-            {"method": "GET", "url": url, "body": {}, "headers": {}, "context": {}},
-            operation_name="connect",
-            expires_in=IAM_TOKEN_LIFETIME_S,
-            region_name=self.region,
+            {"method": "GET", "url": f"https://{target.cache_name}/?{urlencode(query)}", "body": {}, "headers": {},
+             "context": {}},
+            operation_name="connect", expires_in=IAM_TOKEN_LIFETIME_S, region_name=target.region,
         )
         return str(signed).removeprefix("https://")
 
@@ -263,11 +253,6 @@ def failure_cause(error: BaseException) -> tuple[FailureCause, str]:
     return "error", text
 
 
-def _is_serverless_endpoint(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return ".serverless." in host
-
-
 def client_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments shared by ``Redis`` and ``RedisCluster`` (the endpoint aside)."""
     options: dict[str, Any] = {
@@ -293,47 +278,36 @@ def client_options(settings: Settings) -> dict[str, Any]:
             settings.redis_username,
             settings.redis_cache_name,
             settings.aws_region,
-            serverless=_is_serverless_endpoint(settings.redis_url),
+            serverless=".serverless." in (urlsplit(settings.redis_url).hostname or ""),
         ))
     return options
 
 
-def endpoint_options(url: str, ca_file: str = "") -> dict[str, Any]:
-    """Host, port, connection class (and credentials, if the URL has them) of ``redis://`` /
-    ``rediss://`` (TLS) URLs. Settings' credentials win over the URL's."""
-    parts = urlsplit(url)
+def create_redis_client(settings: Settings) -> RedisClient:
+    """A new client for ``settings.redis_url`` (``rediss://`` means TLS).
+
+    Host, port, database and any credentials in the URL are read by redis-py's ``parse_url``;
+    the settings' options (credentials included) win over the URL's.
+    """
+    parts = urlsplit(settings.redis_url)
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
         raise CacheConfigurationError("REDIS_URL must be redis://host:port or rediss://host:port")
-    options: dict[str, Any] = {"host": unquote(parts.hostname), "port": parts.port or 6379}
-    if parts.password:
-        options["password"] = unquote(parts.password)
-    if parts.username:
-        options["username"] = unquote(parts.username)
-    if parts.scheme == "rediss":
-        options.update(connection_class=TLSConnection, ssl_ca_certs=ca_file or None)
+    options = parse_url(settings.redis_url)
+    if options.pop("connection_class", None) is SSLConnection:
+        options.update(connection_class=TLSConnection, ssl_ca_certs=settings.redis_tls_ca_file or None)
     else:
         options["connection_class"] = PlainConnection
-    return options
-
-
-def create_redis_client(settings: Settings) -> RedisClient:
-    """A new client for ``settings.redis_url`` (``rediss://`` means TLS)."""
-    if not settings.redis_url:
-        raise CacheConfigurationError("REDIS_URL is empty")
-    options = {**endpoint_options(settings.redis_url, settings.redis_tls_ca_file), **client_options(settings)}
+    options.update(client_options(settings))
     if "credential_provider" in options:
         options.pop("username", None)
         options.pop("password", None)
-    host, port = options.pop("host"), options.pop("port")
+    host, port, db = options.pop("host"), options.pop("port", 6379), options.pop("db", 0)
     if settings.redis_cluster:
         # redis-py gives node pools our connection class only on its from-URL path, and a
         # rediss:// URL would replace the class with its own: the URL here is plain, the
-        # class brings TLS. The cluster's retry is its own (one attempt: the breaker retries).
-        retry = options.pop("retry")
-        return ElastiCacheCluster(url=f"redis://{host}:{port}", retry=retry, require_full_coverage=False, **options)
-    path = urlsplit(settings.redis_url).path.strip("/")
-    pool = redis.ConnectionPool(host=host, port=port, db=int(path or 0), **options)
-    return redis.Redis(connection_pool=pool)
+        # class brings TLS. One attempt per command (``retry`` in the options): the breaker retries.
+        return ElastiCacheCluster(url=f"redis://{host}:{port}", require_full_coverage=False, **options)
+    return redis.Redis(connection_pool=redis.ConnectionPool(host=host, port=port, db=db, **options))
 
 
 @lru_cache(maxsize=4)

@@ -1,8 +1,6 @@
-"""What the cache manager is configured with: one frozen config object and a clock.
-
-``CacheConfig`` is built once per container from :class:`~courses_api.settings.Settings`
-(:meth:`CacheConfig.from_settings`); tests build it directly with test-sized values.
-Everything time-dependent reads a :class:`Clock`, so tests can drive time.
+"""What the cache manager is configured with: one frozen config (built once per container
+from :class:`~courses_api.settings.Settings`, or by tests with test-sized values) and a clock
+that everything time-dependent reads, so tests can drive time.
 """
 
 from __future__ import annotations
@@ -61,15 +59,13 @@ def _default(name: str) -> Any:
 class CacheConfig:
     """Keys, TTLs, near-cache bounds, breaker, lease timing and fences of one manager.
 
-    ``generation_ttl_ms``: how long a list generation a write bumped lives (longer than any
-    page under it); generations only readers created live as long as their pages.
-    ``fence_retention_ms``: how long an item keeps the newest version invalidated (a day:
-    DynamoDB streams keep records 24 h, so no late record or retried one outlives it).
+    ``generation_ttl_ms``: the life of a list generation a write bumped (longer than any page
+    under it). ``fence_retention_ms``: how long an item keeps the newest version invalidated
+    (a day: DynamoDB streams keep records 24 h, so no late or retried record outlives it).
     ``fence_ttl_ms``: how long an invalidation of unknown version (and a namespace's bump) is
-    trusted to cover, longer than DynamoDB's replica lag (DynamoDB documents no bound, only
-    that a repeated read returns the recent item "after a short time"; sub-second is what is
-    observed). Longer is safer and costs this much: item misses within the window may take a
-    second, strongly consistent read, and list pages loaded within it are served but not stored.
+    trusted to cover, longer than DynamoDB's replica lag (documented only as "a short time";
+    sub-second is observed). Longer is safer and costs this: item misses within it may take a
+    second, strongly consistent read, and list pages loaded within it are not stored.
     """
 
     keys: KeySpace = field(default_factory=KeySpace)

@@ -1,10 +1,26 @@
-"""The two kinds of cache entry, with one shape: peek, read (lease), fill, release.
+"""The two kinds of cache entry, with one shape (peek, read, fill, release), and their Lua.
 
-An :class:`ItemEntry` is one row by id, guarded by its lease and its version fence. A
-:class:`PageEntry` is one page of a list, guarded by its namespace's generation (stored
-as ``<generation>:<value>``), its lease, and the namespace fence. Each method returns
-the :class:`~courses_api.cache.guard.ScriptCall` to run, so the single-key path runs it
-alone and the batch path pipelines many; only ``peek`` talks to Redis itself.
+A hit is a plain ``GET`` (an item) or ``MGET`` of generation and page (a list page, one slot):
+only the guarded fills ever store a value, so the scripts run only on a miss (to take or wait
+for the lease), on fills, failures and writes. Every key a script touches is in ``KEYS`` and
+shares one hash tag. Each method returns the :class:`~courses_api.cache.guard.ScriptCall` to
+run, so the single-key path runs it alone and the batch path pipelines many.
+
+An :class:`ItemEntry` is one row, guarded by a lease (Facebook memcache style): a miss takes a
+lease token, the fill is stored only if that token is still there, and an invalidation deletes
+value and lease, so a reader that loaded before it cannot store its stale row after it. Leases
+earn their place in the stampede figure: 64 concurrent misses on one key cost 1 DynamoDB read
+(``docs/BENCHMARKS.md``). A key expires once an hour, and its lease makes that one load: no
+early refresh (XFetch) is needed. Its version fence (the committed version an invalidation
+left, kept a day) makes fills from eventually consistent reads safe: an older row is refused.
+
+A :class:`PageEntry` is one page of a list, stored as ``<generation>:<value>`` under its
+namespace's generation counter (one ``INCR`` drops every page), its lease, and the namespace
+fence (a bump younger than replica lag: index pages leased then are served but not stored).
+A missing generation is seeded from the client's clock, not 0, so an evicted counter cannot
+make old pages current again; one only readers created lives as long as its pages (anyone may
+read any list), only a write gives it the longer ``generation_ttl_ms``.
+
 A *source* says how a leased fill reads its value, and whether it may be stored.
 """
 
@@ -14,7 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from courses_api.cache import scripts
 from courses_api.cache.api import FENCE_UNKNOWN, EventualRead, fence_admits
 from courses_api.cache.config import CacheConfig
 from courses_api.cache.guard import Script, ScriptCall
@@ -23,11 +38,109 @@ from courses_api.cache.keys import ItemKeys, PageKeys
 if TYPE_CHECKING:
     from courses_api.cache.client import RedisClient
 
-READ_ITEM = Script.of(scripts.READ_ITEM)
-FILL_ITEM = Script.of(scripts.FILL_ITEM)
-READ_PAGE = Script.of(scripts.READ_PAGE)
-FILL_PAGE = Script.of(scripts.FILL_PAGE)
-RELEASE = Script.of(scripts.RELEASE)
+# Statuses returned by the read scripts.
+HIT = 1
+LEASE = 2  # miss: the caller holds the lease and must load and fill
+WAIT = 3  # miss: someone else holds the lease
+
+# KEYS: value, lease, fence, unsure. ARGV: token, lease_ms.
+# -> {HIT, value} | {LEASE, fence, unsure (0|1)} | {WAIT}
+# (a value filled since the caller's GET missed is a hit; fence is nil when none was ever left)
+READ_ITEM = Script.of("""
+local v = redis.call('GET', KEYS[1])
+if v then return {1, v} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {2, redis.call('GET', KEYS[3]), redis.call('EXISTS', KEYS[4])}
+end
+return {3}
+""")
+
+# KEYS: value, lease. ARGV: token, value, ttl_ms. -> 1 stored | 0 lease lost
+FILL_ITEM = Script.of("""
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('DEL', KEYS[2])
+return 1
+""")
+
+# KEYS: generation, page, lease, namespace fence. ARGV: token, lease_ms, seed (a seeded
+# generation lives as long as the lease; the fill extends it to the page's TTL).
+# -> {HIT, value, gen} | {LEASE, gen, fenced (0|1)} | {WAIT, gen}
+READ_PAGE = Script.of("""
+local g = redis.call('GET', KEYS[1])
+if not g then
+  g = ARGV[3]
+  redis.call('SET', KEYS[1], g, 'PX', ARGV[2])
+end
+local v = redis.call('GET', KEYS[2])
+local prefix = g .. ':'
+if v and string.sub(v, 1, #prefix) == prefix then
+  return {1, string.sub(v, #prefix + 1), g}
+end
+local l = redis.call('GET', KEYS[3])
+if l and string.sub(l, 1, #prefix) == prefix then return {3, g} end
+redis.call('SET', KEYS[3], prefix .. ARGV[1], 'PX', ARGV[2])
+return {2, g, redis.call('EXISTS', KEYS[4])}
+""")
+
+# KEYS: generation, page, lease. ARGV: token, gen, value, ttl_ms.
+# The generation is kept at least as long as the page (never shortened).
+# -> 1 stored | 0 generation moved on or lease lost
+FILL_PAGE = Script.of("""
+local g = redis.call('GET', KEYS[1])
+if g ~= ARGV[2] then return 0 end
+if redis.call('GET', KEYS[3]) ~= g .. ':' .. ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], g .. ':' .. ARGV[3], 'PX', ARGV[4])
+redis.call('DEL', KEYS[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 1
+""")
+
+# KEYS: lease. ARGV: expected lease value. Releases a lease whose loader failed.
+RELEASE = Script.of("""
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+""")
+
+# KEYS: fence, unsure, lease, value. ARGV: fence value (a version, "gone" or "*"), fence_ms,
+# retention_ms. -> 1 applied | 0 already applied (or older than what was)
+# A version (or "gone", after every version: ids are never reused) is kept for retention_ms
+# (a day: longer than any stream or queue lag), and only a newer one replaces it, so the same
+# write delivered again (the stream after the write path) or an older one arriving late is a
+# no-op: it neither drops the entry filled since (which reflects at least that version) nor
+# lowers the fence. "*" (the version did not move) marks the item unsure for fence_ms (longer
+# than replica lag): no eventually consistent fill is trusted meanwhile. The fence is set
+# before the entry is dropped: a lease taken before this script is deleted by it, and one
+# taken after sees the fence.
+INVALIDATE_ITEM = Script.of("""
+local new = ARGV[1]
+if new == '*' then
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+else
+  local cur = redis.call('GET', KEYS[1])
+  if cur == 'gone' then return 0 end
+  if cur and new ~= 'gone' and tonumber(cur) and tonumber(new) and tonumber(new) <= tonumber(cur) then
+    return 0
+  end
+  redis.call('SET', KEYS[1], new, 'PX', ARGV[3])
+end
+redis.call('DEL', KEYS[3], KEYS[4])
+return 1
+""")
+
+# KEYS: generation, namespace fence[, write marker]. ARGV: seed, generation_ttl_ms, fence_ms,
+# retention_ms. -> new generation | 0 (this write already bumped it)
+# With a write marker (one per write and namespace), a write bumps the generation once: the
+# stream's copy of a write the write path already applied keeps the pages filled since, which
+# reflect it. The fence before the bump, so a lease taken under the new generation sees it.
+INVALIDATE_NAMESPACE = Script.of("""
+if KEYS[3] and not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[4]) then return 0 end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+local g = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return g
+""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +158,8 @@ class Lease:
     fenced: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ReadResult:
-    """A hit (``raw``, and for a page its ``generation``), a lease, or a wait."""
-
-    status: int
-    raw: bytes = b""
-    generation: str = ""
-    lease: Lease | None = None
+# What a read script answered: the stored bytes (a hit), a lease, or None (another reader holds it).
+ReadResult: TypeAlias = bytes | Lease | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +177,9 @@ class ItemEntry:
     def ttl_s(self, value: object) -> float:
         return self.negative_ttl_s if value is None else self.item_ttl_s
 
-    def peek(self, client: RedisClient) -> ReadResult | None:
+    def peek(self, client: RedisClient) -> bytes | None:
         """A hit with a plain GET: values are only written by the guarded fill."""
-        value = cast("bytes | None", client.get(self.keys.value))
-        return None if value is None else ReadResult(scripts.HIT, value)
+        return cast("bytes | None", client.get(self.keys.value))
 
     def read(self, token: str, config: CacheConfig, now_us: int) -> ScriptCall:
         keys = self.keys
@@ -81,12 +187,11 @@ class ItemEntry:
 
     def parse_read(self, reply: Any, token: str) -> ReadResult:
         status = int(reply[0])
-        if status == scripts.HIT:
-            return ReadResult(status, reply[1])
-        if status == scripts.LEASE:
-            fence = FENCE_UNKNOWN if int(reply[2]) else None if reply[1] is None else _text(reply[1])
-            return ReadResult(status, lease=Lease(token, fence=fence))
-        return ReadResult(status)
+        if status == HIT:
+            return cast(bytes, reply[1])
+        if status == LEASE:
+            return Lease(token, fence=FENCE_UNKNOWN if int(reply[2]) else None if reply[1] is None else _text(reply[1]))
+        return None
 
     def fill(self, lease: Lease, data: bytes, ttl_ms: int) -> ScriptCall:
         return ScriptCall(FILL_ITEM, [self.keys.value, self.keys.lease], [lease.token, data, ttl_ms])
@@ -109,24 +214,24 @@ class PageEntry:
     def ttl_s(self, value: object) -> float:
         return self.list_ttl_s
 
-    def peek(self, client: RedisClient) -> ReadResult | None:
+    def peek(self, client: RedisClient) -> bytes | None:
         """A hit under the current generation, read with one MGET (both keys in one slot)."""
         generation, raw = cast("list[bytes | None]", client.mget([self.keys.generation, self.keys.value]))
         if generation is None or raw is None or not raw.startswith(generation + b":"):
             return None
-        return ReadResult(scripts.HIT, raw[len(generation) + 1 :], generation=generation.decode())
+        return raw[len(generation) + 1 :]
 
     def read(self, token: str, config: CacheConfig, now_us: int) -> ScriptCall:
         keys = [self.keys.generation, self.keys.value, self.keys.lease, self.keys.fence]
         return ScriptCall(READ_PAGE, keys, [token, config.lease_ttl_ms, str(now_us)])
 
     def parse_read(self, reply: Any, token: str) -> ReadResult:
-        status, generation = int(reply[0]), _text(reply[2] if int(reply[0]) == scripts.HIT else reply[1])
-        if status == scripts.HIT:
-            return ReadResult(status, reply[1], generation)
-        if status == scripts.LEASE:
-            return ReadResult(status, generation=generation, lease=Lease(token, generation, fenced=int(reply[2]) == 1))
-        return ReadResult(status, generation=generation)
+        status = int(reply[0])
+        if status == HIT:
+            return cast(bytes, reply[1])
+        if status == LEASE:
+            return Lease(token, _text(reply[1]), fenced=int(reply[2]) == 1)
+        return None
 
     def fill(self, lease: Lease, data: bytes, ttl_ms: int) -> ScriptCall:
         keys = [self.keys.generation, self.keys.value, self.keys.lease]

@@ -1,10 +1,12 @@
-"""Redis behind the circuit breaker: every call returns, or raises :class:`Bypassed`.
+"""Redis behind a circuit breaker: every call returns, or raises :class:`Bypassed`.
 
 Any Redis failure (timeout, refused connection, cluster error) or an open breaker becomes
 ``Bypassed``, which the manager turns into a read from the loader: nothing here raises
 because of Redis. The breaker earns its place in the outage figure: with Redis frozen a read
 cost +0.02 ms at p99 over no Redis at all in the benchmark run of 2026-12-02, where each read
 would otherwise wait out a socket timeout (50 ms) (``docs/BENCHMARKS.md``, cache mechanics).
+redis-py's ``Retry`` only repeats a failed command, and its one breaker (``redis.multidb``,
+on pybreaker) fails over between databases: there is only one here.
 
 Scripts run with EVALSHA, and EVAL once on a node that does not know them (EVAL caches the
 script there). redis-py's ``register_script`` would load a missing script with SCRIPT LOAD,
@@ -15,20 +17,109 @@ every primary), so its few lines are not reused.
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from courses_api.cache.breaker import BreakerState, CircuitBreaker
 from courses_api.cache.metrics import BREAKER_OPEN, CACHE_ERROR, COUNT, MetricsSink
 
 if TYPE_CHECKING:
     from courses_api.cache.client import RedisClient
 
 T = TypeVar("T")
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+StateListener = Callable[[BreakerState, BreakerState, str], None]
+
+
+class CircuitBreaker:
+    """Per container. Closed: every call goes to Redis; ``failure_threshold`` consecutive
+    failures open it. Open: Redis is skipped for ``cooldown_s``. Half-open: one caller probes;
+    its success closes the breaker, its failure re-opens it. Thread-safe; ``on_change(old, new,
+    reason)`` is called outside the lock."""
+
+    def __init__(
+        self,
+        failure_threshold: int = 3,
+        cooldown_s: float = 5.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: StateListener | None = None,
+    ) -> None:
+        self.failure_threshold = failure_threshold
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self.on_change = on_change
+        self._lock = threading.Lock()
+        self._state = BreakerState.CLOSED
+        self._failures = 0
+        self._opened_at = 0.0
+
+    @property
+    def state(self) -> BreakerState:
+        return self._state
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self._failures
+
+    def allow(self) -> bool:
+        """Whether this caller may use Redis now (at most one probe while half-open)."""
+        if self.state is BreakerState.CLOSED:  # fast path, no lock
+            return True
+        with self._lock:
+            if self._state is BreakerState.CLOSED:
+                return True
+            if self._state is BreakerState.OPEN:
+                if self._clock() - self._opened_at < self.cooldown_s:
+                    return False
+                self._state = BreakerState.HALF_OPEN
+                self._opened_at = self._clock()  # the probe's start, to detect a lost probe
+                change = (BreakerState.OPEN, BreakerState.HALF_OPEN, "cool-down elapsed; probing")
+            elif self._clock() - self._opened_at < self.cooldown_s:
+                return False  # half-open: only the probe goes through
+            else:  # the probe never reported back (e.g. its caller died): let another one try
+                self._opened_at = self._clock()
+                return True
+        self._notify(*change)
+        return True
+
+    def record_success(self) -> None:
+        if self._state is BreakerState.CLOSED and self._failures == 0:
+            return
+        with self._lock:
+            old = self._state
+            self._state = BreakerState.CLOSED
+            self._failures = 0
+        if old is not BreakerState.CLOSED:
+            self._notify(old, BreakerState.CLOSED, "probe succeeded")
+
+    def record_failure(self, reason: str = "") -> None:
+        with self._lock:
+            old = self._state
+            self._failures += 1
+            if old is BreakerState.HALF_OPEN or (
+                old is BreakerState.CLOSED and self._failures >= self.failure_threshold
+            ):
+                self._state = BreakerState.OPEN
+                self._opened_at = self._clock()
+            new = self._state
+        if new is not old:
+            self._notify(old, new, reason)
+
+    def _notify(self, old: BreakerState, new: BreakerState, reason: str) -> None:
+        if self.on_change is not None:
+            self.on_change(old, new, reason)
 
 
 @cache
@@ -46,12 +137,9 @@ class WarningLogger(Protocol):
 
 
 def default_logger() -> WarningLogger:
-    try:
-        from aws_lambda_powertools import Logger
+    from aws_lambda_powertools import Logger
 
-        return Logger(child=True)
-    except ImportError:  # pragma: no cover - powertools is a layer dependency
-        return logging.getLogger(__name__)
+    return Logger(child=True)
 
 
 class Bypassed(Exception):

@@ -1,15 +1,12 @@
 """``RedisCacheManager``: near cache + Redis, leases, generations, version fences, breaker.
 
 Read path of one entry (:mod:`courses_api.cache.entries`): the near cache (unless
-``skip_near``); then ``peek``, one plain ``GET`` (a page: one ``MGET`` of its generation and
-itself), no script, since only the guarded fills ever store a value; on a miss ``read``, one
-Lua round trip that returns a value filled meanwhile, grants a lease (with the entry's
-fence), or says another reader holds it (poll briefly, then load without the cache); with a
-lease, read the value (eventually consistently where a fence vouches for it) and ``fill`` it
-only if the lease (and a page's generation) is still current: an invalidation in between
-wins, so no stale set. ``fetch_items`` does the same for many items at a fixed number of
-round trips. Any Redis failure is a BYPASS (:mod:`courses_api.cache.guard`). Invalidations
-are not queued when Redis is down: the stream invalidator retries each until Redis takes it.
+``skip_near``), ``peek`` (one plain ``GET``/``MGET``), and on a miss ``read``, one Lua round
+trip that returns a value filled meanwhile, grants a lease, or says another reader holds it
+(poll briefly, then load without the cache); with a lease, load and ``fill``, which an
+invalidation in between refuses (no stale set). ``fetch_items`` does the same for many items
+at a fixed number of round trips. Any Redis failure is a BYPASS. Invalidations are not queued
+when Redis is down: the stream invalidator retries each until Redis takes it.
 """
 
 from __future__ import annotations
@@ -22,7 +19,6 @@ from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from pydantic import TypeAdapter
 
-from courses_api.cache import scripts
 from courses_api.cache.api import (
     FENCE_UNKNOWN,
     BatchLoader,
@@ -33,11 +29,28 @@ from courses_api.cache.api import (
     ListNamespace,
     fence_admits,
 )
-from courses_api.cache.breaker import BreakerState, CircuitBreaker
-from courses_api.cache.codec import Codec, CodecError
+from courses_api.cache.codec import Codec, CodecError, Decoded
 from courses_api.cache.config import CacheConfig, Clock, SystemClock
-from courses_api.cache.entries import Entry, ItemEntry, ItemSource, Lease, PageEntry, PageSource, ReadResult, Source
-from courses_api.cache.guard import Bypassed, GuardedRedis, Script, ScriptCall, WarningLogger, default_logger
+from courses_api.cache.entries import (
+    INVALIDATE_ITEM,
+    INVALIDATE_NAMESPACE,
+    Entry,
+    ItemEntry,
+    ItemSource,
+    Lease,
+    PageEntry,
+    PageSource,
+    Source,
+)
+from courses_api.cache.guard import (
+    BreakerState,
+    Bypassed,
+    CircuitBreaker,
+    GuardedRedis,
+    ScriptCall,
+    WarningLogger,
+    default_logger,
+)
 from courses_api.cache.keys import KeySpace
 from courses_api.cache.metrics import (
     CACHE_BYPASS,
@@ -54,8 +67,6 @@ if TYPE_CHECKING:
     from courses_api.cache.client import RedisClient
 
 T = TypeVar("T")
-INVALIDATE_ITEM = Script.of(scripts.INVALIDATE_ITEM)
-INVALIDATE_NAMESPACE = Script.of(scripts.INVALIDATE_NAMESPACE)
 
 
 @dataclass(slots=True)
@@ -133,7 +144,9 @@ class RedisCacheManager:
             batch.found[item_id] = Cached(loaded.get(item_id), outcome)
         self._count(CACHE_BYPASS, len(batch.bypassed))
         self._count(CACHE_MISS, len(batch.leases) + len(batch.unstored))
-        self._batch_fill(batch, loaded)
+        if batch.leases:  # absent rows are stored as negative entries
+            self._fill([(batch.entries[i], lease, loaded.get(i)) for i, lease in batch.leases.items()],
+                       batch.adapter, pipelined=True)
         return batch.found
 
     def fetch_list(self, namespace: ListNamespace, page_key: str, load: Callable[[], T],  # noqa: PLR0913
@@ -212,11 +225,11 @@ class RedisCacheManager:
                 self._count(CACHE_NEAR_HIT, 1)
                 return Cached(cast("T | None", value), CacheOutcome.HIT)
         try:
-            result = self.redis.call(entry.peek)
+            raw = self.redis.call(entry.peek)
         except Bypassed:
             return self._bypass(entry, source, adapter)
-        if result is not None:
-            return self._serve_hit(entry, result, source, adapter)
+        if raw is not None:
+            return self._serve_hit(entry, raw, source, adapter)
         return self._fetch_missed(entry, source, adapter)
 
     def _fetch_missed(self, entry: Entry, source: Source, adapter: TypeAdapter[T]) -> Cached[T | None]:
@@ -230,10 +243,10 @@ class RedisCacheManager:
             except Bypassed:
                 return self._bypass(entry, source, adapter)
             result = entry.parse_read(reply, token)
-            if result.status == scripts.HIT:
+            if isinstance(result, bytes):
                 return self._serve_hit(entry, result, source, adapter)
-            if result.lease is not None:
-                return self._load_and_fill(entry, result.lease, source, adapter)
+            if result is not None:
+                return self._load_and_fill(entry, result, source, adapter)
             # Someone else holds the lease: poll briefly for their fill, then give up waiting.
             now = self.clock.monotonic()
             if not deadline:
@@ -245,15 +258,22 @@ class RedisCacheManager:
             self.clock.sleep(min(poll, max(deadline - now, 0.0)))
             poll = min(poll * 2, 0.02)
 
-    def _serve_hit(self, entry: Entry, result: ReadResult, source: Source, adapter: TypeAdapter[T]) -> Cached[T | None]:
-        try:
-            decoded = self.codec.decode(result.raw, adapter)
-        except CodecError as exc:
-            self.redis.count_error(f"undecodable cache entry {entry.value_key}: {exc}")
+    def _serve_hit(self, entry: Entry, raw: bytes, source: Source, adapter: TypeAdapter[T]) -> Cached[T | None]:
+        decoded = self._decode(entry.value_key, raw, adapter)
+        if decoded is None:
             return self._bypass(entry, source, adapter)
-        self.near.put(entry.value_key, decoded.value, decoded.raw_size)
         self._count(CACHE_HIT, 1)
         return Cached(decoded.value, CacheOutcome.HIT)
+
+    def _decode(self, key: str, raw: bytes, adapter: TypeAdapter[T]) -> Decoded[T] | None:
+        """A stored value, now in the near cache too; ``None`` (an error) when it cannot be decoded."""
+        try:
+            decoded = self.codec.decode(raw, adapter)
+        except CodecError as exc:
+            self.redis.count_error(f"undecodable cache entry {key}: {exc}")
+            return None
+        self.near.put(key, decoded.value, decoded.raw_size)
+        return decoded
 
     def _load_and_fill(self, entry: Entry, lease: Lease, source: Source, adapter: TypeAdapter[T]) -> Cached[T | None]:
         try:
@@ -263,19 +283,29 @@ class RedisCacheManager:
             raise
         value = cast("T | None", raw_value)
         self._count(CACHE_MISS, 1)
-        if not storable:
+        if storable:
+            self._fill([(entry, lease, value)], adapter, pipelined=False)
+        else:
             self._release({entry: lease})
-            return Cached(value, CacheOutcome.MISS)
-        encoded = self.codec.encode(value, adapter)
-        try:
-            stored = self.redis.run(entry.fill(lease, encoded.data, self.config.jittered_ms(entry.ttl_s(value))))
-        except Bypassed:
-            stored = 0
-        if stored == 1:
-            # Only a value Redis accepted may enter the near cache: a rejected fill means an
-            # invalidation happened during the load, so the value may be stale.
-            self.near.put(entry.value_key, value, encoded.raw_size)
         return Cached(value, CacheOutcome.MISS)
+
+    def _fill(self, fills: Sequence[tuple[Entry, Lease, T | None]], adapter: TypeAdapter[T], *,
+              pipelined: bool) -> None:
+        """Store loaded values under their leases: one script (EVALSHA), or one pipeline.
+
+        Only a value Redis accepted enters the near cache: a refused fill means an invalidation
+        happened during the load, so the value may be stale.
+        """
+        encoded = [self.codec.encode(value, adapter) for _, _, value in fills]
+        calls = [entry.fill(lease, data.data, self.config.jittered_ms(entry.ttl_s(value)))
+                 for (entry, lease, value), data in zip(fills, encoded, strict=True)]
+        try:
+            stored = self.redis.run_many(calls) if pipelined else [self.redis.run(calls[0])]
+        except Bypassed:
+            return
+        for (entry, _, value), data, accepted in zip(fills, encoded, stored, strict=True):
+            if accepted == 1:
+                self.near.put(entry.value_key, value, data.raw_size)
 
     def _bypass(self, entry: Entry, source: Source, adapter: TypeAdapter[T]) -> Cached[T | None]:
         """Load without Redis. With Redis down, the value still enters the near cache: a hot key then costs
@@ -303,38 +333,20 @@ class RedisCacheManager:
         calls = [batch.entries[i].read(tokens[i], self.config, now_us) for i in missed]
         for item_id, reply in zip(missed, self.redis.run_many(calls) if calls else [], strict=True):
             result = batch.entries[item_id].parse_read(reply, tokens[item_id])
-            if result.lease is not None:
-                batch.leases[item_id] = result.lease
-            elif result.status == scripts.WAIT:
-                batch.unstored.append(item_id)
+            if isinstance(result, bytes):
+                self._batch_hit(batch, item_id, result)
+            elif result is not None:
+                batch.leases[item_id] = result
             else:
-                self._batch_hit(batch, item_id, result.raw)
+                batch.unstored.append(item_id)
 
     def _batch_hit(self, batch: _Batch[T], item_id: str, raw: bytes) -> None:
-        """Serve a batch hit (and put it in the near cache); an undecodable one is bypassed."""
-        key = batch.entries[item_id].value_key
-        try:
-            decoded = self.codec.decode(raw, batch.adapter)
-        except CodecError as exc:
-            self.redis.count_error(f"undecodable cache entry {key}: {exc}")
+        """Serve a batch hit; an undecodable one is bypassed."""
+        decoded = self._decode(batch.entries[item_id].value_key, raw, batch.adapter)
+        if decoded is None:
             batch.bypassed.append(item_id)
-            return
-        self.near.put(key, decoded.value, decoded.raw_size)
-        batch.found[item_id] = Cached(decoded.value, CacheOutcome.HIT)
-
-    def _batch_fill(self, batch: _Batch[T], loaded: Mapping[str, T]) -> None:
-        """One pipeline of fills for the leased ids (absent rows as negative entries)."""
-        if not batch.leases:
-            return
-        ids = list(batch.leases)
-        values = [loaded.get(i) for i in ids]
-        encoded = [self.codec.encode(v, batch.adapter) for v in values]
-        calls = [batch.entries[i].fill(batch.leases[i], e.data, self.config.jittered_ms(batch.entries[i].ttl_s(v)))
-                 for i, v, e in zip(ids, values, encoded, strict=True)]
-        with contextlib.suppress(Bypassed):
-            for item_id, value, data, stored in zip(ids, values, encoded, self.redis.run_many(calls), strict=True):
-                if stored == 1:  # only a value Redis accepted may enter the near cache
-                    self.near.put(batch.entries[item_id].value_key, value, data.raw_size)
+        else:
+            batch.found[item_id] = Cached(decoded.value, CacheOutcome.HIT)
 
     def _read_many(self, to_load: list[str], leases: dict[str, Lease], load_many: BatchLoader[T],
                    version: Callable[[T], int] | None) -> dict[str, T]:

@@ -14,6 +14,7 @@ from courses_api.data.dynamo import (
     query_page,
     to_attributes,
     values_of,
+    wire,
 )
 from courses_api.data.enrollment_counts import count_of_row
 from courses_api.models import Course, CourseSummary
@@ -63,63 +64,39 @@ class CourseRepository:
         return course_from_row(from_attributes(item)) if item else None
 
     def list_published(
-        self,
-        *,
-        category: str | None,
-        level: str | None,
-        limit: int,
-        start_key: dict[str, Any] | None,
+        self, *, category: str | None, level: str | None, limit: int, start_key: dict[str, Any] | None
     ) -> tuple[list[str], dict[str, Any] | None]:
         """Ids of published courses, newest first: ``ByCategory`` for a category, else ``ByStatus``.
 
         The indexes hold keys and the filtered attribute only: the courses themselves come
         from the item cache, so a page read costs the index entries (about 100 bytes each).
         """
-        query: dict[str, Any] = {"TableName": self.table_name, "ScanIndexForward": False}
-        names: dict[str, str] = {}
+        where = None if level is None else ("level", level)
         if category is not None:
-            query["IndexName"] = BY_CATEGORY
-            query["KeyConditionExpression"] = "category = :partition"
-            values = values_of(partition=category)
-        else:
-            query["IndexName"] = BY_STATUS
-            query["KeyConditionExpression"] = "#status = :partition"
-            names["#status"] = "status"
-            values = values_of(partition="published")
-        if level is not None:
-            query["FilterExpression"] = "#level = :level"
-            names["#level"] = "level"
-            values.update(values_of(level=level))
-        query["ExpressionAttributeValues"] = values
-        if names:
-            query["ExpressionAttributeNames"] = names
-        items, next_key = query_page(
-            self._client, limit=limit, start_key=start_key, key_names=INDEX_KEYS[query["IndexName"]], **query
-        )
-        return [str(item["course_id"]) for item in items], next_key
+            return self._ids(BY_CATEGORY, ("category", category), where, limit=limit, start_key=start_key)
+        return self._ids(BY_STATUS, ("status", "published"), where, limit=limit, start_key=start_key)
 
     def list_by_instructor(
-        self,
-        instructor_id: str,
-        *,
-        include_unpublished: bool,
-        limit: int,
-        start_key: dict[str, Any] | None,
+        self, instructor_id: str, *, include_unpublished: bool, limit: int, start_key: dict[str, Any] | None
     ) -> tuple[list[str], dict[str, Any] | None]:
         """Ids of an instructor's courses, newest first, through ``ByInstructor``."""
-        query: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": BY_INSTRUCTOR,
-            "ScanIndexForward": False,
-            "KeyConditionExpression": "instructor_id = :partition",
-            "ExpressionAttributeValues": values_of(partition=instructor_id),
-        }
-        if not include_unpublished:
-            query["FilterExpression"] = "#status = :published"
-            query["ExpressionAttributeNames"] = {"#status": "status"}
-            query["ExpressionAttributeValues"].update(values_of(published="published"))
+        where = None if include_unpublished else ("status", "published")
+        return self._ids(BY_INSTRUCTOR, ("instructor_id", instructor_id), where, limit=limit, start_key=start_key)
+
+    def _ids(
+        self, index: str, partition: tuple[str, Any], where: tuple[str, Any] | None, *,
+        limit: int, start_key: dict[str, Any] | None,
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """Course ids of one partition of ``index``, newest first; ``where`` (attribute, value) filters them."""
+        names, values = {"#p": partition[0]}, values_of(p=partition[1])
+        query: dict[str, Any] = {"KeyConditionExpression": "#p = :p"}
+        if where is not None:
+            names["#f"], query["FilterExpression"] = where[0], "#f = :f"
+            values.update(values_of(f=where[1]))
         items, next_key = query_page(
-            self._client, limit=limit, start_key=start_key, key_names=INDEX_KEYS[BY_INSTRUCTOR], **query
+            self._client, limit=limit, start_key=start_key, key_names=INDEX_KEYS[index], TableName=self.table_name,
+            IndexName=index, ScanIndexForward=False, ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+            **query,
         )
         return [str(item["course_id"]) for item in items], next_key
 
@@ -172,21 +149,10 @@ class CourseRepository:
 
         Returns the deleted row; raises :class:`ConditionFailed` with the current row otherwise.
         """
-        conditions = ["attribute_exists(course_id)"]
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        if expected_version is not None:
-            conditions.append("#version = :expected")
-            names["#version"] = "version"
-            values.update(values_of(expected=expected_version))
-        if owner_id is not None:
-            conditions.append("instructor_id = :owner")
-            values.update(values_of(owner=owner_id))
-        request: dict[str, Any] = {"ConditionExpression": " AND ".join(conditions)}
-        if names:
-            request["ExpressionAttributeNames"] = names
-        if values:
-            request["ExpressionAttributeValues"] = values
+        conditions, names, values = write_guard(expected_version, owner_id)
+        request: dict[str, Any] = {"ConditionExpression": " AND ".join(["attribute_exists(course_id)", *conditions])}
+        if conditions:
+            request.update(ExpressionAttributeNames=names, ExpressionAttributeValues=values)
         return self._conditional_write(self._client.delete_item, course_id, request)
 
     def _conditional_write(self, operation: Any, course_id: str, request: dict[str, Any]) -> Course:
@@ -222,7 +188,20 @@ def current_of(error: ClientError) -> Course | None:
 
 
 # Fields a PATCH may change; everything else is server-maintained.
-PATCHABLE = ("title", "description", "category", "level", "price", "tags", "status")
+PATCHABLE = ("title", "description", "category", "level", "price", "tags", "status", "launch")
+
+
+def write_guard(expected_version: int | None, owner_id: str | None) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """Conditions, names and values that hold a write to the row at ``expected_version`` and owned by
+    ``owner_id`` (each only when given)."""
+    conditions: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name, placeholder, value in (("version", "expected", expected_version), ("instructor_id", "owner", owner_id)):
+        if value is not None:
+            conditions.append(f"#{name} = :{placeholder}")
+            names[f"#{name}"], values[f":{placeholder}"] = name, wire(value)
+    return conditions, names, values
 
 
 def patch_update_request(
@@ -232,13 +211,13 @@ def patch_update_request(
     unknown = set(changes) - set(PATCHABLE)
     if unknown:
         raise ValueError(f"not patchable: {sorted(unknown)}")
-    names: dict[str, str] = {"#version": "version", "#updated_at": "updated_at"}
-    values: dict[str, Any] = values_of(expected=expected_version, next=expected_version + 1, now=now)
+    conditions, names, values = write_guard(expected_version, owner_id)
+    names |= {"#updated_at": "updated_at"}
+    values |= values_of(next=expected_version + 1, now=now)
     sets = ["#version = :next", "#updated_at = :now"]
     removes: list[str] = []
     for index, (name, value) in enumerate(sorted(changes.items())):
-        names[f"#f{index}"] = name
-        values.update(values_of(**{f"f{index}": value}))
+        names[f"#f{index}"], values[f":f{index}"] = name, wire(value)
         sets.append(f"#f{index} = :f{index}")
     status = changes.get("status")
     if status is not None:
@@ -248,14 +227,9 @@ def patch_update_request(
         else:
             removes.append("#published_at")
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    condition = "#version = :expected"
-    if owner_id is not None:
-        condition += " AND #instructor_id = :owner"
-        names["#instructor_id"] = "instructor_id"
-        values.update(values_of(owner=owner_id))
     return {
         "UpdateExpression": expression,
-        "ConditionExpression": condition,
+        "ConditionExpression": " AND ".join(conditions),
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }

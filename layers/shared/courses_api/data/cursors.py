@@ -18,9 +18,13 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
 
 from courses_api.errors import BadRequest
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 MAX_CURSOR_LENGTH = 2048
 # A LastEvaluatedKey holds the table's key and, on an index, the index's: at most four
@@ -90,15 +94,20 @@ def secrets_manager_keys(secret_id: str, max_age_s: int = 300) -> Callable[[], t
     """Keys read from Secrets Manager through Powertools Parameters, cached ``max_age_s``.
 
     Re-read at most every ``max_age_s`` (one GetSecretValue per container and period), so a
-    rotation reaches every container within that time without a deploy.
+    rotation reaches every container within that time without a deploy. The provider (boto3
+    and a Secrets Manager client) is built on the first read: a function that never pages
+    (``GET /courses/{id}``) never loads it.
     """
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-    from botocore.config import Config
 
-    provider = SecretsProvider(boto_config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 3}))
+    @cache
+    def provider() -> SecretsProvider:
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+        from botocore.config import Config
+
+        return SecretsProvider(boto_config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 3}))
 
     def keys() -> tuple[bytes, ...]:
-        return keys_of_secret(str(provider.get(secret_id, max_age=max_age_s)))
+        return keys_of_secret(str(provider().get(secret_id, max_age=max_age_s)))
 
     return keys
 

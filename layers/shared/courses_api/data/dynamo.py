@@ -2,6 +2,13 @@
 
 Every read here is a GetItem, a Query on the table or a GSI, or a BatchGetItem: there is
 no Scan on any request path (a test hooks the client to prove it).
+
+botocore alone, not boto3: importing any part of boto3 (even ``boto3.dynamodb.types``)
+runs its package ``__init__``, which loads s3transfer and its thread and process pools,
+about 15 ms of every cold start for code no function calls. The wire format's rules
+(https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html)
+are a few lines here, with boto3's ``TypeSerializer``'s choices: numbers are ``int`` or
+``Decimal`` (a float is refused, not rounded), within DynamoDB's 38 digits.
 """
 
 from __future__ import annotations
@@ -9,12 +16,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import boto3
 import botocore.session
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.loaders import Loader
@@ -32,9 +37,8 @@ BATCH_WRITE_LIMIT = 25
 MAX_BATCH_RETRIES = 8
 QUERY_MAX_ROUNDS = 5  # a filtered page stops after this many reads and hands back a cursor
 FILTER_READ_AHEAD = 4  # a filtered read asks for this many times the items still missing
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+# DynamoDB's number range and precision (boto3's DYNAMODB_CONTEXT): anything it would round is refused.
+NUMBERS = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
 
 Item = dict[str, Any]
 T = TypeVar("T")
@@ -61,45 +65,86 @@ def build_dynamodb_client(settings: Settings, meter: CapacityMeter | None = None
         retries={"mode": "standard", "max_attempts": settings.dynamodb_max_attempts},
         tcp_keepalive=True,
     )
-    core = botocore.session.get_session()
-    core.register_component("data_loader", DynamoDBOnlyLoader())
-    client = boto3.session.Session(botocore_session=core).client(
-        "dynamodb",
-        region_name=settings.aws_region,
-        endpoint_url=settings.dynamodb_endpoint or None,
-        config=config,
-    )
+    session = botocore.session.get_session()
+    session.register_component("data_loader", DynamoDBOnlyLoader())
+    client = cast("DynamoDBClient", session.create_client(
+        "dynamodb", region_name=settings.aws_region, endpoint_url=settings.dynamodb_endpoint or None, config=config
+    ))
     if meter is not None:
         meter.attach(client)
     return client
 
 
-def _plain(value: Any) -> Any:
-    """Deserialised DynamoDB values → JSON-friendly Python (Decimal integers → int)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and "." not in str(value) else value
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, set):
-        return sorted(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+def _number_text(value: int | Decimal) -> str:
+    text = str(NUMBERS.create_decimal(value))
+    if text in ("Infinity", "-Infinity", "NaN"):
+        raise TypeError(f"DynamoDB has no {text}")
+    return text
+
+
+# Scalar types in the order they are tried (``bool`` before ``int``, of which it is a subclass).
+_SCALARS: tuple[tuple[type | tuple[type, ...], str, Callable[[Any], Any]], ...] = (
+    (bool, "BOOL", bool), ((int, Decimal), "N", _number_text), (str, "S", str), ((bytes, bytearray), "B", bytes),
+)
+
+
+def wire(value: Any) -> dict[str, Any]:
+    """One Python value as a DynamoDB AttributeValue."""
+    if value is None:
+        return {"NULL": True}
+    for types, kind, convert in _SCALARS:
+        if isinstance(value, types):
+            return {kind: convert(value)}
+    if isinstance(value, Mapping):
+        return {"M": {str(key): wire(inner) for key, inner in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [wire(inner) for inner in value]}
+    members = [wire(inner) for inner in value] if isinstance(value, set | frozenset) else []
+    kinds = {kind for member in members for kind in member}
+    if len(kinds) == 1 and (kind := kinds.pop()) in ("S", "N", "B"):
+        return {f"{kind}S": [member[kind] for member in members]}
+    raise TypeError(f"no DynamoDB type for {type(value).__name__} {value!r} (floats: use Decimal)")
+
+
+def _number(text: str) -> int | Decimal:
+    """A DynamoDB number as Python: ``int`` when it is written as a whole number, else ``Decimal``."""
+    number = NUMBERS.create_decimal(text)
+    return int(number) if number == number.to_integral_value() and "." not in str(number) else number
+
+
+_PYTHON_OF_TYPE: dict[str, Callable[[Any], Any]] = {
+    "S": str,
+    "N": _number,
+    "B": bytes,
+    "BOOL": bool,
+    "NULL": lambda _: None,
+    "M": lambda inner: {key: python(value) for key, value in inner.items()},
+    "L": lambda inner: [python(value) for value in inner],
+    "SS": sorted,
+    "NS": lambda inner: sorted(_number(text) for text in inner),
+    "BS": sorted,
+}
+
+
+def python(value: Mapping[str, Any]) -> Any:
+    """One DynamoDB AttributeValue as JSON-friendly Python (sets become sorted lists)."""
+    (kind, inner), = value.items()
+    return _PYTHON_OF_TYPE[kind](inner)
 
 
 def to_attributes(item: Item) -> dict[str, Any]:
     """Python dict → DynamoDB wire form (``None`` values are left out)."""
-    return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
+    return {key: wire(value) for key, value in item.items() if value is not None}
 
 
-def from_attributes(item: dict[str, Any]) -> Item:
+def from_attributes(item: Mapping[str, Any]) -> Item:
     """DynamoDB wire form → Python dict."""
-    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
+    return {key: python(value) for key, value in item.items()}
 
 
 def values_of(**values: Any) -> dict[str, Any]:
     """``ExpressionAttributeValues`` from keyword arguments (``:name`` → value)."""
-    return {f":{name}": _serializer.serialize(value) for name, value in values.items()}
+    return {f":{name}": wire(value) for name, value in values.items()}
 
 
 def unavailable(error: ClientError | BotoCoreError) -> DependencyUnavailable:
@@ -148,14 +193,7 @@ def _until_processed(
         jittered_backoff(attempt)
 
 
-def batch_get(
-    client: DynamoDBClient,
-    table: str,
-    keys: Sequence[dict[str, Any]],
-    *,
-    projection: Sequence[str] | None = None,
-    consistent: bool = False,
-) -> list[Item]:
+def batch_get(client: DynamoDBClient, table: str, keys: Sequence[dict[str, Any]], *, consistent: bool) -> list[Item]:
     """BatchGetItem in chunks of 100, retrying ``UnprocessedKeys`` with bounded jittered backoff.
 
     ``keys`` are Python dicts; the result holds the items found, in no particular order.
@@ -164,13 +202,7 @@ def batch_get(
     found: list[Item] = []
     unique = list({tuple(sorted(k.items())): k for k in keys}.values())
     for chunk in chunked(unique, BATCH_GET_LIMIT):
-        request: dict[str, Any] = {"Keys": [to_attributes(k) for k in chunk]}
-        if consistent:
-            request["ConsistentRead"] = True
-        if projection:
-            names = {f"#p{i}": name for i, name in enumerate(projection)}
-            request["ProjectionExpression"] = ", ".join(names)
-            request["ExpressionAttributeNames"] = names
+        request = {"Keys": [to_attributes(k) for k in chunk], **({"ConsistentRead": True} if consistent else {})}
         responses = _until_processed(
             lambda pending: client.batch_get_item(RequestItems=pending, ReturnConsumedCapacity="TOTAL"),
             {table: request}, "UnprocessedKeys", "reads",
@@ -183,8 +215,7 @@ def batch_get(
 def batch_write(client: DynamoDBClient, table: str, items: Iterable[Item]) -> int:
     """BatchWriteItem (puts) in chunks of 25, retrying ``UnprocessedItems``; returns items written."""
     written = 0
-    buffered = list(items)
-    for chunk in chunked(buffered, BATCH_WRITE_LIMIT):
+    for chunk in chunked(list(items), BATCH_WRITE_LIMIT):
         puts = {table: [{"PutRequest": {"Item": to_attributes(item)}} for item in chunk]}
         for _ in _until_processed(lambda pending: client.batch_write_item(RequestItems=pending),
                                   puts, "UnprocessedItems", "writes"):

@@ -1,23 +1,16 @@
 """Enrollment counts on course rows, written from the Enrollments stream exactly once.
 
-Enrolling writes the enrollment row alone (see :mod:`courses_api.data.enrollments`). The
-enrollment counter (a Lambda on the Enrollments stream with a tumbling window) adds up,
-per stream shard and window, each course's new rows, and then applies each course's sum
-here: one ``TransactWriteItems`` of two updates,
-
-- the course's *mark* for that stream shard (an item of the Courses table keyed
-  ``<course_id>#mark#<digest of the shard id>``): set to the window's last sequence
-  number, on condition that it is below the window's first one;
-- the course row: ``ADD enrollment_count``, on condition that the row exists.
-
-A batch or window delivered again (a retried invocation, a mapping recreated at
-``TRIM_HORIZON``) finds its mark already past it and adds nothing; a value written
-earlier can never overwrite a newer one, since nothing is overwritten: the row only
-receives sums of records never counted before. A deleted course is never recreated by a
-count (its condition fails and nothing is written). Marks live outside the course row,
-so ``GetItem`` of a course reads the same small item however many stream shards have
-counted it; each mark carries ``expires_at`` (TTL): 48 h after its last record, when no
-record of that shard can be delivered again (streams keep records 24 h).
+The enrollment counter sums each course's new rows per stream shard and window
+(:mod:`courses_api.domain.enrollment_counting`) and applies each sum here in one
+``TransactWriteItems``: the course's *mark* for that stream shard (a Courses item keyed
+``<course_id>#mark#<digest of the shard id>``) is set to the window's last sequence number
+if it is below the window's first, and the course row gets ``ADD enrollment_count`` if it
+exists. A window delivered again (a retry, a mapping recreated at ``TRIM_HORIZON``) finds
+its mark past it and adds nothing; nothing is overwritten, so a count never moves back,
+and a deleted course is never recreated. Marks live outside the course row, so its
+``GetItem`` reads the same small item however many shards counted it; each expires
+(``expires_at``, TTL) 48 h after its last record, when no record of that shard can be
+delivered again (streams keep records 24 h).
 """
 
 from __future__ import annotations
@@ -28,15 +21,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from courses_api.data.dynamo import guarded, jittered_backoff, unavailable, values_of
+from courses_api.data.dynamo import jittered_backoff, unavailable, values_of
 from courses_api.errors import DependencyUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from courses_api.data.enrollments import EnrollmentRepository
 
 COUNT_ATTRIBUTE = "enrollment_count"
 MARK_SEPARATOR = "#mark#"
@@ -67,9 +62,7 @@ def padded(sequence: int) -> str:
 def count_of_row(row: Mapping[str, Any]) -> int:
     """A course row's enrollment count (0 before the first one is counted)."""
     value = row.get(COUNT_ATTRIBUTE)
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
-        return 0
-    return int(value)
+    return int(value) if isinstance(value, int | Decimal | float) and not isinstance(value, bool) else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,41 +93,16 @@ class CountWriter:
 
     def transaction(self, course_id: str, stream_shard: str, window: WindowSum) -> list[Any]:
         """The two updates of one window sum: the mark (if below the window), the count (if the row exists)."""
-        return [
-            {"Update": {
-                "TableName": self.courses_table,
-                "Key": {"course_id": {"S": mark_key(course_id, stream_shard)}},
-                "UpdateExpression": "SET #sequence = :last, #expires = :expires",
-                "ConditionExpression": "attribute_not_exists(#sequence) OR #sequence < :first",
-                "ExpressionAttributeNames": {"#sequence": SEQUENCE_ATTRIBUTE, "#expires": EXPIRES_ATTRIBUTE},
-                "ExpressionAttributeValues": values_of(
-                    last=padded(window.last), first=padded(window.first),
-                    expires=window.last_time + MARK_LIFETIME_S),
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }},
-            {"Update": {
-                "TableName": self.courses_table,
-                "Key": {"course_id": {"S": course_id}},
-                "UpdateExpression": "ADD #count :delta",
-                "ConditionExpression": "attribute_exists(course_id)",
-                "ExpressionAttributeNames": {"#count": COUNT_ATTRIBUTE},
-                "ExpressionAttributeValues": values_of(delta=window.delta),
-            }},
-        ]
+        return [self._mark(course_id, stream_shard, window, conditional=True),
+                self._count(course_id, "ADD #count :value", window.delta)]
 
     def apply(self, course_id: str, stream_shard: str, window: WindowSum) -> Applied:
         """Add the window's sum to the course's count unless its mark says it was added already."""
         actions = self.transaction(course_id, stream_shard, window)
         for attempt in range(TRANSACTION_ATTEMPTS):
-            try:
-                self._client.transact_write_items(TransactItems=actions)
+            reasons = self._cancelled(actions)
+            if reasons is None:
                 return Applied.COUNTED
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise unavailable(error) from error
-                reasons: Sequence[Mapping[str, Any]] = error.response.get("CancellationReasons") or []
-            except BotoCoreError as error:
-                raise unavailable(error) from error
             codes = [str(reason.get("Code", "None")) for reason in reasons]
             if len(codes) > _COURSE and codes[_COURSE] == "ConditionalCheckFailed":
                 return Applied.GONE
@@ -150,48 +118,59 @@ class CountWriter:
 
         Whether the course row exists (a deleted course is never recreated).
         """
+        actions = [self._mark(course_id, stream_shard, window, conditional=False),
+                   self._count(course_id, "SET #count = :value", count)]
+        return self._cancelled(actions) is None
+
+    def _cancelled(self, actions: list[Any]) -> Sequence[Mapping[str, Any]] | None:
+        """Run the transaction: ``None`` if it committed, else its cancellation reasons (503 on other errors)."""
         try:
-            guarded(lambda: self._client.transact_write_items(TransactItems=[
-                {"Update": {
-                    "TableName": self.courses_table,
-                    "Key": {"course_id": {"S": mark_key(course_id, stream_shard)}},
-                    "UpdateExpression": "SET #sequence = :last, #expires = :expires",
-                    "ExpressionAttributeNames": {"#sequence": SEQUENCE_ATTRIBUTE, "#expires": EXPIRES_ATTRIBUTE},
-                    "ExpressionAttributeValues": values_of(
-                        last=padded(window.last), expires=window.last_time + MARK_LIFETIME_S),
-                }},
-                {"Update": {
-                    "TableName": self.courses_table,
-                    "Key": {"course_id": {"S": course_id}},
-                    "UpdateExpression": "SET #count = :count",
-                    "ConditionExpression": "attribute_exists(course_id)",
-                    "ExpressionAttributeNames": {"#count": COUNT_ATTRIBUTE},
-                    "ExpressionAttributeValues": values_of(count=count),
-                }},
-            ]))
+            self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                return False
-            raise
-        return True
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise unavailable(error) from error
+            return error.response.get("CancellationReasons") or []
+        except BotoCoreError as error:
+            raise unavailable(error) from error
+        return None
 
+    def _mark(self, course_id: str, stream_shard: str, window: WindowSum, *, conditional: bool) -> dict[str, Any]:
+        """The update of the course's mark for a stream shard; ``conditional``: only if below the window."""
+        update: dict[str, Any] = {
+            "TableName": self.courses_table,
+            "Key": {"course_id": {"S": mark_key(course_id, stream_shard)}},
+            "UpdateExpression": "SET #sequence = :last, #expires = :expires",
+            "ExpressionAttributeNames": {"#sequence": SEQUENCE_ATTRIBUTE, "#expires": EXPIRES_ATTRIBUTE},
+            "ExpressionAttributeValues": values_of(last=padded(window.last),
+                                                   expires=window.last_time + MARK_LIFETIME_S),
+        }
+        if conditional:
+            update["ConditionExpression"] = "attribute_not_exists(#sequence) OR #sequence < :first"
+            update["ExpressionAttributeValues"] |= values_of(first=padded(window.first))
+            update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return {"Update": update}
 
-class RowCounter(Protocol):
-    """Counts a course's enrollment rows (``EnrollmentRepository.count_rows``)."""
-
-    def count_rows(self, course_id: str) -> int: ...
+    def _count(self, course_id: str, expression: str, value: int) -> dict[str, Any]:
+        """An update of the course row's count (``expression`` on ``#count`` and ``:value``), if the row exists."""
+        return {"Update": {
+            "TableName": self.courses_table,
+            "Key": {"course_id": {"S": course_id}},
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(course_id)",
+            "ExpressionAttributeNames": {"#count": COUNT_ATTRIBUTE},
+            "ExpressionAttributeValues": values_of(value=value),
+        }}
 
 
 class Reconciler:
     """Recounts a course from its enrollment rows (``ByCourse``, ``Select=COUNT``) and stores the count.
 
-    For a window that overlaps what a mark says was counted (only when window boundaries
-    differ between two deliveries of the same records), and on demand (an operator, or a
-    migration). The index is eventually consistent: the recount is exact once the index
+    For a window that overlaps a counted one (window bounds differ between two deliveries),
+    and on demand (an operator, a migration). Exact once the eventually consistent index
     holds every row written before it, which is why the counter does not use it per window.
     """
 
-    def __init__(self, rows: RowCounter, writer: CountWriter) -> None:
+    def __init__(self, rows: EnrollmentRepository, writer: CountWriter) -> None:
         self._rows = rows
         self._writer = writer
 

@@ -4,21 +4,21 @@ An enrollment is the Put of its own row, conditioned on the row not existing
 (``attribute_not_exists``): it touches no item another student's enrollment touches, so
 enrollments never conflict, whatever the rate on one course, and it costs one write unit
 (plus the ``ByCourse`` entry). A repeat is refused by the condition, which returns the
-stored row (``ReturnValuesOnConditionCheckFailure``): the service answers it as "already
-enrolled". Counts are not written here: the enrollment counter aggregates the table's
-stream (see :mod:`courses_api.data.enrollment_counts`).
+stored row: the service answers it as "already enrolled". Counts are not written here:
+the enrollment counter aggregates the table's stream (:mod:`courses_api.data.enrollment_counts`).
 
 The roster reads ``ByCourse``, whose partition key is the row's ``course_shard``. A course
-is *narrow* while its count is under :data:`WIDE_AT`: every row goes to partition
-``<course_id>#00`` and a roster page is one Query. From :data:`WIDE_AT` on it is *wide*: a
-row goes to one of :data:`ROSTER_SHARDS` partitions picked from the user id, so a launch
-spreads its index writes (one partition takes about 1,000 a second), and a page reads the
-partitions in parallel and merges them in (enrollment time, user id) order under one
-position. Writer and reader decide from the same figure, the count the course shows (the
-reader also reads the course, to check its owner); the enrollment counter writes it early
-when a window fills fast (see :mod:`courses_api.domain.enrollment_counting`), so a launch
-turns a course wide within seconds. Rows written narrow stay in ``#00``, which a wide read
-includes; a count only falls when rows are deleted, which the API never does.
+is *narrow* while its count is under :data:`WIDE_AT` and it is not declared a launch:
+every row goes to partition ``<course_id>#00`` and a roster page is one Query. Otherwise
+it is *wide*: a row goes to one of :data:`ROSTER_SHARDS` partitions picked from the user
+id, so a launch spreads its index writes (one partition takes about 1,000 a second), and
+a page reads the partitions in parallel and merges them in (enrollment time, user id)
+order under one position. Writer and reader decide from the same course row (the count
+it shows and its ``launch`` flag). A declared course is wide from its first enrollment;
+an unannounced one turns wide when the counter's early write moves its count (within
+seconds). Rows written narrow stay in ``#00``, which a wide read includes, and a course
+never turns narrow again: ``launch`` cannot be unset, and a count only falls when rows are
+deleted, which the API never does.
 """
 
 from __future__ import annotations
@@ -28,12 +28,11 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from courses_api.data.dynamo import (
     from_attributes,
     guarded,
-    is_condition_failure,
     query_page,
     to_attributes,
     unavailable,
@@ -50,9 +49,9 @@ WIDE_AT = 100  # enrollments from which a course's roster spreads (a 40-student 
 SHARD_SEPARATOR = "#"
 
 
-def roster_width(count: int) -> int:
-    """How many ``ByCourse`` partitions a course with ``count`` enrollments writes and reads."""
-    return ROSTER_SHARDS if count >= WIDE_AT else 1
+def roster_width(count: int, *, launch: bool = False) -> int:
+    """How many ``ByCourse`` partitions a course with ``count`` enrollments (declared a ``launch`` or not) uses."""
+    return ROSTER_SHARDS if launch or count >= WIDE_AT else 1
 
 
 def shard_of(user_id: str, shards: int = ROSTER_SHARDS) -> int:
@@ -107,34 +106,21 @@ class EnrollmentRepository:
     def enroll(self, enrollment: Enrollment, *, shards: int = 1) -> None:
         """Write the enrollment row if it does not exist; raises :class:`EnrollmentAlreadyExists` if it does.
 
-        ``shards``: the course's roster width (:func:`roster_width` of the count it shows).
+        ``shards``: the course's roster width (:func:`roster_width` of the course as read).
         """
         row = enrollment_row(enrollment.user_id, enrollment.course_id, enrollment.enrolled_at, shards)
         try:
-            self._client.put_item(
+            guarded(lambda: self._client.put_item(
                 TableName=self.table_name,
                 Item=to_attributes(row),
                 ConditionExpression="attribute_not_exists(user_id)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
+            ))
+        except ClientError as error:  # the condition failed: the stored row came back
             item: Any = error.response.get("Item")
-            if is_condition_failure(error) and isinstance(item, dict) and item:
+            if isinstance(item, dict) and item:
                 raise EnrollmentAlreadyExists(Enrollment.model_validate(from_attributes(item))) from error
             raise unavailable(error) from error
-        except BotoCoreError as error:
-            raise unavailable(error) from error
-
-    def get(self, user_id: str, course_id: str) -> Enrollment | None:
-        """One enrollment, strongly consistent."""
-        response = guarded(lambda: self._client.get_item(
-            TableName=self.table_name,
-            Key={"user_id": {"S": user_id}, "course_id": {"S": course_id}},
-            ConsistentRead=True,
-            ReturnConsumedCapacity="TOTAL",
-        ))
-        item = response.get("Item")
-        return Enrollment.model_validate(from_attributes(item)) if item else None
 
     def list_by_user(
         self, user_id: str, *, limit: int, start_key: dict[str, Any] | None, consistent: bool = True
@@ -166,12 +152,14 @@ class EnrollmentRepository:
         skipped: a partition's unread entries all come after its ``limit``-th, so after
         every entry of this page.
         """
-        partitions = [roster_partition(course_id, shard) for shard in range(shards)]
-        if len(partitions) == 1:
-            reads = [self._read_partition(partitions[0], limit, after)]
+        def read(shard: int) -> tuple[list[RosterEntry], bool]:
+            return self._read_partition(roster_partition(course_id, shard), limit, after)
+
+        if shards == 1:
+            reads = [read(0)]
         else:
-            with ThreadPoolExecutor(max_workers=min(self._readers, len(partitions))) as pool:
-                reads = list(pool.map(lambda partition: self._read_partition(partition, limit, after), partitions))
+            with ThreadPoolExecutor(max_workers=min(self._readers, shards)) as pool:
+                reads = list(pool.map(read, range(shards)))
         merged = sorted((entry for entries, _ in reads for entry in entries), key=roster_position)
         page = merged[:limit]
         more = len(merged) > limit or any(unread for _, unread in reads)
@@ -181,18 +169,14 @@ class EnrollmentRepository:
         """The course's enrollment rows, counted in ``ByCourse`` (``Select=COUNT`` on every partition it may use)."""
         total = 0
         for shard in range(ROSTER_SHARDS):
-            request: dict[str, Any] = {
-                "TableName": self.table_name, "IndexName": BY_COURSE, "Select": "COUNT",
-                "KeyConditionExpression": "course_shard = :partition",
-                "ExpressionAttributeValues": values_of(partition=roster_partition(course_id, shard)),
-            }
-            while True:
-                response = guarded(partial(self._client.query, **request))
+            start: dict[str, Any] | None = {}
+            while start is not None:
+                response = guarded(partial(
+                    self._client.query, TableName=self.table_name, IndexName=BY_COURSE, Select="COUNT",
+                    KeyConditionExpression="course_shard = :partition",
+                    ExpressionAttributeValues=values_of(partition=roster_partition(course_id, shard)), **start))
                 total += int(response.get("Count", 0))
-                start = response.get("LastEvaluatedKey")
-                if not start:
-                    break
-                request["ExclusiveStartKey"] = start
+                start = {"ExclusiveStartKey": response["LastEvaluatedKey"]} if "LastEvaluatedKey" in response else None
         return total
 
     def _read_partition(

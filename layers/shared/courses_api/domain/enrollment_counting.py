@@ -1,29 +1,25 @@
 """The enrollment counter: the Enrollments stream, summed per tumbling window, applied once.
 
-Lambda's tumbling window (``TumblingWindowInSeconds`` on the event source mapping) hands
-the function each stream shard's records in batches together with the *state* the
-previous invocation returned, and calls it a last time when the window closes
-(``isFinalInvokeForWindow``). The state is each course's sum so far (``INSERT`` +1,
-``REMOVE`` -1) with the first and last sequence numbers counted; the final invocation
-applies every course's sum with :class:`~courses_api.data.enrollment_counts.CountWriter`,
-whose per-shard mark makes a replayed window add nothing. So a launch writes its course
-row once per stream shard and window (60 s), not once per enrollment, and no enrollment
-request waits on a shared item.
+Lambda's tumbling window (``TumblingWindowInSeconds``) hands the function each stream
+shard's records in batches with the *state* the previous invocation returned, and calls it
+a last time when the window closes (``isFinalInvokeForWindow``). The state is each course's
+sum so far (``INSERT`` +1, ``REMOVE`` -1) with the first and last sequence numbers counted;
+the final invocation applies every sum with
+:class:`~courses_api.data.enrollment_counts.CountWriter`, whose per-shard mark makes a
+replayed window add nothing. So a launch writes its course row once per stream shard and
+window, not once per enrollment, and no enrollment waits on a shared item.
 
-A course filling a window fast is written early, once per window and shard: as soon as its
-sum reaches :data:`~courses_api.data.enrollments.WIDE_AT` it is applied in that invocation
-(and the window goes on counting what follows). So a launch's count, and the roster width
-decided from it (see :mod:`courses_api.data.enrollments`), move within a batch's delay, not
-at the window's end; a course that slow gets no early write.
-
-Nothing here touches Redis: a count is written whether or not the cache is up (the course
-row's change then reaches the cache through the Courses stream, like any other edit).
-If a write fails the invocation fails, and Lambda retries it with the same state: sums
-applied before the failure are skipped by their marks, the rest are applied.
+A course whose window sum reaches :data:`~courses_api.data.enrollments.WIDE_AT` is also
+written early, once per window and shard, so the count (and the roster width of a course
+not declared a launch, see :mod:`courses_api.data.enrollments`) moves within a batch's
+delay. Nothing here touches Redis: the row's change reaches the cache through the Courses
+stream. A failed write fails the invocation; Lambda retries it with the same state, and
+the marks skip the sums applied before the failure.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,19 +53,14 @@ def counted(record: Mapping[str, Any]) -> tuple[str, int, int, int] | None:
 def load_state(state: Any) -> tuple[dict[str, WindowSum], set[str]]:
     """The window's sums so far and the courses written early, from the state Lambda passes back."""
     state = state if isinstance(state, Mapping) else {}
-    sums: dict[str, WindowSum] = {}
-    for course_id, value in (state.get("courses") or {}).items():
-        delta, first, last, last_time = value
-        sums[str(course_id)] = WindowSum(int(delta), int(first), int(last), int(last_time))
+    sums = {str(course_id): WindowSum(*map(int, value)) for course_id, value in (state.get("courses") or {}).items()}
     return sums, {str(course_id) for course_id in state.get("early") or []}
 
 
 def dump_state(sums: Mapping[str, WindowSum], early: set[str] | None = None) -> dict[str, Any]:
     """The state to hand back (JSON; sequence numbers as strings: they exceed 64 bits)."""
-    state: dict[str, Any] = {"courses": {c: [s.delta, str(s.first), str(s.last), s.last_time] for c, s in sums.items()}}
-    if early:
-        state["early"] = sorted(early)
-    return state
+    courses = {c: [s.delta, str(s.first), str(s.last), s.last_time] for c, s in sums.items()}
+    return {"courses": courses, **({"early": sorted(early)} if early else {})}
 
 
 def fold(sums: dict[str, WindowSum], records: list[Mapping[str, Any]]) -> int:
@@ -107,14 +98,9 @@ class EnrollmentCounter:
         fold(sums, list(event.get("Records") or []))
         final = bool(event.get("isFinalInvokeForWindow") or event.get("isWindowTerminatedEarly"))
         due = sums if final else {c: w for c, w in sums.items() if w.delta >= WIDE_AT and c not in early}
-        outcomes = dict.fromkeys(Applied, 0)
-        for course_id, window in due.items():
-            if window.delta != 0:
-                outcomes[self._apply(course_id, shard, window)] += 1
+        outcomes = Counter(self._apply(course_id, shard, window) for course_id, window in due.items() if window.delta)
         for outcome, number in outcomes.items():
-            if number:
-                metrics.add_metric(name=f"EnrollmentWindows{outcome.value.title()}", unit=MetricUnit.Count,
-                                   value=number)
+            metrics.add_metric(name=f"EnrollmentWindows{outcome.value.title()}", unit=MetricUnit.Count, value=number)
         if final:
             return {"state": {}}
         return {"state": dump_state({c: w for c, w in sums.items() if c not in due}, early | set(due))}

@@ -1,15 +1,14 @@
 """Enrollments: enroll the caller, list their enrollments, list a course's roster.
 
-The write itself is one conditional Put of the enrollment row
-(:class:`~courses_api.data.enrollments.EnrollmentRepository`). The course must be
-published: that is checked by reading it (through the item cache) before the Put, because
-a condition on the course row would make every enrollment a write on that one item again.
-Within the item cache's staleness a course just unpublished or deleted may still take an
-enrollment: it is accepted and shown consistently (the row is the student's history; the
-count is written only onto a course row that exists, so a deleted course gets none, see
-:mod:`courses_api.data.enrollment_counts`). The course's cached entry is not invalidated
-here: the row did not change. The enrollment counter adds the enrollment to the row's
-count at the end of its stream window, and that row change invalidates the entry.
+The write is one conditional Put of the enrollment row
+(:class:`~courses_api.data.enrollments.EnrollmentRepository`), in the roster width the
+course read decides. The course must be published: that is checked by reading it (through
+the item cache) before the Put, because a condition on the course row would make every
+enrollment a write on that one item again. Within the item cache's staleness a course just
+unpublished or deleted may still take an enrollment: it is accepted and shown
+consistently (the row is the student's history; a deleted course gets no count, see
+:mod:`courses_api.data.enrollment_counts`). The course's entry is not invalidated here:
+the row did not change until the enrollment counter adds the enrollment to its count.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ class EnrollmentService:
         course_reads: CourseReads,
         cursors: CursorCodec,
         *,
-        lists: EnrollmentLists | None = None,
+        lists: EnrollmentLists,
     ) -> None:
         self._enrollments = enrollments
         self._lists = lists
@@ -69,30 +68,24 @@ class EnrollmentService:
             raise Conflict(f"The course is {course.status}; only published courses take enrollments.")
         enrollment = Enrollment(user_id=user_id, course_id=course_id, enrolled_at=utc_now())
         try:
-            self._enrollments.enroll(enrollment, shards=roster_width(course.enrollment_count))
+            self._enrollments.enroll(enrollment, shards=roster_width(course.enrollment_count, launch=course.launch))
         except EnrollmentAlreadyExists as existing:
             return EnrollOutcome(existing.enrollment, created=False)
-        if self._lists is not None:
-            self._lists.after_enroll(user_id, course_id)  # the caller's cached enrollment list changed
+        self._lists.after_enroll(user_id, course_id)  # the caller's cached enrollment list changed
         return EnrollOutcome(enrollment, created=True)
 
     def my_enrollments(self, caller: Caller, *, limit: int, cursor: str | None) -> EnrollmentPage:
         """The caller's enrollments, each with its course summary and count.
 
-        The enrollment rows from the user's cached list (one Query on a miss), then the
-        summaries from the item cache (the whole course is cached; the summary is derived
-        from it); only the courses not cached are read, with one BatchGetItem per 100.
-        Without Redis that is one Query and one BatchGetItem of every course.
+        The rows from the user's cached list (one Query on a miss), the summaries from the
+        item cache (the misses with one BatchGetItem per 100; without Redis, every course).
         Each course row carries its count, so counts cost no read of their own.
         """
         user_id = caller.require_user()
         scope = f"me:{user_id}"
         start_key = self._cursors.decode(scope, cursor)
-        if self._lists is not None:
-            rows = self._lists.page(user_id, limit=limit, start_key=start_key)
-            enrollments, next_key = rows.items, rows.next_key
-        else:
-            enrollments, next_key = self._enrollments.list_by_user(user_id, limit=limit, start_key=start_key)
+        rows = self._lists.page(user_id, limit=limit, start_key=start_key)
+        enrollments, next_key = rows.items, rows.next_key
         courses = self._course_reads.get_courses([e.course_id for e in enrollments], caller) if enrollments else {}
         shown = {
             course_id: course.summary()
@@ -122,9 +115,8 @@ class EnrollmentService:
             raise Forbidden("Only the course's instructor or an admin may read its roster.")
         scope = f"roster:{course_id}"
         after = _position_of(self._cursors.decode(scope, cursor))
-        entries, last = self._enrollments.list_by_course(
-            course_id, limit=limit, after=after, shards=roster_width(course.enrollment_count)
-        )
+        shards = roster_width(course.enrollment_count, launch=course.launch)
+        entries, last = self._enrollments.list_by_course(course_id, limit=limit, after=after, shards=shards)
         next_key = {"enrolled_at": last[0], "user_id": last[1]} if last else None
         return RosterPage(items=entries, next_cursor=self._cursors.encode(scope, next_key))
 

@@ -1,9 +1,9 @@
 """Reading request bodies as hostile bytes: size, media type, encoding and JSON depth.
 
-Everything here runs before (or as) Powertools reads a body, so no body can reach
-``json.loads`` in a form that makes it raise something other than a JSON error: a body
-that is not UTF-8, nested deeper than any course could be, or sent under a media type
-this API does not speak is answered with a 4xx problem instead of a 500.
+Everything here runs before (or as) Powertools reads a body, so a body that is not UTF-8,
+nested deeper than any course could be, or sent under a media type this API does not speak
+is answered with a 4xx problem, never a 500. Powertools accepts any media type that starts
+with ``application/json`` (``application/jsonx`` too), and forms, and compares it as written.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from aws_lambda_powertools.event_handler.content_types import APPLICATION_JSON
 
 from courses_api.http.problems import (
     PAYLOAD_TOO_LARGE,
@@ -29,7 +31,6 @@ from courses_api.http.problems import (
 MAX_BODY_BYTES = 64 * 1024
 # A course body is two levels deep (the object and its tags); anything near this is an attack.
 MAX_JSON_DEPTH = 32
-JSON_MEDIA_TYPE = "application/json"
 
 # The characters that can open, close or escape something; everything else is skipped at C speed.
 _STRUCTURE = re.compile(r'["\\\[\]{}]')
@@ -112,10 +113,6 @@ class BodyRejection:
     def status(self) -> int:
         return self.problem.status
 
-    @property
-    def slug(self) -> str:
-        return self.problem.slug
-
     def response(self) -> dict[str, Any]:
         """The Lambda proxy response for this rejection."""
         return {
@@ -124,14 +121,6 @@ class BodyRejection:
             "body": problem_json(self.problem, self.detail),
             "isBase64Encoded": False,
         }
-
-
-def _unsupported(detail: str) -> BodyRejection:
-    return BodyRejection(UNSUPPORTED_MEDIA_TYPE, detail)
-
-
-def _undecodable(detail: str) -> BodyRejection:
-    return BodyRejection(MALFORMED_BODY, detail)
 
 
 def header_values(event: Mapping[str, Any], name: str) -> list[str]:
@@ -172,14 +161,15 @@ def media_type_problem(content_types: list[str]) -> BodyRejection | None:
     if not content_types:
         return None  # no Content-Type: read as JSON, as API Gateway and Powertools do
     if len(content_types) > 1:
-        return _unsupported("Send one Content-Type header: application/json.")
+        return BodyRejection(UNSUPPORTED_MEDIA_TYPE, "Send one Content-Type header: application/json.")
     media_type, *parameters = (part.strip() for part in content_types[0].split(";"))
-    if media_type.lower() != JSON_MEDIA_TYPE:
-        return _unsupported(f"Send the body as {JSON_MEDIA_TYPE}; {media_type[:80]!r} is not accepted.")
+    if media_type.lower() != APPLICATION_JSON:
+        detail = f"Send the body as {APPLICATION_JSON}; {media_type[:80]!r} is not accepted."
+        return BodyRejection(UNSUPPORTED_MEDIA_TYPE, detail)
     for parameter in parameters:
         key, _, value = parameter.partition("=")
         if key.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
-            return _unsupported("JSON bodies are UTF-8; send charset=utf-8 or no charset.")
+            return BodyRejection(UNSUPPORTED_MEDIA_TYPE, "JSON bodies are UTF-8; send charset=utf-8 or no charset.")
     return None
 
 
@@ -189,21 +179,22 @@ def body_text(event: Mapping[str, Any]) -> tuple[str | None, BodyRejection | Non
     if body is None or body == "":
         return None, None
     if not isinstance(body, str):
-        return None, _undecodable("The body is not text.")
+        return None, BodyRejection(MALFORMED_BODY, "The body is not text.")
     if event.get("isBase64Encoded"):
         try:
             raw = base64.b64decode(body.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError):
-            return None, _undecodable("The body is marked base64 but is not base64.")
+            return None, BodyRejection(MALFORMED_BODY, "The body is marked base64 but is not base64.")
     else:
         try:
             raw = body.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: not text any encoding can carry
-            return None, _undecodable("The body is not valid UTF-8.")
+            return None, BodyRejection(MALFORMED_BODY, "The body is not valid UTF-8.")
     try:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError:
-        return None, _undecodable("The body is not valid UTF-8 (UTF-16, UTF-32 and Latin-1 are not accepted).")
+        detail = "The body is not valid UTF-8 (UTF-16, UTF-32 and Latin-1 are not accepted)."
+        return None, BodyRejection(MALFORMED_BODY, detail)
 
 
 def body_bytes(event: Mapping[str, Any]) -> int:
@@ -237,5 +228,5 @@ def check_body(event: Mapping[str, Any], max_bytes: int = MAX_BODY_BYTES) -> Bod
     try:
         json_depth(text)
     except JsonNestingError as error:
-        return _undecodable(f"{str(error).capitalize()}.")
+        return BodyRejection(MALFORMED_BODY, f"{str(error).capitalize()}.")
     return None

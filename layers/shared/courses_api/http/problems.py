@@ -98,25 +98,17 @@ PROBLEM_OF_ERROR: Mapping[type[DomainError], ProblemType] = {
 }
 
 
-def etag_of(version: int) -> str:
-    """The strong ETag of a course version."""
-    return f'"{version}"'
-
-
 def problem_type_of(error: DomainError) -> ProblemType:
-    """The problem a domain error is answered with: its class's, or its nearest base's."""
-    for cls in type(error).__mro__:
-        problem = PROBLEM_OF_ERROR.get(cls)
-        if problem is not None:
-            return problem
-    return BAD_REQUEST  # unreachable: DomainError is in the table
+    """The problem a domain error is answered with: its class's, or its nearest base's
+    (``DomainError`` is in the table, so there always is one)."""
+    return next(PROBLEM_OF_ERROR[cls] for cls in type(error).__mro__ if cls in PROBLEM_OF_ERROR)
 
 
 def headers_of(error: DomainError) -> dict[str, str]:
-    """Headers carried by the error's typed attributes."""
+    """Headers carried by the error's typed attributes (``ETag``: the current version's strong tag)."""
     headers: dict[str, str] = {}
     if isinstance(error, PreconditionFailed) and error.current_version is not None:
-        headers["ETag"] = etag_of(error.current_version)
+        headers["ETag"] = f'"{error.current_version}"'
     if isinstance(error, Conflict) and error.retry_after_s is not None:
         headers["Retry-After"] = str(error.retry_after_s)
     if isinstance(error, Unauthorized):  # RFC 9110 §11.6.1: a 401 names its scheme, as the gateway's do
@@ -154,11 +146,8 @@ def error_response(error: DomainError) -> Response[str]:
 
 def _field_errors(raw_errors: Any) -> list[FieldError]:
     """Powertools/pydantic error dicts → our FieldError list (inputs are not echoed back)."""
-    fields: list[FieldError] = []
-    for error in raw_errors:
-        loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
-        fields.append(FieldError(loc=loc, msg=str(error.get("msg", "invalid")), type=str(error.get("type", ""))))
-    return fields
+    return [FieldError(loc=[part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+                       msg=str(error.get("msg", "invalid")), type=str(error.get("type", ""))) for error in raw_errors]
 
 
 def validation_response(error: RequestValidationError) -> Response[str]:

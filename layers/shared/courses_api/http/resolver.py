@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from weakref import WeakSet
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.content_types import APPLICATION_JSON
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,7 +20,7 @@ from courses_api.domain.auth import Caller
 from courses_api.errors import BadRequest
 from courses_api.http.body import strict_json_loads
 from courses_api.http.caller import caller_from_event, is_signed_in
-from courses_api.http.problems import Problem, register_problem_handlers
+from courses_api.http.problems import PROBLEM_CONTENT_TYPE, Problem, register_problem_handlers
 from courses_api.lifecycle import end_init
 from courses_api.models import CourseSummary, HealthReport, HealthStatus
 from courses_api.observability import logger, metrics, trace_handler
@@ -28,7 +29,6 @@ from courses_api.settings import HttpSettings
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-JSON = "application/json"
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_VERSION_DIGITS = 12  # an ETag's version; far beyond any course's number of edits
 
@@ -90,19 +90,15 @@ def _authenticate(app: APIGatewayRestResolver, next_middleware: Callable[[APIGat
 
 def json_body(model: type[BaseModel], description: str) -> OpenAPIResponse:
     """An OpenAPI response entry for a JSON body of ``model``."""
-    return {"description": description, "content": {"application/json": {"model": model}}}
+    return {"description": description, "content": {APPLICATION_JSON: {"model": model}}}
 
 
 def problem_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI ``responses`` entries documenting problem+json bodies for ``statuses``."""
-    documented = {400, 422, *statuses}
     # ``model`` (not an inline schema) lets Powertools put Problem and FieldError in components.
     return {
-        status: {
-            "description": "Problem details (RFC 9457)",
-            "content": {"application/problem+json": {"model": Problem}},
-        }
-        for status in sorted(documented)
+        status: {"description": "Problem details (RFC 9457)", "content": {PROBLEM_CONTENT_TYPE: {"model": Problem}}}
+        for status in sorted({400, 422, *statuses})
     }
 
 
@@ -143,10 +139,9 @@ def vary_on_caller(response: dict[str, Any], signed_in: bool) -> dict[str, Any]:
     signed-in caller's answer is ``Cache-Control: private``, so no shared cache (a CDN, a
     corporate proxy) keeps one user's response for another.
 
-    Headers end up in ``multiValueHeaders`` (which API Gateway prefers over ``headers``).
+    The REST resolver answers with ``multiValueHeaders`` only (API Gateway's multi-value form).
     """
-    multi: dict[str, list[str]] = {name: [str(value)] for name, value in (response.get("headers") or {}).items()}
-    multi.update({name: [str(v) for v in values] for name, values in (response.get("multiValueHeaders") or {}).items()})
+    multi: dict[str, list[str]] = response.setdefault("multiValueHeaders", {})
     vary = _header_name(multi, "Vary")
     varies = _directives(multi.get(vary, []))
     if "authorization" not in {item.lower() for item in varies}:
@@ -159,8 +154,6 @@ def vary_on_caller(response: dict[str, Any], signed_in: bool) -> dict[str, Any]:
         if "private" not in {d.lower() for d in directives}:
             directives.insert(0, "private")
         multi[cache_control] = [", ".join(directives)]
-    response.pop("headers", None)
-    response["multiValueHeaders"] = multi
     return response
 
 
@@ -219,7 +212,7 @@ def json_response(
         all_headers["X-Cache"] = cached.outcome.value
     if etag is not None:
         all_headers["ETag"] = etag
-    return Response(status_code=status, content_type=JSON, body=body.model_dump_json(), headers=all_headers)
+    return Response(status_code=status, content_type=APPLICATION_JSON, body=body.model_dump_json(), headers=all_headers)
 
 
 def health_response(report: HealthReport, caller: Caller) -> Response[str]:

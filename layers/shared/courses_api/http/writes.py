@@ -36,7 +36,7 @@ def limit_body(handler: LambdaHandler, max_bytes: int = MAX_BODY_BYTES) -> Lambd
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         rejection = check_body(event, max_bytes)
         if rejection is not None:
-            logger.warning("request body refused", extra={"status": rejection.status, "reason": rejection.slug,
+            logger.warning("request body refused", extra={"status": rejection.status, "reason": rejection.problem.slug,
                                                           "body_bytes": body_bytes(event)})
             return rejection.response()
         return handler(with_lowercase_content_type(event), context)

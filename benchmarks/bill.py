@@ -11,8 +11,9 @@ none (the routes anonymous callers use verify a bearer token in the function), s
 cold, the first verification in a fresh process (importing PyJWT and cryptography, then one
 verify), which only a token-bearing request pays.
 
-``python -m benchmarks.bill`` recomputes the bill from the figures ``make bench`` recorded
-(``benchmarks/results/latest*.json``), measures the token check, and writes both back.
+``make bench-bill`` (``python -m benchmarks.bill``) recomputes the bill from the figures
+``make bench`` recorded (``benchmarks/results/latest*.json``), measures the token check,
+writes both back and regenerates ``docs/BENCHMARKS.md`` from them.
 """
 
 from __future__ import annotations
@@ -174,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
     parser.add_argument("--runs", type=int, default=5000, help="warm verifications to time")
     parser.add_argument("--cold-runs", type=int, default=15, help="fresh processes to time")
+    parser.add_argument("--no-docs", action="store_true", help="do not regenerate docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     results_path, details_path = args.results / "latest.json", args.results / "latest-details.json"
     results = json.loads(results_path.read_text(encoding="utf-8"))
@@ -195,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     results_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     details_path.write_text(json.dumps(details, indent=2) + "\n", encoding="utf-8")
+    if not args.no_docs:
+        from benchmarks import report
+
+        report.write_markdown(report.markdown(results, details))
     best = min(whole, key=lambda tier: whole[tier]["total"])
     print(json.dumps({"best_tier": best, "anonymous": whole[best],
                       "token_bearing_get": details["whole_bill"]["token_bearing_get"][best],

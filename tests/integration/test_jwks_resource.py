@@ -6,7 +6,8 @@ SUCCESS or FAILED, ``PhysicalResourceId``, ``StackId``, ``RequestId``, ``Logical
 ``Data``, a ``Reason`` on failure) to the pre-signed ``ResponseURL`` with an HTTP PUT; a
 provider that never answers leaves the stack waiting until the request times out. Here the
 JWKS endpoint and the response URL are an HTTPS server of the test's own (a CA made for the
-run, trusted through ``SSL_CERT_FILE``), so the function runs its real network code.
+run, which the process's default TLS contexts are made to trust), so the function runs its
+real network code.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Endpoint:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
-    """One HTTPS server for the module: OpenSSL may keep the ``SSL_CERT_FILE`` it first read."""
+    """One HTTPS server for the module, with a CA of its own."""
     certificates = generate_certificates(str(tmp_path_factory.mktemp("jwks-tls")))  # as make run's stand-in
     state = Endpoint(url="")
 
@@ -80,8 +81,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     state.documents["/pool/.well-known/jwks.json"] = _jwks_document()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    original = ssl.create_default_context
+
+    def trusting_the_test_ca(purpose: ssl.Purpose = ssl.Purpose.SERVER_AUTH, **_: Any) -> ssl.SSLContext:
+        return original(purpose, cafile=certificates.ca_file)
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SSL_CERT_FILE", certificates.ca_file)  # what OpenSSL's default verify paths read
+        # The default contexts the function's HTTPS calls make (urllib's, crhelper's) trust the test CA.
+        patch.setattr(ssl, "create_default_context", trusting_the_test_ca)
+        patch.setattr(ssl, "_create_default_https_context", trusting_the_test_ca)
         try:
             yield state
         finally:

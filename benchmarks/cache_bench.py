@@ -42,9 +42,8 @@ from pydantic import SecretStr, TypeAdapter  # noqa: E402
 
 from courses_api.cache.api import Cached, ListNamespace, NullCache  # noqa: E402
 from courses_api.cache.client import create_redis_client  # noqa: E402
-from courses_api.cache.config import CacheConfig  # noqa: E402
+from courses_api.cache.config import CacheConfig, build_manager  # noqa: E402
 from courses_api.cache.entries import Entry, Source  # noqa: E402
-from courses_api.cache.factory import build_manager  # noqa: E402
 from courses_api.cache.manager import RedisCacheManager  # noqa: E402
 from courses_api.cache.metrics import NullMetrics  # noqa: E402
 from courses_api.models import Course  # noqa: E402

@@ -11,7 +11,7 @@ events and the same response bodies, written the way a first version often is:
 
 It exists so that "how much do indexes and caching save?" is answered against real code
 on the same data, not against a guess. Read costs are metered by the benchmark harness,
-which attaches :class:`courses_api.capacity.CapacityMeter` to :func:`get_client`.
+which attaches :class:`benchmarks.metering.TableAwareMeter` to :func:`get_client`.
 """
 
 from __future__ import annotations

@@ -233,8 +233,8 @@ measured pass ({details["baseline_sample"]}); its figures are weighted back to t
 
 {markdown_table(results)}
 
-- **RCU / 1k req**: DynamoDB read units per 1,000 requests, computed by the capacity meter
-  ([`capacity.py`](../layers/shared/courses_api/data/capacity.py)) from the bytes each call read, by DynamoDB's sizing rules
+- **RCU / 1k req**: DynamoDB read units per 1,000 requests, computed by the benchmark's capacity meter
+  ([`metering.py`](../benchmarks/metering.py)) from the bytes each call read, by DynamoDB's sizing rules
   (moto's own numbers are fake). **Hit ratio**: share of all requests answered `X-Cache: HIT`.
 - **Latency**: handler time in-process (p50/p95/p99). Database round trips go to moto over loopback HTTP.
 - **USD / 1M req**: AWS on-demand list prices ([`benchmarks/prices.json`](../benchmarks/prices.json), {details["prices_as_of"]},

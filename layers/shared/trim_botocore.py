@@ -6,11 +6,14 @@ parses that file when it is created: 1.2 MB holding every service's endpoints in
 partition, about 11 ms of each client built at cold start, for the two or three services a
 function ever calls. The partitions, their regions and the kept services' entries are left
 as botocore wrote them; a service left out fails loudly (``UnknownServiceError``) instead of
-resolving a wrong endpoint.
+resolving a wrong endpoint. The kept services' gzipped models are stored decompressed
+(botocore reads a ``.json`` before a ``.json.gz``): the same document, without inflating half a
+megabyte of DynamoDB's model in every cold start.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import sys
@@ -26,6 +29,10 @@ def trim(data: Path, services: set[str]) -> None:
     for name, folder in folders.items():
         if name not in services:
             shutil.rmtree(folder)
+            continue
+        for packed in folder.rglob("*.json.gz"):
+            packed.with_suffix("").write_bytes(gzip.decompress(packed.read_bytes()))
+            packed.unlink()
     endpoints = data / "endpoints.json"
     document = json.loads(endpoints.read_text(encoding="utf-8"))
     for partition in document["partitions"]:

@@ -28,6 +28,7 @@ from courses_api.cache.keys import KeySpace
 from courses_api.cache.manager import RedisCacheManager
 from courses_api.cache.metrics import NullMetrics
 from local.redis_server import ElastiCacheStandIn, cache_user_rules, start_elasticache_standin
+from tests.support.clock import FakeClock
 from tests.support.elasticache import (
     HARNESS_COMMANDS,
     TEST_KEY_PREFIX,
@@ -46,22 +47,6 @@ class Row(BaseModel):
 
 ROW = TypeAdapter(Row)
 ROWS = TypeAdapter(list[Row])
-
-
-class SteppedClock:
-    """Real time, plus however far a test has stepped the monotonic clock (breaker cool-downs)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self.offset
-
-    def time(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
 
 
 def _commands(standin: ElastiCacheStandIn) -> dict[str, int]:
@@ -165,7 +150,7 @@ def test_a_key_outside_the_prefix_is_denied_and_audited(own_standin: ElastiCache
     assert any("denied (key): someone-else:v1:item:{x}" in problem for problem in problems), problems
 
 
-def _manager(standin: ElastiCacheStandIn, clock: SteppedClock) -> RedisCacheManager:
+def _manager(standin: ElastiCacheStandIn, clock: FakeClock) -> RedisCacheManager:
     config = CacheConfig(keys=KeySpace(TEST_KEY_PREFIX, 1), near_ttl_s=0, breaker_failure_threshold=1,
                          breaker_cooldown_s=5.0)
     return RedisCacheManager(product_client(standin, 50), NullMetrics(), config=config, clock=clock)
@@ -178,7 +163,7 @@ def _owner(standin: ElastiCacheStandIn, manager: RedisCacheManager, item_id: str
 
 
 def test_a_frozen_shard_is_a_bypass_then_served_again(own_standin: ElastiCacheStandIn) -> None:
-    clock = SteppedClock()
+    clock = FakeClock()
     manager = _manager(own_standin, clock)
     assert manager.fetch_item("c1", lambda: Row(id="c1", version=1), ROW).outcome is CacheOutcome.MISS
     node = _owner(own_standin, manager, "c1")
@@ -188,19 +173,19 @@ def test_a_frozen_shard_is_a_bypass_then_served_again(own_standin: ElastiCacheSt
         assert (frozen.outcome, frozen.value) == (CacheOutcome.BYPASS, Row(id="c1", version=1))
     finally:
         node.thaw()
-    clock.offset += 6  # past the breaker's cool-down
+    clock.advance(6)  # past the breaker's cool-down
     assert manager.fetch_item("c1", lambda: None, ROW).outcome is CacheOutcome.HIT
 
 
 def test_a_restarted_shard_is_used_again(own_standin: ElastiCacheStandIn) -> None:
-    clock = SteppedClock()
+    clock = FakeClock()
     manager = _manager(own_standin, clock)
     manager.fetch_item("c1", lambda: Row(id="c1", version=1), ROW)
     node = _owner(own_standin, manager, "c1")
     node.stop()
     assert manager.fetch_item("c1", lambda: Row(id="c1", version=1), ROW).outcome is CacheOutcome.BYPASS
     own_standin.restart(node)
-    clock.offset += 6
+    clock.advance(6)
     assert manager.fetch_item("c1", lambda: Row(id="c1", version=1), ROW).outcome is CacheOutcome.MISS, (
         "a restarted node comes back empty (nothing kept on disk)"
     )

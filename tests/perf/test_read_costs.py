@@ -5,7 +5,7 @@ catalogue) goes through the real handlers of the four read functions, against mo
 HTTP and a real redis-server, on one virtual clock (``benchmarks.virtual_time``, 100
 requests/s), twice: a cold pass that fills the cache and a warm pass of the same requests.
 For each request kind and pass it counts DynamoDB calls per operation, computed read units
-(DynamoDB's sizing rules, ``courses_api.data.capacity``) and Redis round trips (redis-py
+(DynamoDB's sizing rules, ``benchmarks.metering``) and Redis round trips (redis-py
 packets sent, a pipeline or an ``MGET`` being one). Read units, calls and round trips do not
 depend on the machine, so the figures are compared for equality with ``read_costs.json``.
 

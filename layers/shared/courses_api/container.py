@@ -79,7 +79,7 @@ class Container:
 
     @cached_property
     def cache(self) -> ReadThroughCache:
-        from courses_api.cache.factory import build_cache
+        from courses_api.cache.config import build_cache
 
         with self._lock:
             return build_cache(self.settings, metrics)

@@ -1,6 +1,6 @@
 """Container lifecycle in Lambda: build clients during init, and survive SnapStart restores.
 
-Every Lambda init builds the clients the first request needs (settings, the boto3 client,
+Every Lambda init builds the clients the first request needs (settings, the DynamoDB client,
 the cache); with SnapStart they are captured in the snapshot. None of this opens a socket
 (connections are made on first use), so nothing stale is restored from a snapshot; the one
 thing to renew after a restore is the ``random`` state, which would otherwise be identical

@@ -35,8 +35,8 @@ def cursor_secret_problem(value: str) -> str | None:
     return None
 
 
-class EnvironmentModel(BaseModel):
-    """Fields filled from environment variables of the same name (any case); others are ignored."""
+class HttpSettings(BaseModel):
+    """What the HTTP adapter needs when a function module is imported (no table names)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -46,10 +46,6 @@ class EnvironmentModel(BaseModel):
         source = os.environ if environ is None else environ
         return cls.model_validate({name.lower(): value for name, value in source.items()
                                    if name.lower() in cls.model_fields})
-
-
-class HttpSettings(EnvironmentModel):
-    """What the HTTP adapter needs when a function module is imported (no table names)."""
 
     # Comma-separated origins allowed by CORS; empty disables CORS headers.
     allowed_origins: str = ""

@@ -42,11 +42,18 @@ class RecordingMetrics:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
 
     def add_metric(self, name: str, unit: Any, value: float) -> None:
-        with self._lock:
+        with self._changed:
             self.counts[name] += int(value)
+            self._changed.notify_all()
+
+    def wait_for(self, name: str, count: int) -> bool:
+        """Block until ``name`` reaches ``count``; woken by each metric, never polled. The 30 s
+        only ends a run that would otherwise hang."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.counts[name] >= count, timeout=30)
 
 
 class CountingLoader:
@@ -67,11 +74,7 @@ class CountingLoader:
             self.calls += 1
         if self.until_waiting is not None:
             metrics, waiters = self.until_waiting
-            pause = threading.Event()  # never set: its wait() is the poll interval
-            for _ in range(3000):
-                if metrics.counts["CacheLeaseWait"] >= waiters:
-                    break
-                pause.wait(0.01)
+            metrics.wait_for("CacheLeaseWait", waiters)
         return self.value
 
 

@@ -9,7 +9,7 @@ import pytest
 from redis.cluster import RedisCluster
 
 from courses_api.cache.api import CacheOutcome, ListNamespace
-from courses_api.cache.factory import build_manager
+from courses_api.cache.config import build_manager
 from local.redis_server import ElastiCacheStandIn
 from tests.integration.cache.conftest import (
     THING,

@@ -14,8 +14,7 @@ from redis.crc import key_slot
 from courses_api.cache.api import ListNamespace, NullCache
 from courses_api.cache.client import CacheConfigurationError, ElastiCacheIAMProvider, IAMTarget, client_options
 from courses_api.cache.codec import Codec, CodecError
-from courses_api.cache.config import CacheConfig
-from courses_api.cache.factory import build_cache
+from courses_api.cache.config import CacheConfig, build_cache
 from courses_api.cache.guard import BreakerState, CircuitBreaker
 from courses_api.cache.keys import KeySpace
 from courses_api.cache.manager import RedisCacheManager

@@ -1,6 +1,10 @@
-"""What the cache manager is configured with: one frozen config (built once per container
-from :class:`~courses_api.settings.Settings`, or by tests with test-sized values) and a clock
-that everything time-dependent reads, so tests can drive time.
+"""What the cache is built from, and building it: one frozen config (once per container from
+:class:`~courses_api.settings.Settings`, or by tests with test-sized values), a clock that
+everything time-dependent reads (so tests can drive time), and :func:`build_cache`.
+
+The Redis-backed parts are imported only when a Redis tier is configured, and redis-py itself
+only when the manager creates its client (on first use: ``RedisCluster`` connects in its
+constructor), so building the cache costs no redis-py import.
 """
 
 from __future__ import annotations
@@ -9,10 +13,18 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
+from courses_api.cache.api import NullCache, ReadThroughCache
 from courses_api.cache.keys import KeySpace
+from courses_api.cache.metrics import MetricsSink
 from courses_api.settings import Settings
+
+if TYPE_CHECKING:
+    from courses_api.cache.client import RedisClient
+    from courses_api.cache.guard import WarningLogger
+    from courses_api.cache.manager import RedisCacheManager
 
 GENERATION_TTL_MS = 24 * 3600 * 1000  # > any page TTL; refreshed by fills and invalidations
 FENCE_RETENTION_MS = 24 * 3600 * 1000  # > any stream, queue or replica lag (streams keep 24 h)
@@ -94,3 +106,24 @@ class CacheConfig:
     def jittered_ms(self, ttl_s: float) -> int:
         """``ttl_s`` shortened by up to ``ttl_jitter`` so entries filled together expire apart."""
         return max(1, int(ttl_s * 1000 * (1 - self.ttl_jitter * self.rng())))
+
+
+def build_manager(settings: Settings, metrics: MetricsSink, *, client: RedisClient | None = None,
+                  logger: WarningLogger | None = None) -> RedisCacheManager:
+    """A ``RedisCacheManager`` configured from ``settings`` (client created lazily, once)."""
+    from courses_api.cache.manager import RedisCacheManager
+
+    return RedisCacheManager(client if client is not None else partial(connect, settings), metrics,
+                             config=CacheConfig.from_settings(settings), logger=logger)
+
+
+def connect(settings: Settings) -> RedisClient:
+    """The container's Redis client (created once per settings); imports redis-py on first call."""
+    from courses_api.cache.client import get_redis_client
+
+    return get_redis_client(settings)
+
+
+def build_cache(settings: Settings, metrics: MetricsSink) -> ReadThroughCache:
+    """The cache for this container: ``NullCache`` when ``REDIS_URL`` is empty."""
+    return build_manager(settings, metrics) if settings.cache_enabled else NullCache()

@@ -1,25 +1,24 @@
 """The two kinds of cache entry, with one shape (peek, read, fill, release), and their Lua.
 
-A hit is a plain ``GET`` (an item) or ``MGET`` of generation and page (a list page, one slot):
-only the guarded fills ever store a value, so the scripts run only on a miss (to take or wait
-for the lease), on fills, failures and writes. Every key a script touches is in ``KEYS`` and
-shares one hash tag. Each method returns the :class:`~courses_api.cache.guard.ScriptCall` to
-run, so the single-key path runs it alone and the batch path pipelines many.
+A hit is a plain ``GET`` (an item) or ``MGET`` of generation and page (one slot): only the
+guarded fills store values, so scripts run only on misses, fills, failures and writes. Every
+key a script touches is in ``KEYS`` and shares one hash tag. Each method returns the
+:class:`~courses_api.cache.guard.ScriptCall` to run, alone or pipelined with others.
 
-An :class:`ItemEntry` is one row, guarded by a lease (Facebook memcache style): a miss takes a
-lease token, the fill is stored only if that token is still there, and an invalidation deletes
-value and lease, so a reader that loaded before it cannot store its stale row after it. Leases
-earn their place in the stampede figure: 64 concurrent misses on one key cost 1 DynamoDB read
-(``docs/BENCHMARKS.md``). A key expires once an hour, and its lease makes that one load: no
-early refresh (XFetch) is needed. Its version fence (the committed version an invalidation
-left, kept a day) makes fills from eventually consistent reads safe: an older row is refused.
+An :class:`ItemEntry` is one row, guarded by a lease (Facebook memcache style): a fill is stored
+only if its lease token is still there, and an invalidation deletes value and lease, so a reader
+that loaded before it cannot store its stale row after it. Leases earn their place in the
+stampede figure: 64 concurrent misses on one key cost 1 DynamoDB read (``docs/BENCHMARKS.md``);
+a key expires once an hour and its lease makes that one load, so no early refresh (XFetch).
+Its version fence (the version an invalidation committed, kept a day) refuses older rows read
+eventually consistently.
 
-A :class:`PageEntry` is one page of a list, stored as ``<generation>:<value>`` under its
-namespace's generation counter (one ``INCR`` drops every page), its lease, and the namespace
-fence (a bump younger than replica lag: index pages leased then are served but not stored).
-A missing generation is seeded from the client's clock, not 0, so an evicted counter cannot
-make old pages current again; one only readers created lives as long as its pages (anyone may
-read any list), only a write gives it the longer ``generation_ttl_ms``.
+A :class:`PageEntry` is one list page, stored as ``<generation>:<value>`` under its namespace's
+generation counter (one ``INCR`` drops every page), its lease, and the namespace fence (a bump
+younger than replica lag: index pages leased then are served but not stored). A missing
+generation is seeded from the clock, not 0, so an evicted counter cannot make old pages current
+again. One seeded by readers lives as long as its pages (anyone may read any list: no reader
+grows Redis for longer); only a write gives it the longer ``generation_ttl_ms``.
 
 A *source* says how a leased fill reads its value, and whether it may be stored.
 """

@@ -218,31 +218,26 @@ class GuardedRedis:
         return self.call(evaluate)
 
     def run_many(self, calls: Sequence[ScriptCall]) -> list[Any]:
-        """Many script calls in one non-transactional pipeline (one round trip per node).
-
-        EVAL, not EVALSHA: redis-py refuses EVALSHA in a cluster pipeline, and a NOSCRIPT in
-        the middle of a pipeline would need a second round trip; Redis compiles each body once
-        and caches it. ``execute_command``: ``ClusterPipeline.eval`` is not the EVAL command.
-        """
-
-        def evaluate(client: RedisClient) -> list[Any]:
-            pipe = client.pipeline(transaction=False)
-            for call in calls:
-                pipe.execute_command("EVAL", call.script.source, len(call.keys), *call.keys, *call.args)
-            return list(pipe.execute())
-
-        return self.call(evaluate)
+        """Many script calls in one pipeline, as EVAL: redis-py refuses EVALSHA in a cluster
+        pipeline, and a NOSCRIPT in the middle of one would need a second round trip; Redis
+        compiles each body once and caches it."""
+        return self._pipeline([("EVAL", c.script.source, len(c.keys), *c.keys, *c.args) for c in calls])
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """Plain GETs of keys in any slots, in one pipeline (never a cross-slot MGET)."""
+        return cast("list[bytes | None]", self._pipeline([("GET", key) for key in keys]))
 
-        def get(client: RedisClient) -> list[bytes | None]:
+    def _pipeline(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """One non-transactional pipeline: one round trip per node. ``execute_command``, as
+        ``ClusterPipeline.eval`` is not the EVAL command."""
+
+        def execute(client: RedisClient) -> list[Any]:
             pipe = client.pipeline(transaction=False)
-            for key in keys:
-                pipe.get(key)
-            return cast("list[bytes | None]", pipe.execute())
+            for command in commands:
+                pipe.execute_command(*command)
+            return list(pipe.execute())
 
-        return self.call(get)
+        return self.call(execute)
 
     def count_error(self, message: str, *, log: bool = True) -> None:
         self.metrics.add_metric(CACHE_ERROR, COUNT, 1)

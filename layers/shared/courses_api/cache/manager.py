@@ -159,11 +159,7 @@ class RedisCacheManager:
 
     def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace], *,
                    fences: Mapping[str, str] | None = None, write_id: str | None = None) -> bool:
-        """Drop items (value and lease, in both tiers of this container) behind their version
-        fence, and bump each namespace's generation (and fence), once per ``write_id``.
-
-        Never raises; returns whether Redis took it.
-        """
+        """This container's near entries at once, then one pipeline of invalidation scripts."""
         ids = list(dict.fromkeys(item_ids))
         spaces = list(dict.fromkeys(namespaces))
         if not ids and not spaces:
@@ -364,11 +360,9 @@ class RedisCacheManager:
         refused = [i for i, lease in leases.items()
                    if i in untrusted or not fence_admits(lease.fence, loaded.get(i), version)]
         if refused:
-            again = load_many(refused, consistent=True)
             for item_id in refused:
                 loaded.pop(item_id, None)
-                if item_id in again:
-                    loaded[item_id] = again[item_id]
+            loaded.update(load_many(refused, consistent=True))
         return loaded
 
     def _release(self, leases: Mapping[Entry, Lease]) -> None:

@@ -67,14 +67,6 @@ def course_version(course: Course) -> int:
     return course.version
 
 
-def namespaces_of(course: Course) -> list[ListNamespace]:
-    """Every list a course appears in as stored (used to invalidate around a write)."""
-    found = [instructor_namespace(course.instructor_id)]
-    if course.status == "published":
-        found += [CATALOGUE, category_namespace(course.category)]
-    return found
-
-
 class CourseReads:
     """Course lookups and lists, always from the cache or an index, never a Scan."""
 

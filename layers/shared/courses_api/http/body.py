@@ -125,14 +125,11 @@ class BodyRejection:
 
 def header_values(event: Mapping[str, Any], name: str) -> list[str]:
     """Every value of header ``name`` (any case) in a REST proxy event, without repeats."""
-    wanted = name.lower()
     values: list[str] = []
-    for key, multi in (event.get("multiValueHeaders") or {}).items():
-        if isinstance(key, str) and key.lower() == wanted and isinstance(multi, list):
-            values.extend(value for value in multi if isinstance(value, str))
-    for key, value in (event.get("headers") or {}).items():
-        if isinstance(key, str) and key.lower() == wanted and isinstance(value, str):
-            values.append(value)
+    for field in ("multiValueHeaders", "headers"):
+        for key, value in (event.get(field) or {}).items():
+            if isinstance(key, str) and key.lower() == name.lower():
+                values.extend(item for item in (value if isinstance(value, list) else [value]) if isinstance(item, str))
     return list(dict.fromkeys(values))
 
 
@@ -143,16 +140,14 @@ def with_lowercase_content_type(event: dict[str, Any]) -> dict[str, Any]:
     """
 
     def lower(name: Any, value: Any) -> Any:
+        if isinstance(value, list):
+            return [lower(name, item) for item in value]
         return value.lower() if isinstance(value, str) and str(name).lower() == "content-type" else value
 
     updated = dict(event)
-    if isinstance(event.get("headers"), dict):
-        updated["headers"] = {name: lower(name, value) for name, value in event["headers"].items()}
-    if isinstance(event.get("multiValueHeaders"), dict):
-        updated["multiValueHeaders"] = {
-            name: [lower(name, value) for value in values] if isinstance(values, list) else values
-            for name, values in event["multiValueHeaders"].items()
-        }
+    for field in ("headers", "multiValueHeaders"):
+        if isinstance(event.get(field), dict):
+            updated[field] = {name: lower(name, value) for name, value in event[field].items()}
     return updated
 
 

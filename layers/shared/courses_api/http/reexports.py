@@ -1,17 +1,13 @@
 """Powertools' re-exporting packages, loaded name by name instead of all at once (PEP 562).
 
-Importing ``aws_lambda_powertools.event_handler`` runs its ``__init__``, which imports every
-resolver Powertools has: the AppSync one imports asyncio (about 20 ms of a cold start),
-others the Bedrock, VPC Lattice and Function URL event classes. Importing
-``aws_lambda_powertools.utilities.data_classes`` likewise loads some thirty event classes
-(CodePipeline's pulls in tempfile and zipfile). A REST function uses one resolver and the
-API Gateway event classes.
-
-Both ``__init__`` modules do nothing but re-export names of their submodules. :func:`lazy_reexports`
-installs such a package so that each name loads its submodule on first access: the same
-names, the same objects, only what is used gets imported. A package whose ``__init__``
-does anything else (or that is already imported, or ships without source) is left to the
-ordinary import, so a Powertools upgrade that changes them can cost time, never behaviour.
+``aws_lambda_powertools.event_handler``'s ``__init__`` imports every resolver Powertools has
+(the AppSync one imports asyncio: about 20 ms of a cold start), and ``utilities.data_classes``
+some thirty event classes (CodePipeline's pulls in tempfile and zipfile); a REST function uses
+one resolver and the API Gateway events. Both ``__init__`` modules only re-export names of their
+submodules, so :func:`lazy_reexports` installs each with the same names and objects, each
+loading its submodule on first access. A package whose ``__init__`` does anything else (or that
+is already imported, or ships without source) is left to the ordinary import: a Powertools
+upgrade that changes them can cost time, never behaviour.
 """
 
 from __future__ import annotations

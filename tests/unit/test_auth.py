@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from courses_api import tokens
 from courses_api.domain.auth import ANONYMOUS, Caller
 from courses_api.errors import Forbidden, Unauthorized
-from courses_api.http.caller import TOKEN_EXPIRED, TOKEN_INVALID, caller_from_event, parse_groups
+from courses_api.http.caller import caller_from_event, parse_groups
+from courses_api.tokens import EXPIRED as TOKEN_EXPIRED
+from courses_api.tokens import INVALID as TOKEN_INVALID
 from local.auth import LocalAuth
 
 POOL = LocalAuth.generate()

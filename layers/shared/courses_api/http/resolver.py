@@ -19,7 +19,7 @@ from courses_api.data.capacity import CapacityMeter
 from courses_api.domain.auth import Caller
 from courses_api.errors import BadRequest
 from courses_api.http.body import strict_json_loads
-from courses_api.http.caller import caller_from_event, is_signed_in
+from courses_api.http.caller import caller_from_event
 from courses_api.http.problems import PROBLEM_CONTENT_TYPE, Problem, register_problem_handlers
 from courses_api.lifecycle import end_init
 from courses_api.models import CourseSummary, HealthReport, HealthStatus
@@ -65,9 +65,7 @@ def create_app(settings: HttpSettings | None = None, *, verify_tokens: bool = Fa
 
     CORS comes from ``settings`` (``ALLOWED_ORIGINS``), read from the environment when not
     given: only the HTTP part, so importing a function needs no table names. ``verify_tokens``
-    is for routes without an authorizer whose callers may sign in: the function verifies a
-    bearer token itself (a bad one is a 401 before the route runs) and ignores
-    ``requestContext.authorizer``.
+    (routes without an authorizer): the caller is the bearer token, verified before the route runs.
     """
     app = APIGatewayRestResolver(enable_validation=True,
                                  cors=cors_config(settings or HttpSettings.from_environment()),
@@ -83,8 +81,7 @@ _TOKEN_APPS: WeakSet[APIGatewayRestResolver] = WeakSet()
 
 
 def _authenticate(app: APIGatewayRestResolver, next_middleware: Callable[[APIGatewayRestResolver], Any]) -> Any:
-    """Settle the caller before the route runs: a bad token is a 401 before any read."""
-    current_caller(app)
+    current_caller(app)  # a bad token is a 401 before any read
     return next_middleware(app)
 
 
@@ -113,7 +110,7 @@ def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         cost = CapacityMeter.begin_request()
-        response = vary_on_caller(app.resolve(event, context), is_signed_in(event, from_token=app in _TOKEN_APPS))
+        response = vary_on_caller(app.resolve(event, context), current_caller(app, event).is_authenticated)
         metrics.add_metric(name="ReadCapacityUnits", unit=MetricUnit.Count, value=cost.rcu)
         logger.info(
             "request served",
@@ -157,9 +154,9 @@ def vary_on_caller(response: dict[str, Any], signed_in: bool) -> dict[str, Any]:
     return response
 
 
-def current_caller(app: APIGatewayRestResolver) -> Caller:
-    """The caller of the request being resolved."""
-    return caller_from_event(app.current_event.raw_event, from_token=app in _TOKEN_APPS)
+def current_caller(app: APIGatewayRestResolver, event: dict[str, Any] | None = None) -> Caller:
+    """The caller of the request being resolved (``event``, else the resolver's current one)."""
+    return caller_from_event(app.current_event.raw_event if event is None else event, from_token=app in _TOKEN_APPS)
 
 
 def parse_etag(value: str | None, header: str) -> tuple[int, int | None] | None:

@@ -301,7 +301,7 @@ bench-baseline: $(TEST_STAMP) redis-binary ## Rewrite tests/perf/read_costs.json
 	READ_COSTS_UPDATE=1 $(BIN)/pytest -q -p no:cacheprovider tests/perf -k match_the_baseline
 
 .PHONY: bench-writes
-bench-writes: $(BENCH_STAMP) ## Write capacity model: a 10,000/s launch on 50,000/s of Zipf background, before vs after (a few minutes)
+bench-writes: $(BENCH_STAMP) ## Write capacity model: a 10,000/s launch on 50,000/s of Zipf background, three designs over seeds 14-16: before, unannounced, declared launch (~6 min)
 	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.writes $(BENCH_ARGS)
 
 .PHONY: format

@@ -530,6 +530,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cold["imports"] = import_profile(args.function, env, python=python)
         if not args.no_artifact:
             measure_artifact(cold, env, event, args.runs)
+    from benchmarks.bill import measure_token_check_cold  # no authorizer: a token's cold cost is its first check
+    cold["token_check_ms"] = measure_token_check_cold(args.runs, python)
+    print(f"first token check in a fresh process (import + verify, median, min-max ms): {cold['token_check_ms']}")
     if not cold["runtime_python"]:
         print(f"note: measured on Python {cold['python']}, not the runtime's {RUNTIME}")
     print(f"cold start, Python {cold['python']}, {args.runs} runs (median, min-max ms): "

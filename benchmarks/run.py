@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         stages["hot_course"] = time.perf_counter() - hot_started
         progress.stage("token check")
         token_check = bill.measure_token_check(200 if args.quick else 5000)
+        token_check["cold_ms"] = bill.measure_token_check_cold(3 if args.quick else 15)
     finally:
         progress.close()
         if redis_server is not None:

@@ -72,15 +72,15 @@ lock: $(DEV_STAMP) ## Re-lock every dependency group (requirements/*.in -> requi
 	$(UV_COMPILE) $(foreach group,test fuzz dev bench,-c requirements/$(group).txt) requirements/load.in \
 	  -o requirements/load.txt
 
-# What Lambda runs: the shared layer's and the authorizer's whole dependency trees, pinned with
+# What Lambda runs: the shared layer's and the JWKS custom resource's whole dependency trees, pinned with
 # hashes for Python 3.13 (the runtime) on every platform, from the names in their requirements.in.
-# Their builds (layers/shared/Makefile, functions/optional_authorizer/Makefile) install these locks.
+# Their builds (layers/shared/Makefile, functions/jwks_resource/Makefile) install these locks.
 LAYER_LOCK_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.13 --generate-hashes \
   --custom-compile-command "make lock-layer" $(LOCK_ARGS)
 .PHONY: lock-layer
-lock-layer: $(DEV_STAMP) ## Re-lock what Lambda runs: the layer's and the authorizer's trees (requirements.in -> .txt, hashes), and the runtime client bench-coldstart uses
+lock-layer: $(DEV_STAMP) ## Re-lock what Lambda runs: the layer's and the JWKS custom resource's trees (requirements.in -> .txt, hashes), and the runtime client bench-coldstart uses
 	$(LAYER_LOCK_COMPILE) layers/shared/requirements.in -o layers/shared/requirements.txt
-	$(LAYER_LOCK_COMPILE) functions/optional_authorizer/requirements.in -o functions/optional_authorizer/requirements.txt
+	$(LAYER_LOCK_COMPILE) functions/jwks_resource/requirements.in -o functions/jwks_resource/requirements.txt
 	$(LAYER_LOCK_COMPILE) requirements/ric.in -o requirements/ric.txt
 
 $(SAM_STAMP): requirements-sam.txt
@@ -143,7 +143,7 @@ validate: $(SAM_STAMP) ## sam validate --lint and cfn-lint on template.yaml
 checkov: $(CHECKOV_STAMP) ## checkov on template.yaml: zero failures; each skip's reason is in .checkov.yaml
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-# The layer and the authorizer build their own bytecode (their Makefiles); SAM's Python builder
+# The layer and the JWKS custom resource build their own bytecode (their Makefiles); SAM's Python builder
 # ships the other functions' sources only, so every build is followed by the same step for them:
 # unchecked-hash Python 3.13 .pyc files (valid whatever the zip's timestamps, reproducible).
 # Each function's files are recorded under /var/task, where Lambda puts them (the layer's: /opt/python).
@@ -169,6 +169,9 @@ SAM_CONFIG_ENV = $(if $(filter prod launch,$(ENV)),$(ENV),default)
 SAM_DEPLOY_ARGS ?=
 # The region is the operator's (AWS_REGION, AWS_DEFAULT_REGION or the profile), as for any AWS CLI.
 SAM := PATH="$(PY313_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+# Every deploy re-fetches the user pool's JWKS (template parameter JwksRefresh): the section's
+# parameter_overrides plus the deploy's time, since a command-line list replaces the section's.
+JWKS_REFRESH = --parameter-overrides $$($(SAM_VENV)/bin/python -c "import tomllib; print(' '.join(tomllib.load(open('samconfig.toml', 'rb'))['$(SAM_CONFIG_ENV)']['deploy']['parameters']['parameter_overrides']))") JwksRefresh=$$(date -u +%Y%m%dT%H%M%SZ)
 
 .PHONY: deploy
 deploy: $(SAM_STAMP) ## Build and deploy: make deploy ENV=dev|prod|launch (guided the first time, when the stack does not exist)
@@ -179,8 +182,8 @@ deploy: $(SAM_STAMP) ## Build and deploy: make deploy ENV=dev|prod|launch (guide
 	@set -e; stack=$$($(SAM_VENV)/bin/python -c "import tomllib; print(tomllib.load(open('samconfig.toml', 'rb'))['$(SAM_CONFIG_ENV)']['global']['parameters']['stack_name'])"); \
 	$(SAM_VENV)/bin/python -m ops.stack_exists "$$stack" && found=0 || found=$$?; \
 	case $$found in \
-	  0) $(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_ARGS) ;; \
-	  1) if [ -n "$${CI:-}" ]; then $(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_ARGS); else \
+	  0) $(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(JWKS_REFRESH) $(SAM_DEPLOY_ARGS) ;; \
+	  1) if [ -n "$${CI:-}" ]; then $(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(JWKS_REFRESH) $(SAM_DEPLOY_ARGS); else \
 	     echo "$$stack does not exist yet: guided deploy (answers are saved to samconfig.toml [$(SAM_CONFIG_ENV)])"; \
 	     $(SAM) deploy --guided --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_ARGS); fi ;; \
 	  *) exit 2 ;; \
@@ -285,6 +288,10 @@ bench-coldstart: $(BENCH_STAMP) $(COLD_STAMP) $(SAM_STAMP) $(RIC_STAMP) redis-bi
 	@$(COLD_VENV)/bin/python -c 'import sys; sys.version_info[:2] == (3, 13) or print("note: no python3.13 here, measuring on", sys.version.split()[0])'
 	$(ARTIFACT_ENV) COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python $(PY) -m benchmarks.coldstart
 
+.PHONY: bench-bill
+bench-bill: $(BENCH_STAMP) $(COLD_STAMP) ## Whole bill per million requests from the recorded figures (benchmarks/results), with the in-function token check measured (~1 min)
+	COLD_START_PYTHON=$(CURDIR)/$(COLD_VENV)/bin/python PYTHONPATH=.:layers/shared $(PY) -m benchmarks.bill
+
 .PHONY: bench-cache
 bench-cache: $(BENCH_STAMP) redis-binary ## Cache figures: near/Redis hit, miss, bare GET, 64-way stampede, frozen Redis (~1 min)
 	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.cache_bench
@@ -294,7 +301,7 @@ bench-baseline: $(TEST_STAMP) redis-binary ## Rewrite tests/perf/read_costs.json
 	READ_COSTS_UPDATE=1 $(BIN)/pytest -q -p no:cacheprovider tests/perf -k match_the_baseline
 
 .PHONY: bench-writes
-bench-writes: $(BENCH_STAMP) ## Write capacity model: a 10,000/s launch on 50,000/s of Zipf background, before vs after (a few minutes)
+bench-writes: $(BENCH_STAMP) ## Write capacity model: a 10,000/s launch on 50,000/s of Zipf background, three designs over seeds 14-16: before, unannounced, declared launch (~6 min)
 	PYTHONPATH=.:layers/shared $(PY) -m benchmarks.writes $(BENCH_ARGS)
 
 .PHONY: format

@@ -1,7 +1,7 @@
 """Cold start of what ``sam build`` produces, run the way Lambda runs it.
 
 :mod:`benchmarks.coldstart` times imports in a plain interpreter. This module builds the
-template with ``sam build`` (the layer's and the authorizer's Makefile builds: locked
+template with ``sam build`` (the layer's and the JWKS custom resource's Makefile builds: locked
 wheels and Python 3.13 bytecode; the other functions by SAM's Python builder, then the same
 bytecode step ``make sam-build`` and ``make deploy`` run) and starts each function under
 the runtime interface emulator the SAM CLI package ships (``aws-lambda-rie``) with AWS's
@@ -15,8 +15,8 @@ The artifact is built for this machine's architecture (the template's ``arm64`` 
 ``x86_64`` on an x86_64 machine; the layer then installs x86_64 wheels of the same locked
 versions), since a native wheel only runs where it was built for. The naive backend
 (``benchmarks/naive_backend.py``) is added to the same template as one more function on the
-same layer, so it is built, compiled and run the same way. Its runs, ours, the
-authorizer's and ours with the bytecode removed (what a build without it ships) alternate,
+same layer, so it is built, compiled and run the same way. Its runs, ours,
+ours with a bearer token and ours with the bytecode removed (what a build without it ships) alternate,
 so that machine load weighs on all alike.
 
 Run by ``make bench-coldstart`` (``benchmarks.coldstart``) and ``make bench``.
@@ -52,7 +52,7 @@ FUNCTIONS = {
     # name: (build folder, handler)
     "ours": ("GetCourseFunction", "app.lambda_handler"),
     "naive": ("NaiveBackendFunction", "naive_backend.lambda_handler"),
-    "authorizer": ("OptionalAuthorizerFunction", "app.lambda_handler"),
+    "authorizer": ("GetCourseFunction", "app.lambda_handler"),  # with a token: the in-function check
 }
 
 
@@ -244,8 +244,6 @@ def run_once(
     if init is None or done is None:
         raise RuntimeError(f"{name}: no INIT REPORT / INVOKE RTDONE in the emulator's log:\n{output[-3000:]}")
     status = answer.get("statusCode") if isinstance(answer, dict) else None
-    if name == "authorizer":
-        status = 200 if isinstance(answer, dict) and "policyDocument" in answer else 500
     if not isinstance(status, int):  # the runtime client's error document: the handler did not load or raised
         raise RuntimeError(f"{name}: the first request answered {answer!r}")
     return {"init_ms": float(init.group(1)), "first_request_ms": float(done.group(2)), "status": status}

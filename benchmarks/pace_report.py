@@ -91,30 +91,38 @@ def whole_bill_section(results: dict[str, Any], details: dict[str, Any]) -> str:
     )
     routes = extra.get("route_authorizers", {})
     lambda_routes = ", ".join(f"`{name}`" for name, kind in sorted(routes.items()) if kind == "lambda") or "none"
-    authorizer = extra.get("authorizer", {})
     share = extra.get("authorizer_invocations_per_request", 0.0)
     best = min(bill, key=lambda tier: bill[tier]["total"])
-    authorizer_share = bill[best]["authorizer"] / bill[best]["total"] if bill[best]["total"] else 0.0
+    check = extra.get("token_check", {})
+    cold = check.get("cold_ms", {})
+    signed = extra.get("token_bearing_get", {}).get(best, {})
+    token_lines = (
+        f"""- **A token-bearing `GET`** (an owner's or admin's read of a draft, an admin's `/health`) pays its
+  verification in the function instead: {check.get("verify_ms_mean", 0):.3f} ms on average warm (p50
+  {check.get("verify_ms_p50", 0):.3f}, p99 {check.get("verify_ms_p99", 0):.3f}; {check.get("runs", 0):,} runs of
+  `courses_api.tokens.verify`, RS256), billed at {check.get("memory_mb", 0)} MB: ${signed.get("token_check", 0):.6f}
+  per million, so a million token-bearing `GET`s of the best tier cost ${signed.get("total", 0):.4f} against
+  ${bill[best]["total"]:.4f} anonymous. The first token a container sees also imports PyJWT and cryptography:
+  {cold.get("median", 0):.0f} ms ({cold.get("min", 0):.0f}-{cold.get("max", 0):.0f}, {cold.get("runs", 0)} fresh
+  processes on Python {cold.get("python", "?")}, import and one verification), which an anonymous cold start never pays.
+"""
+        if check else "")
     return f"""## The whole bill (USD per million requests)
 
 What a million requests of the mix cost with every service they touch: API Gateway's REST API
 (${extra.get("api_gateway", {}).get("usd_per_million_requests", 3.5):.2f} per million,
-[pricing](https://aws.amazon.com/api-gateway/pricing/)), the function's invocation and duration, the Lambda
-authorizer's, DynamoDB and ElastiCache (storage spread over the assumed traffic, plus ECPUs), at the prices of
-[`benchmarks/prices.json`](../benchmarks/prices.json).
+[pricing](https://aws.amazon.com/api-gateway/pricing/)), the function's invocation and duration, a Lambda
+authorizer's (where a route has one), DynamoDB and ElastiCache (storage spread over the assumed traffic, plus
+ECPUs), at the prices of [`benchmarks/prices.json`](../benchmarks/prices.json).
 
 {header}
 |---|{"---:|" * (len(SERVICE_LABELS) + 1)}
 {rows}
 
-- **The authorizer** runs before every request on a route whose template entry names the Lambda authorizer
-  ({lambda_routes}): {share:.3f} invocations per request of this mix (result caching is off: the authorizer has no
-  identity source, so that anonymous callers reach it). Its handler, measured on an anonymous request, bills
-  {authorizer.get("billed_ms", 0):.0f} ms at {authorizer.get("memory_mb", 0)} MB; the request charge dominates. It is
-  {100 * authorizer_share:.1f} % of the best tier's bill. Cutting it for anonymous `GET`s (one invocation, not two)
-  while keeping owner and admin draft views needs the function to verify a bearer token itself, and so to reach
-  the user pool's keys from inside the VPC (no NAT): not done in this version.
-- API Gateway is most of every cached tier's bill: below it, caching changes cents, not dollars.
+- **No Lambda authorizer** runs (routes whose template entry names one: {lambda_routes}; {share:.3f} authorizer
+  invocations per request of this mix). `GET /courses/{{id}}`, instructor lists and `/health` have no authorizer
+  (a REST API calls a Lambda authorizer on every request, token or not), so an anonymous `GET` is one invocation.
+{token_lines}- API Gateway is most of every cached tier's bill: below it, caching changes cents, not dollars.
 """
 
 

@@ -254,8 +254,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         hot, hot_details = hot_course.measure(data.published_ids[0], {**common, "CURSOR_SECRET": BASE_ENVIRONMENT[
             "CURSOR_SECRET"]}, redis_server.url, redis_client, quick=args.quick)
         stages["hot_course"] = time.perf_counter() - hot_started
-        progress.stage("authorizer")
-        authorizer = bill.measure_authorizer(200 if args.quick else 5000)
+        progress.stage("token check")
+        token_check = bill.measure_token_check(200 if args.quick else 5000)
+        token_check["cold_ms"] = bill.measure_token_check_cold(3 if args.quick else 15)
     finally:
         progress.close()
         if redis_server is not None:
@@ -269,7 +270,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     pace, pace_details = production_pace(paced, tiers["scan_baseline"], warmup, measured, data.enrollments)
     route_kinds = bill.route_authorizers()
     authorizer_share = bill.authorizer_invocations_per_request(measured, route_kinds)
-    whole = {name: bill.whole_bill(costs[name], authorizer_share, authorizer, prices) for name in tiers}
+    whole = {name: bill.whole_bill(costs[name], authorizer_share, {}, prices) for name in tiers}
     results = {
         "dataset": data.describe(course_bytes),
         "workload": {
@@ -331,7 +332,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "hot_course_reads": hot_details,
         "whole_bill": {"route_authorizers": route_kinds,
                        "authorizer_invocations_per_request": round(authorizer_share, 4),
-                       "authorizer": authorizer, "api_gateway": prices["api_gateway"]},
+                       "token_check": token_check,
+                       "token_bearing_get": {name: bill.token_bearing_get(whole[name], token_check, prices)
+                                             for name in tiers},
+                       "api_gateway": prices["api_gateway"]},
     }
     report.write_json(results, details, args.output)
     if not args.no_docs:

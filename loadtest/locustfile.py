@@ -18,13 +18,12 @@ from typing import Any
 from locust import HttpUser, between, events, task
 from locust.env import Environment
 
-from local.auth import DEFAULT_LOCAL_AUTH_SECRET, mint_token
+from local.auth import LocalAuth, key_file
 from local.seed import CATEGORIES
 
 ZIPF_EXPONENT = 1.1
 CATALOGUE_PAGES = 20  # how many catalogue pages to read at start for course ids
 
-SECRET = os.environ.get("LOCAL_AUTH_SECRET") or DEFAULT_LOCAL_AUTH_SECRET
 # 1 = human think times; 0 = back-to-back requests, to find the server's capacity.
 THINK = float(os.environ.get("LOAD_THINK_SCALE", "1"))
 COURSE_IDS: list[str] = []
@@ -114,7 +113,7 @@ class Student(HttpUser):
 
     def on_start(self) -> None:
         self.user_id = f"load-{uuid.uuid4().hex[:12]}"
-        token = mint_token(SECRET, self.user_id, [])
+        token = LocalAuth.load(key_file()).mint(self.user_id, [])  # the key the running server made
         self.client.headers["Authorization"] = f"Bearer {token}"
 
     @task(4)

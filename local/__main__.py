@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from local.auth import DEFAULT_LOCAL_AUTH_SECRET, DEFAULT_TTL_S, InsecureSecretError, mint_token
+from local.auth import DEFAULT_TTL_S, InsecureSecretError, LocalAuth, key_file
 from local.template import REPO_ROOT
 
 
@@ -25,8 +25,13 @@ def _groups(raw: Sequence[str]) -> list[str]:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    secret = os.environ.get("LOCAL_AUTH_SECRET") or DEFAULT_LOCAL_AUTH_SECRET
-    print(mint_token(secret, args.sub, _groups(args.groups), ttl_s=args.ttl))
+    path = key_file()
+    try:
+        auth = LocalAuth.load(path)
+    except FileNotFoundError:
+        print(f"no signing key at {path}: start the API first (make run makes one per run)", file=sys.stderr)
+        return 2
+    print(auth.mint(args.sub, _groups(args.groups), ttl_s=args.ttl))
     return 0
 
 
@@ -80,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         gateway = LocalGateway(
             runtime.pools, runtime.routes,
-            GatewayConfig(auth_secret=options.auth_secret, api=api_settings(load_template(TEMPLATE_PATH))),
+            GatewayConfig(auth=runtime.auth, api=api_settings(load_template(TEMPLATE_PATH))),
         )
         app = create_app(gateway, lambda: build_openapi(runtime.pools, runtime.routes), runtime.status, runtime.drain)
         print(runtime.banner(f"http://{options.host}:{options.port}"), flush=True)
@@ -112,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--quiet", action="store_true", help="no access log (for load tests)")
     run.set_defaults(func=cmd_run)
 
-    token = commands.add_parser("token", help="print a signed bearer token")
+    token = commands.add_parser("token", help="print a bearer token signed with the running server's key")
     token.add_argument("--sub", required=True, help="the user id (Cognito sub)")
     token.add_argument("--groups", action="append", default=[], help="comma-separated groups, e.g. instructors")
     token.add_argument("--ttl", type=int, default=DEFAULT_TTL_S, help="seconds until it expires")

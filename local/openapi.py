@@ -89,11 +89,14 @@ def merge_documents(schemas: Iterable[Mapping[str, Any]], routes: Iterable[ApiRo
             if route.authorizer.kind == "cognito":
                 operation["security"] = [{BEARER_SCHEME: []}]
                 statuses = [401, 403]
-            else:  # the optional authorizer: anonymous callers are welcome
+            else:  # a Lambda authorizer that lets anonymous callers through
                 operation["security"] = [{}, {BEARER_SCHEME: []}]
                 statuses = [401]
             for status in statuses:
                 responses.setdefault(str(status), _problem_response(GATEWAY_PROBLEMS[status]))
+        elif route.token_in_function:  # no authorizer: anonymous callers welcome, a token verified in the function
+            operation["security"] = [{}, {BEARER_SCHEME: []}]
+            responses.setdefault("401", _problem_response(GATEWAY_PROBLEMS[401]))
         if "requestBody" in operation:
             responses.setdefault("413", _problem_response(GATEWAY_PROBLEMS[413]))
     return document

@@ -14,11 +14,11 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from local.auth import DEFAULT_LOCAL_AUTH_SECRET, InsecureSecretError, check_secret, mint_token
+from local.auth import InsecureSecretError, LocalAuth, key_file
 from local.aws import create_tables, dynamodb_client, free_port, use_fake_aws_credentials
 from local.functions import FunctionPool, load_functions
 from local.redis_server import (
@@ -68,7 +68,6 @@ class RunOptions:
     seed_courses: int = DEFAULT_SEED_COURSES
     redis_url: str | None = None  # None: not set (start one); "": no Redis tier
     dynamodb_endpoint: str = ""
-    auth_secret: str = DEFAULT_LOCAL_AUTH_SECRET
     max_containers: int = max(2, os.cpu_count() or 2)
 
     @classmethod
@@ -80,9 +79,18 @@ class RunOptions:
             seed_courses=int(env.get("SEED_COURSES") or DEFAULT_SEED_COURSES),
             redis_url=env.get("REDIS_URL"),
             dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT", ""),
-            auth_secret=env.get("LOCAL_AUTH_SECRET") or DEFAULT_LOCAL_AUTH_SECRET,
             max_containers=int(env.get("LOCAL_MAX_CONTAINERS") or max(2, os.cpu_count() or 2)),
         )
+
+
+def with_token_environment(specs: dict[str, FunctionSpec], auth: LocalAuth) -> dict[str, FunctionSpec]:
+    """Give the functions that verify tokens themselves the run's JWKS, issuer and app client: in
+    AWS those values come from the stack (the JWKS custom resource, the user pool)."""
+    return {
+        lid: replace(spec, environment=(*spec.environment, *auth.environment().items()))
+        if any(route.token_in_function for route in spec.routes) else spec
+        for lid, spec in specs.items()
+    }
 
 
 class PortInUseError(RuntimeError):
@@ -190,6 +198,7 @@ class LocalRuntime:
     seed_summary: Any = None
     tables: dict[str, str] = field(default_factory=dict)
     listener: socket.socket | None = None
+    auth: LocalAuth = field(default_factory=LocalAuth.generate)
 
     def start(self) -> None:
         """Bring up everything; on failure, stop what was started."""
@@ -200,10 +209,14 @@ class LocalRuntime:
             raise
 
     def _start(self) -> None:
-        check_secret(self.options.auth_secret, self.options.host)
         self.listener = bind_listener(self.options.host, self.options.port)
         template = load_template(TEMPLATE_PATH)
-        self.specs = function_specs(template)
+        # A fresh key pair per run; its private half in a file for `make token`.
+        self.auth = LocalAuth.generate()
+        self.auth.save(key_file())
+        # Functions nothing invokes locally (the deploy-time JWKS custom resource) are not loaded.
+        self.specs = with_token_environment(
+            {lid: spec for lid, spec in function_specs(template).items() if spec.routes or spec.streams}, self.auth)
         add_layers_to_path(self.specs)
         self.cursor_note = ensure_cursor_secret()
         self._start_dynamodb()
@@ -344,10 +357,8 @@ class LocalRuntime:
         """What a developer needs on screen to start using the API."""
         summary = self.seed_summary
         instructor = summary.instructors[0] if summary else "instructor-1"
-        token = mint_token(self.options.auth_secret, instructor, ["instructors"])
+        token = self.auth.mint(instructor, ["instructors"])
         missing = sorted({route.function_id for route in self.routes} - set(self.pools))
-        secret_note = ("development default (fine on loopback only)"
-                       if self.options.auth_secret == DEFAULT_LOCAL_AUTH_SECRET else "from LOCAL_AUTH_SECRET")
         lines = [
             "",
             f"  Courses API (local)   {base_url}",
@@ -365,7 +376,8 @@ class LocalRuntime:
             lines.append("  sample data none (SEED_COURSES=0 or the table already had data)")
         lines += [
             f"  docs        {base_url}/docs   (OpenAPI: {base_url}/openapi.json)",
-            f"  auth        HS256 tokens, secret {secret_note}; make token SUB=... GROUPS=instructors",
+            f"  auth        RS256 ID tokens, a key pair made for this run (private key: {key_file()});"
+            " make token SUB=... GROUPS=instructors",
             f"  cursors     signed with a key {self.cursor_note or 'from CURSOR_SECRET'}",
             "",
             "  Try:",

@@ -33,7 +33,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Route
 
 from local.apigw import ApiSettings
-from local.auth import ADMINS, AuthError, authorize, bearer_token, groups_of, is_loopback, verify_token
+from local.auth import ADMINS, AuthError, LocalAuth, authorize, bearer_token, groups_of, is_loopback
 from local.events import (
     MAX_PAYLOAD_BYTES,
     PROBLEM_JSON,
@@ -64,7 +64,7 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 class GatewayConfig:
     """What the local gateway needs besides the routes."""
 
-    auth_secret: str
+    auth: LocalAuth  # the run's stand-in user pool: signing key, issuer, app client
     api: ApiSettings = field(default_factory=ApiSettings)
     max_body_bytes: int = MAX_PAYLOAD_BYTES
     integration_timeout_s: float = API_GATEWAY_TIMEOUT_S
@@ -216,9 +216,9 @@ class LocalGateway:
                                       f"Request bodies are limited to {self.config.max_body_bytes} bytes.",
                                       request_id=request_id, request_headers=http_request.headers)
         try:
-            authorizer = authorize(route.authorizer, dict(http_request.headers), self.config.auth_secret)
+            authorizer = authorize(route.authorizer, dict(http_request.headers), self.config.auth)
         except AuthError as error:
-            response = self.gateway_error("UNAUTHORIZED", 401, "unauthorized", "Authentication required",
+            response = self.gateway_error("UNAUTHORIZED", 401, "unauthorized", "Unauthorized",
                                           f"Unauthorized: {error}.", request_id=request_id,
                                           request_headers=http_request.headers)
             if not any(name.lower() == "www-authenticate" for name, _ in response.headers):
@@ -297,9 +297,9 @@ def create_app(
             token = bearer_token(request.headers)
             if token is None:
                 raise AuthError("missing Authorization header")
-            claims = verify_token(gateway.config.auth_secret, token)
+            claims = gateway.config.auth.verify(token)
         except AuthError as error:
-            response = wire(problem_response(401, "unauthorized", "Authentication required",
+            response = wire(problem_response(401, "unauthorized", "Unauthorized",
                                              f"Unauthorized: {error}.", request_id))
             response.headers["WWW-Authenticate"] = "Bearer"
             return response

@@ -17,6 +17,7 @@ from local.template import REPO_ROOT, TEMPLATE_PATH, Unresolvable, load_template
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
+TOKEN_JWKS = "TOKEN_JWKS"  # noqa: S105 - a variable name: the functions that verify tokens (courses_api.tokens)
 # What Lambda uses when neither the function nor Globals set a value.
 DEFAULT_TIMEOUT_S = 3
 DEFAULT_MEMORY_MB = 128
@@ -32,6 +33,8 @@ class ApiRoute:
     authorizer: AuthorizerSpec | None
     rest_api_id: str | None = None
     request_model: str | None = None  # name in the API's ``Models``, validated by the gateway
+    # No authorizer, but the function verifies a bearer token itself (TOKEN_JWKS in its environment).
+    token_in_function: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,8 @@ def _api_route(template: dict[str, Any], logical_id: str, props: dict[str, Any])
         authorizer=_route_authorizer(template, api_id, props.get("Auth")),
         rest_api_id=api_id,
         request_model=_validated_model(props.get("RequestModel")),
+        token_in_function=TOKEN_JWKS in (
+            (template["Resources"][logical_id].get("Properties", {}).get("Environment") or {}).get("Variables") or {}),
     )
 
 

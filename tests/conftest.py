@@ -19,10 +19,14 @@ from typing import TYPE_CHECKING, Any
 # Powertools reads POWERTOOLS_* when its singletons are built (at import), so the
 # environment is set before anything from the layer is imported.
 from tests.support.functions import IN_PROCESS_ENVIRONMENT  # imports nothing of the layer
+from tests.support.services import TEST_AUTH  # imports nothing of the layer
 
-# A fresh cursor key per session: no valid key is ever written in the repository.
+# A fresh cursor key per session: no valid key is ever written in the repository. The
+# functions that verify tokens get the session pool's JWKS, issuer and app client (only
+# they read them: the others take the Cognito authorizer's claims).
 BASE_ENVIRONMENT = {
     **IN_PROCESS_ENVIRONMENT, "CURSOR_SECRET": secrets.token_urlsafe(32), "CACHE_KEY_PREFIX": "courses-test",
+    **TEST_AUTH.environment(),
 }
 os.environ.update(BASE_ENVIRONMENT)
 

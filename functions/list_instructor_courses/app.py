@@ -5,7 +5,7 @@ from courses_api.container import Container
 from courses_api.http import Response
 from courses_api.models import CoursePage
 
-app = http.create_app()
+app = http.create_app(verify_tokens=True)  # no authorizer on this route: see courses_api.tokens
 container = Container(cursors=True)
 
 

@@ -22,40 +22,39 @@ import pytest
 
 from local.redis_server import ElastiCacheStandIn
 from tests.support.elasticache import E2E_KEY_PREFIX
-from tests.support.services import MotoEndpoint, dynamodb_client, free_port, mint_token
+from tests.support.services import LocalAuth, MotoEndpoint, dynamodb_client, free_port
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-E2E_SECRET = "e2e-local-auth-secret-long-enough-for-hs256"
 SEED_COURSES = 40
 STARTUP_TIMEOUT_S = 90
 
 
 @dataclass(frozen=True)
 class LocalApi:
-    """The running server: its URL, its DynamoDB endpoint and a token factory."""
+    """The running server: its URL, its DynamoDB endpoint and its stand-in pool (the key it made)."""
 
     url: str
     dynamodb_endpoint: str
-    secret: str
+    pool: LocalAuth
 
     def token(self, sub: str, *groups: str, ttl_s: int = 3600) -> str:
-        return mint_token(self.secret, sub, list(groups), ttl_s=ttl_s)
+        return self.pool.mint(sub, list(groups), ttl_s=ttl_s)
 
     def auth(self, sub: str, *groups: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(sub, *groups)}"}
 
 
-def _environment(port: int, endpoint: str, standin: ElastiCacheStandIn) -> dict[str, str]:
+def _environment(port: int, endpoint: str, standin: ElastiCacheStandIn, key_file: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.endswith("_TABLE") and not k.startswith("REDIS_") and k != "PORT"}
     env.update(
         PORT=str(port),
         DYNAMODB_ENDPOINT=endpoint,
         SEED_COURSES=str(SEED_COURSES),
-        LOCAL_AUTH_SECRET=E2E_SECRET,
+        LOCAL_AUTH_KEY_FILE=str(key_file),  # the server writes the key pair it makes here
         CACHE_KEY_PREFIX=E2E_KEY_PREFIX,
         PYTHONUNBUFFERED="1",
     )
@@ -99,9 +98,10 @@ def running_local_api(environment: dict[str, str], log_path: Path) -> Iterator[s
 def local_api(
     moto_endpoint: MotoEndpoint, redis_server: ElastiCacheStandIn, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalApi]:
-    log_path = tmp_path_factory.mktemp("local-api") / "server.log"
-    with running_local_api(_environment(free_port(), moto_endpoint.url, redis_server), log_path) as url:
-        yield LocalApi(url=url, dynamodb_endpoint=moto_endpoint.url, secret=E2E_SECRET)
+    folder = tmp_path_factory.mktemp("local-api")
+    log_path, key_file = folder / "server.log", folder / "auth-key.pem"
+    with running_local_api(_environment(free_port(), moto_endpoint.url, redis_server, key_file), log_path) as url:
+        yield LocalApi(url=url, dynamodb_endpoint=moto_endpoint.url, pool=LocalAuth.load(key_file))
 
 
 @pytest.fixture

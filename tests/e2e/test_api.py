@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import LocalApi, drain_streams, local_status
+from tests.support.services import LocalAuth
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -103,7 +104,7 @@ def test_writes_need_a_valid_token(api: httpx.Client, local_api: LocalApi) -> No
     assert_problem(api.post("/courses", json=body, headers={"Authorization": "Bearer not.a.jwt"}), 401)
     expired = local_api.token("e2e-instructor", "instructors", ttl_s=-10)
     assert_problem(api.post("/courses", json=body, headers={"Authorization": f"Bearer {expired}"}), 401)
-    forged = LocalApi(local_api.url, local_api.dynamodb_endpoint, "another-secret-of-sufficient-length!!")
+    forged = LocalApi(local_api.url, local_api.dynamodb_endpoint, LocalAuth.generate())
     assert_problem(api.post("/courses", json=body, headers=forged.auth("e2e-instructor", "instructors")), 401)
 
 
@@ -153,6 +154,31 @@ def test_drafts_are_hidden_from_everyone_but_owner_and_admins(
     assert_problem(api.get(path, headers=local_api.auth("e2e-student")), 404)
     assert api.get(path, headers=local_api.auth("e2e-drafter", "instructors")).status_code == 200
     assert api.get(path, headers=local_api.auth("e2e-admin", "admins")).status_code == 200
+
+
+def test_the_routes_without_an_authorizer_verify_tokens_in_the_function(
+    api: httpx.Client, local_api: LocalApi, new_course: Create
+) -> None:
+    """The same tokens on both sides of the gateway: the Cognito authorizer's routes and the
+    functions that verify tokens themselves answer a bad one alike (template GatewayResponses)."""
+    draft = new_course(owner="e2e-lister", status="draft")
+    listing = "/instructors/e2e-lister/courses"
+    assert draft["course_id"] not in {item["course_id"] for item in api.get(listing).json()["items"]}
+    owner = api.get(listing, headers=local_api.auth("e2e-lister", "instructors"))
+    assert draft["course_id"] in {item["course_id"] for item in owner.json()["items"]}
+    other_run = LocalApi(local_api.url, local_api.dynamodb_endpoint, LocalAuth.generate())
+    expired = local_api.token("e2e-lister", "instructors", ttl_s=-10)
+    bad = {"unknown key": other_run.auth("e2e-lister", "instructors"),
+           "expired": {"Authorization": f"Bearer {expired}"}, "garbage": {"Authorization": "Bearer not.a.jwt"}}
+    for path in (f"/courses/{draft['course_id']}", listing, "/health"):
+        for kind, headers in bad.items():
+            response = api.get(path, headers=headers)
+            body = assert_problem(response, 401)
+            assert response.headers["www-authenticate"] == "Bearer", (path, kind)
+            assert body["type"] == "https://courses-api.example.com/problems/unauthorized", (path, kind)
+            gateway = api.post("/courses", json={"title": "x"}, headers=headers)  # the Cognito authorizer's 401
+            assert_problem(gateway, 401)
+            assert gateway.headers["www-authenticate"] == "Bearer"
 
 
 def test_enrollment_is_counted_once_and_listed(api: httpx.Client, local_api: LocalApi, new_course: Create) -> None:

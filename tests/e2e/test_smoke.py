@@ -12,9 +12,9 @@ import pytest
 
 from local.redis_server import start_elasticache_standin
 from ops.smoke import Smoke, main, render
-from tests.e2e.conftest import E2E_SECRET, LocalApi, _environment, running_local_api
+from tests.e2e.conftest import LocalApi, _environment, running_local_api
 from tests.support.elasticache import E2E_KEY_PREFIX
-from tests.support.services import MotoEndpoint, free_port
+from tests.support.services import LocalAuth, MotoEndpoint, free_port
 
 LISTED_ORIGIN = "http://localhost:3000"  # the template's default AllowedOrigins
 
@@ -52,10 +52,11 @@ def test_a_stage_whose_cache_refuses_the_functions_fails_and_says_why(
     # test's own: its denials must not reach the session's audit), so every read is a BYPASS
     standin = start_elasticache_standin((E2E_KEY_PREFIX,))
     try:
-        environment = _environment(free_port(), moto_endpoint.url, standin)
+        folder = tmp_path_factory.mktemp("refused")
+        environment = _environment(free_port(), moto_endpoint.url, standin, folder / "auth-key.pem")
         environment.update(REDIS_PASSWORD="not-the-token", SEED_COURSES="3")
-        with running_local_api(environment, tmp_path_factory.mktemp("refused") / "server.log") as url:
-            stage = LocalApi(url=url, dynamodb_endpoint=moto_endpoint.url, secret=E2E_SECRET)
+        with running_local_api(environment, folder / "server.log") as url:
+            stage = LocalApi(url=url, dynamodb_endpoint=moto_endpoint.url, pool=LocalAuth.load(folder / "auth-key.pem"))
             code = main(["--url", url, "--token", stage.token("smoke-student"),
                          "--admin-token", stage.token("smoke-operator", "admins")])
     finally:

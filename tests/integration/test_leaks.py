@@ -14,9 +14,9 @@ from tests.support.events import claims_for, load_event
 from tests.support.functions import call
 
 OWNER = "instructor-0001"
-ADMIN = {"principalId": "admin-1", "sub": "admin-1", "cognito:groups": '["admins"]'}
-STUDENT = {"principalId": "student-1", "sub": "student-1", "cognito:groups": "[]"}
-ANONYMOUS = {"principalId": "anonymous"}
+ADMIN = claims_for("admin-1", "admins")
+STUDENT = claims_for("student-1")
+ANONYMOUS: dict[str, Any] = {}
 
 
 @pytest.fixture
@@ -27,15 +27,15 @@ def health(
     return function("health")
 
 
-@pytest.mark.parametrize("authorizer", [ANONYMOUS, STUDENT], ids=["anonymous", "signed-in"])
-def test_health_tells_others_only_ok_or_degraded(health: ModuleType, authorizer: dict[str, Any]) -> None:
-    result = call(health, load_event("health", authorizer=authorizer))
+@pytest.mark.parametrize("claims", [ANONYMOUS, STUDENT], ids=["anonymous", "signed-in"])
+def test_health_tells_others_only_ok_or_degraded(health: ModuleType, claims: dict[str, Any]) -> None:
+    result = call(health, load_event("health", claims=claims))
     assert result.status == 200
     assert result.body == {"status": "degraded"}
 
 
 def test_health_details_are_for_admins(health: ModuleType) -> None:
-    result = call(health, load_event("health", authorizer=ADMIN))
+    result = call(health, load_event("health", claims=ADMIN))
     assert result.body["status"] == "degraded"
     assert result.body["dependencies"]["dynamodb"]["status"] == "ok"
     assert result.body["dependencies"]["cache"]["status"] != "ok"
@@ -43,7 +43,7 @@ def test_health_details_are_for_admins(health: ModuleType) -> None:
 
 
 def test_health_details_are_logged(health: ModuleType, caplog: pytest.LogCaptureFixture) -> None:
-    call(health, load_event("health", authorizer=ANONYMOUS))
+    call(health, load_event("health", claims=ANONYMOUS))
     logged = [record for record in caplog.records if record.getMessage() == "health"]
     assert logged
     assert vars(logged[0])["health"]["dependencies"]["cache"]["status"] != "ok"
@@ -62,19 +62,19 @@ def get_course(tables: dict[str, str], dynamodb: Any, without_redis: None,
 def test_answers_to_a_signed_in_caller_are_private_and_vary_on_authorization(
     get_course: ModuleType, course_id: str
 ) -> None:
-    owner = {"principalId": OWNER, "sub": OWNER, "cognito:groups": '["instructors"]'}
-    result = call(get_course, load_event("get_course", path_parameters={"course_id": course_id}, authorizer=owner))
+    owner = claims_for(OWNER, "instructors")
+    result = call(get_course, load_event("get_course", path_parameters={"course_id": course_id}, claims=owner))
     assert result.status == 200
     assert "private" in result.headers["Cache-Control"].split(", ")
     assert "Authorization" in result.headers["Vary"]
 
 
 def test_anonymous_answers_vary_on_authorization_but_stay_shareable(get_course: ModuleType) -> None:
-    result = call(get_course, load_event("get_course", path_parameters={"course_id": "pub0001"}, authorizer=ANONYMOUS))
+    result = call(get_course, load_event("get_course", path_parameters={"course_id": "pub0001"}, claims=ANONYMOUS))
     assert result.status == 200
     assert result.headers["Vary"] == "Authorization"
     assert "Cache-Control" not in result.headers
-    missing = call(get_course, load_event("get_course", path_parameters={"course_id": "dra0001"}, authorizer=ANONYMOUS))
+    missing = call(get_course, load_event("get_course", path_parameters={"course_id": "dra0001"}, claims=ANONYMOUS))
     assert missing.status == 404
     assert missing.headers["Vary"] == "Authorization"
 

@@ -173,22 +173,22 @@ class TestGetCourse:
         assert stale.status == 200
 
     @pytest.mark.parametrize(
-        ("authorizer", "visible"),
+        ("claims", "visible"),
         [
-            ({"principalId": "anonymous"}, False),
-            ({"principalId": "student-1", "sub": "student-1"}, False),
-            ({"principalId": "other", "sub": "instructor-0009", "cognito:groups": "instructors"}, False),
-            ({"principalId": OWNER, "sub": OWNER, "cognito:groups": "instructors"}, True),
-            ({"principalId": "root", "sub": "admin-1", "cognito:groups": "admins"}, True),
-            ({"claims": claims_for(OWNER, "instructors")}, True),
+            ({}, False),
+            (claims_for("student-1"), False),
+            (claims_for("instructor-0009", "instructors"), False),
+            (claims_for(OWNER, "instructors"), True),
+            (claims_for("admin-1", "admins"), True),
         ],
     )
     def test_drafts_only_for_owner_and_admins(
-        self, seeded: list[Any], function: Callable[[str], ModuleType], authorizer: dict[str, Any], visible: bool
+        self, seeded: list[Any], function: Callable[[str], ModuleType], claims: dict[str, Any], visible: bool
     ) -> None:
+        # The claims travel as a bearer token the function verifies (the route has no authorizer).
         result = call(
             function("get_course"),
-            load_event("get_course", path_parameters={"course_id": "draft0001"}, authorizer=authorizer),
+            load_event("get_course", path_parameters={"course_id": "draft0001"}, claims=claims),
         )
         assert result.status == (200 if visible else 404)
 
@@ -218,7 +218,7 @@ class TestInstructorCourses:
             module,
             "list_instructor_courses",
             query={"limit": "8"},
-            authorizer={"principalId": OWNER, "sub": OWNER, "cognito:groups": "instructors"},
+            claims=claims_for(OWNER, "instructors"),
         )
         assert len(public) == 30
         assert len(own) == 35
@@ -229,20 +229,20 @@ class TestInstructorCourses:
         self, seeded: list[Any], function: Callable[[str], ModuleType]
     ) -> None:
         module = function("list_instructor_courses")
-        owner = {"principalId": OWNER, "sub": OWNER, "cognito:groups": "instructors"}
-        cursor = call(module, load_event("list_instructor_courses", query={"limit": "2"}, authorizer=owner)).body[
+        owner = claims_for(OWNER, "instructors")
+        cursor = call(module, load_event("list_instructor_courses", query={"limit": "2"}, claims=owner)).body[
             "next_cursor"
         ]
         anonymous = call(module, load_event("list_instructor_courses", query={"cursor": cursor}))
         assert anonymous.status == 400
 
 
-ADMIN_AUTHORIZER = {"principalId": "admin-1", "sub": "admin-1", "cognito:groups": '["admins"]'}
+ADMIN_CLAIMS = claims_for("admin-1", "admins")
 
 
 class TestHealth:
     def test_ok_without_cache_tier(self, seeded: list[Any], function: Callable[[str], ModuleType]) -> None:
-        result = call(function("health"), load_event("health", authorizer=ADMIN_AUTHORIZER))
+        result = call(function("health"), load_event("health", claims=ADMIN_CLAIMS))
         assert result.status == 200
         assert result.body["status"] == "ok"
         assert result.body["dependencies"]["dynamodb"]["status"] == "ok"
@@ -252,7 +252,7 @@ class TestHealth:
         self, tables: dict[str, str], function: Callable[[str], ModuleType], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-        result = call(function("health"), load_event("health", authorizer=ADMIN_AUTHORIZER))
+        result = call(function("health"), load_event("health", claims=ADMIN_CLAIMS))
         assert result.status == 200
         assert result.body["status"] == "degraded"
         assert result.body["dependencies"]["cache"]["status"] != "ok"

@@ -75,8 +75,16 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> RoundTrips:
 
 @pytest.fixture
 def handlers(
-    tables: dict[str, str], dynamodb: Any, with_redis: Any, redis_server: Any
+    tables: dict[str, str], dynamodb: Any, with_redis: Any, redis_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[dict[str, Any], Any]]:
+    # The guard counts calls, not time. The production timeouts (50 ms to Redis, 2 s to
+    # DynamoDB) are wall-clock decisions: on a loaded machine one Redis reply past 50 ms
+    # turns a hit into a bypass, and a DynamoDB retry counts a call twice. Here no reply
+    # may time out, so the figures depend on the code alone.
+    monkeypatch.setenv("REDIS_SOCKET_TIMEOUT_MS", "5000")
+    monkeypatch.setenv("REDIS_CONNECT_TIMEOUT_MS", "5000")
+    monkeypatch.setenv("DYNAMODB_READ_TIMEOUT_S", "20")
+    monkeypatch.setenv("DYNAMODB_CONNECT_TIMEOUT_S", "10")
     data = generate(SPEC)
     seed(dynamodb, tables, data)
     # Each run starts as a new cache would: no entry another test left (a list generation, a lease, a

@@ -1,12 +1,19 @@
 """The real services the tests run against: moto over HTTP, redis-server, local tokens.
 
+``TEST_AUTH`` is the session's stand-in user pool (an RS256 key pair, issuer, app client):
+the functions that verify tokens themselves get its JWKS (``tests/conftest.py``), and
+:func:`mint_token` signs ID tokens with it.
+
 They are the same ones ``make run`` uses (tables created from ``template.yaml``), so a test
 and the local API cannot disagree about a schema.
 """
 
 from __future__ import annotations
 
-from local.auth import DEFAULT_LOCAL_AUTH_SECRET, mint_token
+from collections.abc import Sequence
+from typing import Any
+
+from local.auth import LocalAuth
 from local.aws import (
     FAKE_CREDENTIALS,
     MotoEndpoint,
@@ -22,9 +29,10 @@ from local.redis_server import LocalRedis, ensure_redis, start_redis_server
 from local.template import LOCAL_REGION
 
 __all__ = [
-    "DEFAULT_LOCAL_AUTH_SECRET",
     "FAKE_CREDENTIALS",
     "LOCAL_REGION",
+    "TEST_AUTH",
+    "LocalAuth",
     "LocalRedis",
     "MotoEndpoint",
     "create_tables",
@@ -38,3 +46,10 @@ __all__ = [
     "start_redis_server",
     "use_fake_aws_credentials",
 ]
+
+TEST_AUTH = LocalAuth.generate()
+
+
+def mint_token(sub: str, groups: Sequence[str] = (), *, auth: LocalAuth = TEST_AUTH, **options: Any) -> str:
+    """An RS256 ID token of ``auth`` (the session's pool unless given), as Cognito would issue it."""
+    return auth.mint(sub, groups, **options)

@@ -59,7 +59,7 @@ DYNAMODB_ACCESS: dict[str, set[tuple[str, str]]] = {
                                   *{(action, "EnrollmentsTable/stream") for action in (
                                       "dynamodb:DescribeStream", "dynamodb:GetRecords",
                                       "dynamodb:GetShardIterator", "dynamodb:ListStreams")}},
-    "OptionalAuthorizerFunction": set(),
+    "UserPoolJwksFunction": set(),
 }
 AWS_MANAGED = "arn:aws:iam::aws:policy/"
 # AWS managed policies SAM attaches: logs, X-Ray, VPC network interfaces, stream polling.
@@ -357,18 +357,18 @@ def test_routes_name_a_request_validator_the_document_declares(transformed: dict
     assert declared["body-only"] == {"validateRequestBody": True, "validateRequestParameters": False}
 
 
-def test_cognito_routes_take_id_tokens_like_the_optional_authorizer(transformed: dict[str, Any]) -> None:
+def test_cognito_routes_take_id_tokens_like_the_functions_that_verify_them(transformed: dict[str, Any]) -> None:
     """AWS re:Post, Cognito authorizer 401s: "If you didn't configure any scopes on the API Gateway
-    method, then make sure that you use a valid ID token." No method sets OAuth scopes, so both
-    authorizers accept the same token: a Cognito ID token."""
+    method, then make sure that you use a valid ID token." No method sets OAuth scopes, so the
+    authorizer and the functions that verify tokens themselves accept the same token: a Cognito ID token."""
     body = _api_body(transformed)
     for path, operations in body["paths"].items():
         for method, operation in operations.items():
             for requirement in operation.get("security", []):
                 for scopes in requirement.values():
                     assert scopes == [], f"{method.upper()} {path} sets OAuth scopes {scopes}"
-    authorizer = (REPO / "functions" / "optional_authorizer" / "app.py").read_text(encoding="utf-8")
-    assert 'ID_TOKEN_USE = "id"' in authorizer
+    verifier = (REPO / "layers" / "shared" / "courses_api" / "tokens.py").read_text(encoding="utf-8")
+    assert 'ID_TOKEN_USE = "id"' in verifier
 
 
 def test_api_stage_is_created_after_the_account_logging_role(transformed: dict[str, Any]) -> None:
@@ -409,15 +409,15 @@ def test_existing_vpc_route_tables_get_no_restrictive_endpoint_policy(transforme
     assert "PolicyDocument" not in existing
 
 
-def test_only_the_authorizer_runs_outside_the_vpc(transformed: dict[str, Any]) -> None:
-    """The functions reach the cache inside the VPC; the authorizer fetches Cognito's JWKS and the
-    VPC has no NAT, so it alone stays out."""
+def test_only_the_jwks_resource_runs_outside_the_vpc(transformed: dict[str, Any]) -> None:
+    """The functions reach the cache inside the VPC; the JWKS custom resource fetches Cognito's JWKS
+    and the VPC has no NAT, so it alone stays out."""
     stack = Stack.of(transformed)
     for name in VPC_FUNCTIONS:
         vpc = stack.resource(name)["Properties"].get("VpcConfig") or {}
         assert vpc.get("SubnetIds"), name
         assert vpc.get("SecurityGroupIds"), name
-    assert "VpcConfig" not in stack.resource("OptionalAuthorizerFunction")["Properties"]
+    assert "VpcConfig" not in stack.resource("UserPoolJwksFunction")["Properties"]
 
 
 # ---------------------------------------------------------------------------------- SAM, limits
@@ -434,7 +434,7 @@ def test_every_property_change_publishes_a_new_version(source: dict[str, Any]) -
     changed = copy.deepcopy(source)
     changed["Globals"]["Function"]["Environment"]["Variables"]["CACHE_ITEM_TTL_S"] = "301"
     before, after = versions(source), versions(changed)
-    assert len(before) == len(after) == 13  # every function of the template
+    assert len(before) == len(after) == 12  # every function but the JWKS custom resource (no alias)
     assert not before & after, "an environment change left some functions on their old version"
 
 

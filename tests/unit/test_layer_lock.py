@@ -1,4 +1,4 @@
-"""What Lambda runs is pinned whole: every package of the layer's and the authorizer's trees, with hashes.
+"""What Lambda runs is pinned whole: every package of the layer's and the JWKS custom resource's trees, with hashes.
 
 ``make lock-layer`` writes the locks; this checks them against the packages' own metadata
 (``Requires-Dist`` of the installed distributions, the same versions: the test group installs
@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parents[2]
 LOCKS = {
     "layer": REPO / "layers" / "shared" / "requirements.txt",
-    "authorizer": REPO / "functions" / "optional_authorizer" / "requirements.txt",
+    "jwks_resource": REPO / "functions" / "jwks_resource" / "requirements.txt",
 }
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)")
 # The runtime: CPython 3.13 on Amazon Linux (template.yaml Runtime: python3.13).

@@ -46,7 +46,8 @@ def test_each_domain_error_has_its_status_and_problem_type(error: DomainError, s
     assert response.status_code == status
     assert response.content_type == PROBLEM_CONTENT_TYPE
     assert body == {"type": PROBLEM_BASE + slug, "title": body["title"], "status": status, "detail": error.detail}
-    assert set(response.headers) == {"Content-Type"}
+    # RFC 9110 §11.6.1: a 401 "MUST send a WWW-Authenticate header field" (as the gateway's 401s do).
+    assert set(response.headers) == ({"Content-Type", "WWW-Authenticate"} if status == 401 else {"Content-Type"})
 
 
 def test_every_error_class_is_mapped_explicitly() -> None:

@@ -7,12 +7,21 @@ import urllib.parse
 from typing import Any
 
 import pytest
+import redis
 from botocore.credentials import Credentials
 from pydantic import BaseModel, SecretStr, TypeAdapter
 from redis.crc import key_slot
 
 from courses_api.cache.api import ListNamespace, NullCache
-from courses_api.cache.client import CacheConfigurationError, ElastiCacheIAMProvider, IAMTarget, client_options
+from courses_api.cache.client import (
+    CacheConfigurationError,
+    ElastiCacheIAMProvider,
+    IAMTarget,
+    PlainConnection,
+    TLSConnection,
+    client_options,
+    create_redis_client,
+)
 from courses_api.cache.codec import Codec, CodecError
 from courses_api.cache.config import CacheConfig, build_cache
 from courses_api.cache.guard import BreakerState, CircuitBreaker
@@ -195,6 +204,26 @@ def test_client_options_use_millisecond_timeouts_and_no_retries() -> None:
     assert options["retry"].get_retries() == 0
     assert "password" not in options
     assert "credential_provider" not in options
+
+
+def test_the_url_gives_the_endpoint_database_and_credentials_and_the_settings_the_rest() -> None:
+    """redis-py's URL form (``redis.from_url``): ``rediss://`` is TLS, the path is the database,
+    credentials are percent-decoded. A query string is ignored: options come from the settings."""
+    client = create_redis_client(settings(redis_url="rediss://app:p%40ss@cache.example:6380/2?socket_timeout=9&unknown=1",
+                                          redis_cluster=False, redis_socket_timeout_ms=30))
+    plain = create_redis_client(settings(redis_url="redis://127.0.0.1", redis_cluster=False))
+    assert isinstance(client, redis.Redis)
+    assert isinstance(plain, redis.Redis)
+    options = client.connection_pool.connection_kwargs
+    assert (options["host"], options["port"], options["db"]) == ("cache.example", 6380, 2)
+    assert (options["username"], options["password"]) == ("app", "p@ss")
+    assert options["socket_timeout"] == 0.03
+    assert "unknown" not in options, "an option redis-py does not know would fail every connection"
+    assert client.connection_pool.connection_class is TLSConnection
+    assert (plain.connection_pool.connection_kwargs["port"], plain.connection_pool.connection_class) == (
+        6379, PlainConnection)
+    with pytest.raises(CacheConfigurationError):
+        create_redis_client(settings(redis_url="unix:///tmp/redis.sock", redis_cluster=False))
 
 
 def test_password_auth_needs_a_password() -> None:

@@ -9,12 +9,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from local.apigw import ApiSettings, Cors, GatewayResponse
-from local.auth import AuthorizerSpec, mint_token
+from local.auth import AuthorizerSpec, LocalAuth
 from local.functions import FunctionPool
 from local.server import GatewayConfig, LocalGateway, create_app
 from local.specs import ApiRoute, FunctionSpec
 
-SECRET = "a-test-secret-that-is-long-enough-for-hs256"
+AUTH = LocalAuth.generate()
 HANDLER = '''
 import json, time
 
@@ -46,7 +46,7 @@ def client(tmp_path: Path) -> TestClient:
     routes = [
         ApiRoute("EchoFunction", "/items", "GET", None),
         ApiRoute("EchoFunction", "/items", "POST", AuthorizerSpec("CognitoAuthorizer", "cognito"), None, "Item"),
-        ApiRoute("EchoFunction", "/items/{item_id}", "GET", AuthorizerSpec("OptionalAuthorizer", "lambda")),
+        ApiRoute("EchoFunction", "/items/{item_id}", "GET", None),
         ApiRoute("MissingFunction", "/missing", "GET", None),
     ]
     api = ApiSettings(
@@ -57,12 +57,12 @@ def client(tmp_path: Path) -> TestClient:
                                                    template='{"title":"Unauthorized","status":401}')},
     )
     gateway = LocalGateway({"EchoFunction": FunctionPool(spec, max_containers=2)}, routes,
-                           GatewayConfig(auth_secret=SECRET, api=api, max_body_bytes=1024))
+                           GatewayConfig(auth=AUTH, api=api, max_body_bytes=1024))
     return TestClient(create_app(gateway, lambda: {"openapi": "3.1.0", "paths": {}}))
 
 
 def _token(groups: list[str] | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(SECRET, 'alice', groups or [])}"}
+    return {"Authorization": f"Bearer {AUTH.mint('alice', groups or [])}"}
 
 
 def test_requests_reach_the_handler_as_proxy_events(client: TestClient) -> None:
@@ -117,12 +117,15 @@ def test_cognito_claims_reach_the_handler(client: TestClient) -> None:
     assert claims["cognito:groups"] == "[instructors]"
 
 
-def test_optional_auth_allows_anonymous(client: TestClient) -> None:
+def test_routes_without_an_authorizer_pass_the_token_to_the_function(client: TestClient) -> None:
+    """API Gateway runs no authorizer there: the event has no ``authorizer``, and the token, even
+    a bad one, reaches the function in its ``Authorization`` header (the function verifies it)."""
     anonymous = client.get("/items/42").json()["event"]
     assert anonymous["pathParameters"] == {"item_id": "42"}
-    assert "sub" not in anonymous["requestContext"]["authorizer"]
-    signed = client.get("/items/42", headers=_token()).json()["event"]
-    assert signed["requestContext"]["authorizer"]["sub"] == "alice"
+    assert "authorizer" not in anonymous["requestContext"]
+    signed = client.get("/items/42", headers={"Authorization": "Bearer not.a.jwt"}).json()["event"]
+    assert "authorizer" not in signed["requestContext"]
+    assert {k.lower(): v for k, v in signed["headers"].items()}["authorization"] == "Bearer not.a.jwt"
 
 
 def test_bodies_failing_the_request_model_get_400(client: TestClient) -> None:

@@ -10,12 +10,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from local.apigw import ApiSettings
-from local.auth import AuthorizerSpec, mint_token
+from local.auth import AuthorizerSpec, LocalAuth
 from local.functions import FunctionPool
 from local.server import GatewayConfig, LocalGateway, create_app
 from local.specs import ApiRoute, FunctionSpec
 
-SECRET = "a-test-secret-that-is-long-enough-for-hs256"
+AUTH = LocalAuth.generate()
 PROBLEM = "application/problem+json"
 HANDLER = '''
 def lambda_handler(event, context):
@@ -34,7 +34,7 @@ def gateway(tmp_path: Path) -> LocalGateway:
                         memory_mb=256)
     routes = [ApiRoute("EchoFunction", "/items", "POST", AuthorizerSpec("CognitoAuthorizer", "cognito"), None, "Item")]
     return LocalGateway({"EchoFunction": FunctionPool(spec, max_containers=1)}, routes,
-                        GatewayConfig(auth_secret=SECRET, api=ApiSettings(models={"Item": MODEL})))
+                        GatewayConfig(auth=AUTH, api=ApiSettings(models={"Item": MODEL})))
 
 
 def client_from(gateway: LocalGateway, host: str = "127.0.0.1") -> TestClient:
@@ -43,7 +43,7 @@ def client_from(gateway: LocalGateway, host: str = "127.0.0.1") -> TestClient:
 
 
 def auth(*groups: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(SECRET, 'alice', list(groups))}"}
+    return {"Authorization": f"Bearer {AUTH.mint('alice', list(groups))}"}
 
 
 def assert_problem(response: Any, status: int) -> None:

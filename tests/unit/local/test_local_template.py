@@ -29,9 +29,9 @@ def test_every_route_of_the_spec_is_in_the_template() -> None:
     ("method", "path", "kind"),
     [
         ("GET", "/courses", None),
-        ("GET", "/health", "lambda"),
-        ("GET", "/courses/{course_id}", "lambda"),
-        ("GET", "/instructors/{instructor_id}/courses", "lambda"),
+        ("GET", "/health", None),  # the function verifies a token itself
+        ("GET", "/courses/{course_id}", None),
+        ("GET", "/instructors/{instructor_id}/courses", None),
         ("POST", "/courses", "cognito"),
         ("GET", "/me/enrollments", "cognito"),
     ],
@@ -99,9 +99,9 @@ def test_memory_and_timeout_come_from_the_template_parameters_included() -> None
     get_course = SPECS["GetCourseFunction"]
     assert (get_course.memory_mb, get_course.timeout_s) == (memory, TEMPLATE["Globals"]["Function"]["Timeout"])
     # A function's own values win over Globals.
-    authorizer = TEMPLATE["Resources"]["OptionalAuthorizerFunction"]["Properties"]
-    assert (SPECS["OptionalAuthorizerFunction"].memory_mb, SPECS["OptionalAuthorizerFunction"].timeout_s) == (
-        authorizer["MemorySize"], authorizer["Timeout"])
+    jwks = TEMPLATE["Resources"]["UserPoolJwksFunction"]["Properties"]
+    assert (SPECS["UserPoolJwksFunction"].memory_mb, SPECS["UserPoolJwksFunction"].timeout_s) == (
+        jwks["MemorySize"], jwks["Timeout"])
     invalidator = TEMPLATE["Resources"]["StreamInvalidatorFunction"]["Properties"]
     assert (SPECS["StreamInvalidatorFunction"].memory_mb, SPECS["StreamInvalidatorFunction"].timeout_s) == (
         memory, invalidator["Timeout"])
@@ -139,9 +139,10 @@ def test_conditions_evaluate_on_parameter_defaults() -> None:
 
 
 def test_functions_carry_their_own_resolvable_environment() -> None:
-    authorizer = dict(SPECS["OptionalAuthorizerFunction"].environment)
-    assert "USER_POOL_ID" not in authorizer  # a resource reference: only CloudFormation knows it
+    # TOKEN_JWKS, TOKEN_ISSUER, TOKEN_AUDIENCE name resources: only CloudFormation knows them
+    # (make run gives its own stand-in pool's, local.runtime.with_token_environment).
     assert SPECS["GetCourseFunction"].environment == ()
+    assert SPECS["ListCoursesFunction"].environment == ()
 
 
 def test_specs_are_plain_values_that_cross_into_container_processes() -> None:

@@ -286,13 +286,13 @@ def client_options(settings: Settings) -> dict[str, Any]:
 def create_redis_client(settings: Settings) -> RedisClient:
     """A new client for ``settings.redis_url`` (``rediss://`` means TLS).
 
-    Host, port, database and any credentials in the URL are read by redis-py's ``parse_url``;
-    the settings' options (credentials included) win over the URL's.
+    Host, port, database and any credentials in the URL are read by redis-py's ``parse_url``
+    (a query string is ignored: every option comes from the settings, which win over the URL).
     """
     parts = urlsplit(settings.redis_url)
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
         raise CacheConfigurationError("REDIS_URL must be redis://host:port or rediss://host:port")
-    options = parse_url(settings.redis_url)
+    options = parse_url(parts._replace(query="").geturl())
     if options.pop("connection_class", None) is SSLConnection:
         options.update(connection_class=TLSConnection, ssl_ca_certs=settings.redis_tls_ca_file or None)
     else:

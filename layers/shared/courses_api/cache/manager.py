@@ -159,11 +159,7 @@ class RedisCacheManager:
 
     def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace], *,
                    fences: Mapping[str, str] | None = None, write_id: str | None = None) -> bool:
-        """Drop items (value and lease, in both tiers of this container) behind their version
-        fence, and bump each namespace's generation (and fence), once per ``write_id``.
-
-        Never raises; returns whether Redis took it.
-        """
+        """This container's near entries at once, then one pipeline of invalidation scripts."""
         ids = list(dict.fromkeys(item_ids))
         spaces = list(dict.fromkeys(namespaces))
         if not ids and not spaces:

@@ -1,17 +1,11 @@
-r"""The caller of a request, from the claims API Gateway's authorizers put in the event.
+r"""The caller: the Cognito authorizer's claims, or (``from_token``: routes without an authorizer)
+the bearer token alone, verified here, ``requestContext.authorizer`` never read.
 
-``cognito:groups`` is a JSON array in the token, but API Gateway flattens every claim to a
-string before the function sees it, and the shape depends on who flattened it:
-
-* the Cognito user-pool authorizer of a REST API (``requestContext.authorizer.claims``)
-  renders an array as its elements between brackets, separated by spaces:
-  ``"[admins instructors]"``; events captured behind it show ``"[operator]"`` for one
-  group, and a bare ``"team_manager"`` has been reported for one group too (AWS re:Post,
-  "AWS Cognito Group": https://repost.aws/questions/QUFJRBaEJRSmmqarNrvCWoQA);
-* this API's optional Lambda authorizer (``requestContext.authorizer.cognito:groups``)
-  sends a JSON array in a string, ``'["admins","instructors"]'``, because a Lambda
-  authorizer's context may only hold strings, numbers and booleans;
-* the local server's events carry the same shapes; in-process callers may pass a list.
+``cognito:groups`` is a JSON array in the token (a list once verified here), but the REST API's
+Cognito authorizer flattens every claim to a string: an array becomes its elements between
+brackets, separated by spaces (``"[admins instructors]"``; ``"[operator]"`` for one group, and a
+bare ``"team_manager"`` has been reported for one group too: AWS re:Post, "AWS Cognito Group":
+https://repost.aws/questions/QUFJRBaEJRSmmqarNrvCWoQA).
 
 Cognito group names may contain any letter, mark, symbol, number or punctuation, commas
 and brackets included, but no whitespace (the ``GroupName`` pattern of Cognito's
@@ -22,11 +16,12 @@ So whitespace is the only safe separator: a comma is part of a name, and a group
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from courses_api import tokens
 from courses_api.domain.auth import ANONYMOUS, Caller
+from courses_api.errors import Unauthorized
 
 MAX_GROUPS = 100  # a user belongs to at most 100 groups in a user pool
 MAX_GROUP_NAME = 128
@@ -42,39 +37,41 @@ def _names(items: Any) -> frozenset[str]:
 
 
 def parse_groups(raw: Any) -> frozenset[str]:
-    """The groups of ``cognito:groups`` in each shape an authorizer delivers it (see above).
+    """The groups of ``cognito:groups`` in each shape it arrives in (see above).
 
-    A list (or tuple, set) is taken as is; a string holding a JSON array of strings is that
-    array; a string between one pair of brackets is its whitespace-separated names; any
-    other string is one group name. Nothing is ever split on commas.
+    A list (or tuple, set) is taken as is; a string between one pair of brackets is its
+    whitespace-separated names; any other string is one group name. Nothing is ever split
+    on commas.
     """
-    if raw is None:
-        return frozenset()
     if isinstance(raw, list | tuple | set | frozenset):
         return _names(raw)
     if not isinstance(raw, str):
         return frozenset()
     text = raw.strip()
     if text.startswith("[") and text.endswith("]"):
-        try:
-            parsed = json.loads(text)
-        except (ValueError, RecursionError):
-            parsed = None
-        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
-            return _names(parsed)
         return _names(text[1:-1].split())
     return _names([text])
 
 
-def caller_from_event(event: Mapping[str, Any]) -> Caller:
-    """Build the caller from a REST proxy event; never trusts anything but the authorizer."""
-    context = event.get("requestContext") or {}
-    authorizer = context.get("authorizer") or {}
-    if not isinstance(authorizer, Mapping):
-        return ANONYMOUS
-    claims = authorizer.get("claims")
-    source: Mapping[str, Any] = claims if isinstance(claims, Mapping) else authorizer
-    sub = source.get("sub")
-    if not isinstance(sub, str) or not sub:
-        return ANONYMOUS
-    return Caller(user_id=sub, groups=parse_groups(source.get("cognito:groups")))
+_last: tuple[Mapping[str, Any], Caller] | None = None  # the request in flight (one per container): resolved once
+
+
+def caller_from_event(event: Mapping[str, Any], *, from_token: bool = False) -> Caller:
+    """The caller of a REST proxy event; :class:`Unauthorized` for a present but bad token."""
+    global _last  # noqa: PLW0603 - a one-entry memo; a rejected request is anonymous once answered
+    if _last is None or _last[0] is not event:
+        try:
+            claims = (tokens.claims_of(event.get("headers")) if from_token else _authorizer_claims(event)) or {}
+        except tokens.TokenRejected as rejected:
+            _last = (event, ANONYMOUS)
+            raise Unauthorized(str(rejected)) from rejected
+        sub = claims.get("sub")
+        _last = (event, Caller(sub, parse_groups(claims.get("cognito:groups"))) if isinstance(sub, str) and sub
+                 else ANONYMOUS)
+    return _last[1]
+
+
+def _authorizer_claims(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    claims = authorizer.get("claims") if isinstance(authorizer, Mapping) else None
+    return claims if isinstance(claims, Mapping) else None

@@ -70,7 +70,7 @@ class ProblemType:
 BAD_REQUEST = ProblemType(400, "bad-request", "Bad request")
 MALFORMED_JSON = ProblemType(400, "malformed-json", "Malformed JSON")
 INVALID_PARAMETER = ProblemType(400, "invalid-parameter", "Invalid parameter")
-UNAUTHORIZED = ProblemType(401, "unauthorized", "Authentication required")
+UNAUTHORIZED = ProblemType(401, "unauthorized", "Unauthorized")
 FORBIDDEN = ProblemType(403, "forbidden", "Not allowed")
 NOT_FOUND = ProblemType(404, "not-found", "Not found")
 CONFLICT = ProblemType(409, "conflict", "Conflict")
@@ -111,6 +111,8 @@ def headers_of(error: DomainError) -> dict[str, str]:
         headers["ETag"] = f'"{error.current_version}"'
     if isinstance(error, Conflict) and error.retry_after_s is not None:
         headers["Retry-After"] = str(error.retry_after_s)
+    if isinstance(error, Unauthorized):  # RFC 9110 §11.6.1: a 401 names its scheme, as the gateway's do
+        headers["WWW-Authenticate"] = "Bearer"
     return headers
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
+from weakref import WeakSet
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.content_types import APPLICATION_JSON
@@ -59,17 +60,29 @@ def cors_config(settings: HttpSettings) -> CORSConfig | None:
     )
 
 
-def create_app(settings: HttpSettings | None = None) -> APIGatewayRestResolver:
+def create_app(settings: HttpSettings | None = None, *, verify_tokens: bool = False) -> APIGatewayRestResolver:
     """A REST resolver with request validation and problem+json errors for every failure.
 
     CORS comes from ``settings`` (``ALLOWED_ORIGINS``), read from the environment when not
-    given: only the HTTP part, so importing a function needs no table names.
+    given: only the HTTP part, so importing a function needs no table names. ``verify_tokens``
+    (routes without an authorizer): the caller is the bearer token, verified before the route runs.
     """
     app = APIGatewayRestResolver(enable_validation=True,
                                  cors=cors_config(settings or HttpSettings.from_environment()),
                                  json_body_deserializer=strict_json_loads)
     register_problem_handlers(app)
+    if verify_tokens:
+        _TOKEN_APPS.add(app)
+        app.use(middlewares=[_authenticate])
     return app
+
+
+_TOKEN_APPS: WeakSet[APIGatewayRestResolver] = WeakSet()
+
+
+def _authenticate(app: APIGatewayRestResolver, next_middleware: Callable[[APIGatewayRestResolver], Any]) -> Any:
+    current_caller(app)  # a bad token is a 401 before any read
+    return next_middleware(app)
 
 
 def json_body(model: type[BaseModel], description: str) -> OpenAPIResponse:
@@ -97,7 +110,7 @@ def api_handler(app: APIGatewayRestResolver) -> LambdaHandler:
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         cost = CapacityMeter.begin_request()
-        response = vary_on_caller(app.resolve(event, context), caller_from_event(event).is_authenticated)
+        response = vary_on_caller(app.resolve(event, context), current_caller(app, event).is_authenticated)
         metrics.add_metric(name="ReadCapacityUnits", unit=MetricUnit.Count, value=cost.rcu)
         logger.info(
             "request served",
@@ -141,9 +154,9 @@ def vary_on_caller(response: dict[str, Any], signed_in: bool) -> dict[str, Any]:
     return response
 
 
-def current_caller(app: APIGatewayRestResolver) -> Caller:
-    """The caller of the request being resolved."""
-    return caller_from_event(app.current_event.raw_event)
+def current_caller(app: APIGatewayRestResolver, event: dict[str, Any] | None = None) -> Caller:
+    """The caller of the request being resolved (``event``, else the resolver's current one)."""
+    return caller_from_event(app.current_event.raw_event if event is None else event, from_token=app in _TOKEN_APPS)
 
 
 def parse_etag(value: str | None, header: str) -> tuple[int, int | None] | None:

@@ -25,11 +25,11 @@ A *source* says how a leased fill reads its value, and whether it may be stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from courses_api.cache.api import FENCE_UNKNOWN, EventualRead, fence_admits
+from courses_api.cache.api import FENCE_UNKNOWN, BatchLoader, EventualRead, fence_admits
 from courses_api.cache.config import CacheConfig
 from courses_api.cache.guard import Script, ScriptCall
 from courses_api.cache.keys import ItemKeys, PageKeys
@@ -251,7 +251,10 @@ class ItemSource:
     load: Callable[[], object]
     eventual: EventualRead[Any] | None = None
 
-    def read_for(self, lease: Lease) -> tuple[object, bool]:
+    def read_for(self, lease: Lease | None) -> tuple[object, bool]:
+        """The value and whether it may be stored (a read without a lease only serves)."""
+        if lease is None:
+            return self.load(), False
         if self.eventual is not None and lease.fence != FENCE_UNKNOWN:
             value = self.eventual.load()
             if fence_admits(lease.fence, value, self.eventual.version):
@@ -272,12 +275,46 @@ class PageSource:
     consistent: bool = False
     eventual: Callable[[], object] | None = None
 
-    def read_for(self, lease: Lease) -> tuple[object, bool]:
+    def read_for(self, lease: Lease | None) -> tuple[object, bool]:
+        if lease is None:
+            return self.load(), False
         if not self.consistent:
             return self.load(), not lease.fenced
         if self.eventual is not None and not lease.fenced:
             return self.eventual(), True
         return self.load(), True
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSource:
+    """The fills of a batch of items (by position in ``ids``), in one ``load_many`` for all.
+
+    Without ``version``: strongly consistent if any row is to be stored (see BatchLoader). With
+    it: eventually consistent, then strongly consistently (in one more load) the leased rows
+    older than their fence, and those whose fence trusts no eventual read (an absent row is
+    refused under a version fence too). Every leased row is stored.
+    """
+
+    ids: Sequence[str]
+    load_many: BatchLoader[Any]
+    version: Callable[[Any], int] | None = None
+
+    def read(self, pending: Mapping[int, Lease | None]) -> dict[int, tuple[object, bool]]:
+        leases = {self.ids[n]: lease for n, lease in pending.items() if lease is not None}
+        to_load = [*leases, *(self.ids[n] for n, lease in pending.items() if lease is None)]
+        if self.version is None:
+            loaded = dict(self.load_many(to_load, consistent=bool(leases))) if to_load else {}
+        else:
+            untrusted = {i for i, lease in leases.items() if lease.fence == FENCE_UNKNOWN}
+            eventual = [i for i in to_load if i not in untrusted]
+            loaded = dict(self.load_many(eventual, consistent=False)) if eventual else {}
+            refused = [i for i, lease in leases.items()
+                       if i in untrusted or not fence_admits(lease.fence, loaded.get(i), self.version)]
+            if refused:
+                for item_id in refused:
+                    loaded.pop(item_id, None)
+                loaded.update(self.load_many(refused, consistent=True))
+        return {n: (loaded.get(self.ids[n]), lease is not None) for n, lease in pending.items()}
 
 
 Entry: TypeAlias = ItemEntry | PageEntry

@@ -5,8 +5,8 @@ Read path of one entry (:mod:`courses_api.cache.entries`): the near cache (unles
 trip that returns a value filled meanwhile, grants a lease, or says another reader holds it
 (poll briefly, then load without the cache); with a lease, load and ``fill``, which an
 invalidation in between refuses (no stale set). ``fetch_items`` runs the same path for many
-items, each step one pipeline (a fixed number of round trips). Any Redis failure is a BYPASS. Invalidations are not queued
-when Redis is down: the stream invalidator retries each until Redis takes it.
+items, each step one pipeline (a fixed number of round trips). Any Redis failure is a BYPASS.
+Invalidations are not queued when Redis is down: the stream invalidator retries each.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from courses_api.cache.api import (
     DependencyStatus,
     EventualRead,
     ListNamespace,
+    ReadThroughCache,
 )
 from courses_api.cache.codec import Codec, CodecError
 from courses_api.cache.config import CacheConfig, Clock, SystemClock
@@ -72,8 +73,8 @@ T = TypeVar("T")
 State: TypeAlias = Cached[Any] | Lease | CacheOutcome
 
 
-class RedisCacheManager:
-    """Two-tier read-through cache implementing :class:`~courses_api.cache.api.ReadThroughCache`."""
+class RedisCacheManager(ReadThroughCache):
+    """The two-tier read-through cache: the near cache in front of Redis."""
 
     def __init__(self, client: RedisClient | Callable[[], RedisClient], metrics: MetricsSink, *,
                  config: CacheConfig | None = None, clock: Clock | None = None,
@@ -95,7 +96,6 @@ class RedisCacheManager:
 
     def fetch_item(self, item_id: str, load: Callable[[], T | None], adapter: TypeAdapter[T], *,
                    skip_near: bool = False, eventual: EventualRead[T] | None = None) -> Cached[T | None]:
-        """Item by id; a ``None`` from the loader is cached for ``negative_ttl_s``."""
         return self._read([self._item(item_id)], ItemSource(load, eventual), adapter, skip_near)[0]
 
     def fetch_items(self, item_ids: Sequence[str], load_many: BatchLoader[T], adapter: TypeAdapter[T], *,
@@ -112,7 +112,6 @@ class RedisCacheManager:
     def fetch_list(self, namespace: ListNamespace, page_key: str, load: Callable[[], T],  # noqa: PLR0913
                    adapter: TypeAdapter[T], *, skip_near: bool = False, eventual: Callable[[], T] | None = None,
                    ) -> Cached[T]:
-        """One page of a list under its namespace's generation counter."""
         entry = PageEntry(self.keys.page(namespace, page_key), self.config.list_ttl_s)
         source = PageSource(load, namespace.consistent_reads, eventual if namespace.consistent_reads else None)
         return cast(Cached[T], self._read([entry], source, adapter, skip_near)[0])

@@ -20,7 +20,8 @@ generation is seeded from the clock, not 0, so an evicted counter cannot make ol
 again. One seeded by readers lives as long as its pages (anyone may read any list: no reader
 grows Redis for longer); only a write gives it the longer ``generation_ttl_ms``.
 
-A *source* says how a leased fill reads its value, and whether it may be stored.
+A *source* says how a leased fill reads its value, and whether it may be stored; a read
+without a lease (another reader holds it, or Redis failed) reads ``load`` and only serves.
 """
 
 from __future__ import annotations
@@ -169,10 +170,6 @@ class ItemEntry:
     item_ttl_s: float
     negative_ttl_s: float
 
-    @property
-    def value_key(self) -> str:
-        return self.keys.value
-
     def ttl_s(self, value: object) -> float:
         return self.negative_ttl_s if value is None else self.item_ttl_s
 
@@ -205,10 +202,6 @@ class PageEntry:
 
     keys: PageKeys
     list_ttl_s: float
-
-    @property
-    def value_key(self) -> str:
-        return self.keys.value
 
     def ttl_s(self, value: object) -> float:
         return self.list_ttl_s
@@ -251,10 +244,7 @@ class ItemSource:
     load: Callable[[], object]
     eventual: EventualRead[Any] | None = None
 
-    def read_for(self, lease: Lease | None) -> tuple[object, bool]:
-        """The value and whether it may be stored (a read without a lease only serves)."""
-        if lease is None:
-            return self.load(), False
+    def read_for(self, lease: Lease) -> tuple[object, bool]:
         if self.eventual is not None and lease.fence != FENCE_UNKNOWN:
             value = self.eventual.load()
             if fence_admits(lease.fence, value, self.eventual.version):
@@ -275,9 +265,7 @@ class PageSource:
     consistent: bool = False
     eventual: Callable[[], object] | None = None
 
-    def read_for(self, lease: Lease | None) -> tuple[object, bool]:
-        if lease is None:
-            return self.load(), False
+    def read_for(self, lease: Lease) -> tuple[object, bool]:
         if not self.consistent:
             return self.load(), not lease.fenced
         if self.eventual is not None and not lease.fenced:

@@ -185,7 +185,7 @@ class RedisCacheManager(ReadThroughCache):
         leases = [(entries[n], lease, n) for n, lease in pending.items() if lease is not None]
         try:
             loaded = source.read(pending) if isinstance(source, BatchSource) else {
-                n: source.read_for(lease) for n, lease in pending.items()}
+                n: source.read_for(lease) if lease else (source.load(), False) for n, lease in pending.items()}
         except BaseException:
             self._release([(entry, lease) for entry, lease, _ in leases])
             raise
@@ -203,7 +203,7 @@ class RedisCacheManager(ReadThroughCache):
         """Near cache, then the peek (hits are plain reads), then the lease scripts of the misses."""
         states: list[State] = [CacheOutcome.BYPASS] * len(entries)
         for n, entry in enumerate(entries):
-            found, value = (False, None) if skip_near else self.near.get(entry.value_key)
+            found, value = (False, None) if skip_near else self.near.get(entry.keys.value)
             if found:
                 states[n] = Cached(value, CacheOutcome.HIT)
         todo = [n for n, state in enumerate(states) if not isinstance(state, Cached)]
@@ -226,7 +226,7 @@ class RedisCacheManager(ReadThroughCache):
     def _peek(self, entries: Sequence[Entry], pipelined: bool) -> list[bytes | None]:
         """One entry's GET (a page's MGET), or one pipeline of GETs for a batch of items."""
         if pipelined:
-            return self.redis.get_many([entry.value_key for entry in entries])
+            return self.redis.get_many([entry.keys.value for entry in entries])
         return [self.redis.call(entries[0].peek)]
 
     def _lease(self, entries: Sequence[Entry], adapter: TypeAdapter[T], pipelined: bool) -> list[State]:
@@ -256,15 +256,15 @@ class RedisCacheManager(ReadThroughCache):
                 return CacheOutcome.BYPASS
         return state
 
-    def _hit(self, entry: Entry, raw: bytes, adapter: TypeAdapter[T]) -> State:
+    def _hit(self, entry: Entry, raw: bytes, adapter: TypeAdapter[Any]) -> State:
         """A stored value, now in the near cache too; BYPASS (an error) when it cannot be decoded."""
         try:
-            decoded = self.codec.decode(raw, adapter)
+            value, raw_size = self.codec.decode(raw, adapter)
         except CodecError as exc:
-            self.redis.count_error(f"undecodable cache entry {entry.value_key}: {exc}")
+            self.redis.count_error(f"undecodable cache entry {entry.keys.value}: {exc}")
             return CacheOutcome.BYPASS
-        self.near.put(entry.value_key, decoded.value, decoded.raw_size)
-        return Cached(decoded.value, CacheOutcome.HIT)
+        self.near.put(entry.keys.value, value, raw_size)
+        return Cached(value, CacheOutcome.HIT)
 
     def _loaded(self, entry: Entry, state: State, value: object, adapter: TypeAdapter[T],
                 pipelined: bool) -> Cached[T | None]:
@@ -276,7 +276,7 @@ class RedisCacheManager(ReadThroughCache):
         if state is not CacheOutcome.BYPASS:
             return Cached(cast("T | None", value), CacheOutcome.MISS)
         if not pipelined:
-            self.near.put(entry.value_key, value, len(adapter.dump_json(cast(T, value))) if value is not None else 0)
+            self.near.put(entry.keys.value, value, len(adapter.dump_json(cast(T, value))) if value is not None else 0)
         return Cached(cast("T | None", value), CacheOutcome.BYPASS)
 
     def _fill(self, fills: Sequence[tuple[Entry, Lease, object]], adapter: TypeAdapter[T], pipelined: bool) -> None:
@@ -285,12 +285,12 @@ class RedisCacheManager(ReadThroughCache):
         if not fills:
             return
         encoded = [self.codec.encode(cast("T | None", value), adapter) for _, _, value in fills]
-        calls = [entry.fill(lease, data.data, self.config.jittered_ms(entry.ttl_s(value)))
-                 for (entry, lease, value), data in zip(fills, encoded, strict=True)]
+        calls = [entry.fill(lease, data, self.config.jittered_ms(entry.ttl_s(value)))
+                 for (entry, lease, value), (data, _) in zip(fills, encoded, strict=True)]
         with contextlib.suppress(Bypassed):
-            for (entry, _, value), data, accepted in zip(fills, encoded, self._run(calls, pipelined), strict=True):
-                if accepted == 1:
-                    self.near.put(entry.value_key, value, data.raw_size)
+            for (entry, _, value), (_, size), stored in zip(fills, encoded, self._run(calls, pipelined), strict=True):
+                if stored == 1:
+                    self.near.put(entry.keys.value, value, size)
 
     def _run(self, calls: Sequence[ScriptCall], pipelined: bool) -> list[Any]:
         return self.redis.run_many(calls) if pipelined else [self.redis.run(calls[0])]

@@ -33,7 +33,7 @@ from typing import Any
 from courses_api.cache.api import EventualRead, ReadThroughCache
 from courses_api.cache.codec import Codec
 from courses_api.cache.config import CacheConfig
-from courses_api.cache.keys import KeySpace
+from courses_api.cache.entries import KeySpace
 from courses_api.cache.manager import RedisCacheManager
 from courses_api.cache.metrics import NullMetrics
 from courses_api.data.courses import CourseRepository

@@ -24,8 +24,8 @@ from courses_api.cache.client import (
 )
 from courses_api.cache.codec import Codec, CodecError
 from courses_api.cache.config import CacheConfig, build_cache
+from courses_api.cache.entries import KeySpace
 from courses_api.cache.guard import BreakerState, CircuitBreaker
-from courses_api.cache.keys import KeySpace
 from courses_api.cache.manager import RedisCacheManager
 from courses_api.cache.metrics import NullMetrics
 from courses_api.cache.near import ENTRY_OVERHEAD, NearCache

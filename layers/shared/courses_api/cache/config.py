@@ -17,7 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from courses_api.cache.api import NullCache, ReadThroughCache
-from courses_api.cache.keys import KeySpace
+from courses_api.cache.entries import KeySpace
 from courses_api.cache.metrics import MetricsSink
 from courses_api.settings import Settings
 

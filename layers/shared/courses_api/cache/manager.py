@@ -35,8 +35,8 @@ from courses_api.cache.entries import (
     INVALIDATE_NAMESPACE,
     BatchSource,
     Entry,
-    ItemEntry,
     ItemSource,
+    KeySpace,
     Lease,
     PageEntry,
     PageSource,
@@ -51,7 +51,6 @@ from courses_api.cache.guard import (
     WarningLogger,
     default_logger,
 )
-from courses_api.cache.keys import KeySpace
 from courses_api.cache.metrics import (
     CACHE_BYPASS,
     CACHE_HIT,
@@ -96,7 +95,7 @@ class RedisCacheManager(ReadThroughCache):
 
     def fetch_item(self, item_id: str, load: Callable[[], T | None], adapter: TypeAdapter[T], *,
                    skip_near: bool = False, eventual: EventualRead[T] | None = None) -> Cached[T | None]:
-        return self._read([self._item(item_id)], ItemSource(load, eventual), adapter, skip_near)[0]
+        return self._read([self.keys.item(item_id)], ItemSource(load, eventual), adapter, skip_near)[0]
 
     def fetch_items(self, item_ids: Sequence[str], load_many: BatchLoader[T], adapter: TypeAdapter[T], *,
                     skip_near: bool = False, version: Callable[[T], int] | None = None,
@@ -106,15 +105,14 @@ class RedisCacheManager(ReadThroughCache):
         ``load_many`` and one pipeline of fills. An id whose lease another reader holds is
         loaded with the rest, not waited for (and not stored)."""
         ids = list(dict.fromkeys(item_ids))
-        served = self._read([self._item(i) for i in ids], BatchSource(ids, load_many, version), adapter, skip_near)
+        served = self._read([self.keys.item(i) for i in ids], BatchSource(ids, load_many, version), adapter, skip_near)
         return dict(zip(ids, served, strict=True))
 
     def fetch_list(self, namespace: ListNamespace, page_key: str, load: Callable[[], T],  # noqa: PLR0913
                    adapter: TypeAdapter[T], *, skip_near: bool = False, eventual: Callable[[], T] | None = None,
                    ) -> Cached[T]:
-        entry = PageEntry(self.keys.page(namespace, page_key), self.config.list_ttl_s)
         source = PageSource(load, namespace.consistent_reads, eventual if namespace.consistent_reads else None)
-        return cast(Cached[T], self._read([entry], source, adapter, skip_near)[0])
+        return cast(Cached[T], self._read([self.keys.page(namespace, page_key)], source, adapter, skip_near)[0])
 
     def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace], *,
                    fences: Mapping[str, str] | None = None, write_id: str | None = None) -> bool:
@@ -169,9 +167,6 @@ class RedisCacheManager(ReadThroughCache):
 
     # ------------------------------------------------------------------ read path
 
-    def _item(self, item_id: str) -> ItemEntry:
-        return ItemEntry(self.keys.item(item_id), self.config.item_ttl_s, self.config.negative_ttl_s)
-
     def _read(self, entries: Sequence[Entry], source: Source | BatchSource, adapter: TypeAdapter[T],
               skip_near: bool) -> list[Cached[T | None]]:
         """One entry (EVALSHA calls) or an item batch (pipelines): look up, wait for another
@@ -203,7 +198,7 @@ class RedisCacheManager(ReadThroughCache):
         """Near cache, then the peek (hits are plain reads), then the lease scripts of the misses."""
         states: list[State] = [CacheOutcome.BYPASS] * len(entries)
         for n, entry in enumerate(entries):
-            found, value = (False, None) if skip_near else self.near.get(entry.keys.value)
+            found, value = (False, None) if skip_near else self.near.get(entry.value)
             if found:
                 states[n] = Cached(value, CacheOutcome.HIT)
         todo = [n for n, state in enumerate(states) if not isinstance(state, Cached)]
@@ -226,7 +221,7 @@ class RedisCacheManager(ReadThroughCache):
     def _peek(self, entries: Sequence[Entry], pipelined: bool) -> list[bytes | None]:
         """One entry's GET (a page's MGET), or one pipeline of GETs for a batch of items."""
         if pipelined:
-            return self.redis.get_many([entry.keys.value for entry in entries])
+            return self.redis.get_many([entry.value for entry in entries])
         return [self.redis.call(entries[0].peek)]
 
     def _lease(self, entries: Sequence[Entry], adapter: TypeAdapter[T], pipelined: bool) -> list[State]:
@@ -261,9 +256,9 @@ class RedisCacheManager(ReadThroughCache):
         try:
             value, raw_size = self.codec.decode(raw, adapter)
         except CodecError as exc:
-            self.redis.count_error(f"undecodable cache entry {entry.keys.value}: {exc}")
+            self.redis.count_error(f"undecodable cache entry {entry.value}: {exc}")
             return CacheOutcome.BYPASS
-        self.near.put(entry.keys.value, value, raw_size)
+        self.near.put(entry.value, value, raw_size)
         return Cached(value, CacheOutcome.HIT)
 
     def _loaded(self, entry: Entry, state: State, value: object, adapter: TypeAdapter[T],
@@ -276,7 +271,7 @@ class RedisCacheManager(ReadThroughCache):
         if state is not CacheOutcome.BYPASS:
             return Cached(cast("T | None", value), CacheOutcome.MISS)
         if not pipelined:
-            self.near.put(entry.keys.value, value, len(adapter.dump_json(cast(T, value))) if value is not None else 0)
+            self.near.put(entry.value, value, len(adapter.dump_json(cast(T, value))) if value is not None else 0)
         return Cached(cast("T | None", value), CacheOutcome.BYPASS)
 
     def _fill(self, fills: Sequence[tuple[Entry, Lease, object]], adapter: TypeAdapter[T], pipelined: bool) -> None:
@@ -285,12 +280,15 @@ class RedisCacheManager(ReadThroughCache):
         if not fills:
             return
         encoded = [self.codec.encode(cast("T | None", value), adapter) for _, _, value in fills]
-        calls = [entry.fill(lease, data, self.config.jittered_ms(entry.ttl_s(value)))
+        config = self.config
+        calls = [entry.fill(lease, data, config.jittered_ms(config.list_ttl_s if isinstance(entry, PageEntry)
+                                                            else config.negative_ttl_s if value is None
+                                                            else config.item_ttl_s))
                  for (entry, lease, value), (data, _) in zip(fills, encoded, strict=True)]
         with contextlib.suppress(Bypassed):
             for (entry, _, value), (_, size), stored in zip(fills, encoded, self._run(calls, pipelined), strict=True):
                 if stored == 1:
-                    self.near.put(entry.keys.value, value, size)
+                    self.near.put(entry.value, value, size)
 
     def _run(self, calls: Sequence[ScriptCall], pipelined: bool) -> list[Any]:
         return self.redis.run_many(calls) if pipelined else [self.redis.run(calls[0])]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
@@ -148,9 +149,8 @@ class RedisCacheManager(ReadThroughCache):
     def health(self) -> DependencyStatus:
         """PING Redis through the breaker; never raises."""
         started = self.clock.monotonic()
-        stats = self.near.stats()
-        extra: dict[str, object] = {"breaker": str(self.breaker.state), "near_entries": stats.entries,
-                                    "near_bytes": stats.bytes}
+        entries, size = self.near.stats()
+        extra: dict[str, object] = {"breaker": str(self.breaker.state), "near_entries": entries, "near_bytes": size}
         try:
             self.redis.call(lambda client: client.ping())
         except Bypassed:
@@ -177,6 +177,9 @@ class RedisCacheManager(ReadThroughCache):
             states[0] = self._wait(entries[0], adapter)
         pending = {n: state if isinstance(state, Lease) else None
                    for n, state in enumerate(states) if not isinstance(state, Cached)}
+        if not pending:  # all hits: the near cache's hot path
+            self._count(CACHE_HIT, len(states))
+            return cast("list[Cached[T | None]]", states)
         leases = [(entries[n], lease, n) for n, lease in pending.items() if lease is not None]
         try:
             loaded = source.read(pending) if isinstance(source, BatchSource) else {
@@ -188,20 +191,23 @@ class RedisCacheManager(ReadThroughCache):
         self._fill([(entry, lease, loaded[n][0]) for entry, lease, n in leases if loaded[n][1]], adapter, pipelined)
         served = [state if isinstance(state, Cached) else self._loaded(entries[n], state, loaded[n][0], adapter,
                                                                        pipelined) for n, state in enumerate(states)]
+        counts = Counter(cached.outcome for cached in served)
         for outcome, metric in ((CacheOutcome.HIT, CACHE_HIT), (CacheOutcome.MISS, CACHE_MISS),
                                 (CacheOutcome.BYPASS, CACHE_BYPASS)):
-            self._count(metric, sum(1 for cached in served if cached.outcome is outcome))
+            self._count(metric, counts[outcome])
         return served
 
     def _lookup(self, entries: Sequence[Entry], adapter: TypeAdapter[T], skip_near: bool,
                 pipelined: bool) -> list[State]:
         """Near cache, then the peek (hits are plain reads), then the lease scripts of the misses."""
         states: list[State] = [CacheOutcome.BYPASS] * len(entries)
+        todo = []
         for n, entry in enumerate(entries):
             found, value = (False, None) if skip_near else self.near.get(entry.value)
             if found:
                 states[n] = Cached(value, CacheOutcome.HIT)
-        todo = [n for n, state in enumerate(states) if not isinstance(state, Cached)]
+            else:
+                todo.append(n)
         self._count(CACHE_NEAR_HIT, len(entries) - len(todo))
         if not todo:
             return states

@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -40,10 +40,10 @@ if str(_ROOT) not in sys.path:
 
 from pydantic import SecretStr, TypeAdapter  # noqa: E402
 
-from courses_api.cache.api import Cached, ListNamespace, NullCache  # noqa: E402
+from courses_api.cache.api import ListNamespace, NullCache  # noqa: E402
 from courses_api.cache.client import create_redis_client  # noqa: E402
 from courses_api.cache.config import CacheConfig, build_manager  # noqa: E402
-from courses_api.cache.entries import Entry, Source  # noqa: E402
+from courses_api.cache.entries import Entry  # noqa: E402
 from courses_api.cache.manager import RedisCacheManager  # noqa: E402
 from courses_api.cache.metrics import NullMetrics  # noqa: E402
 from courses_api.models import Course  # noqa: E402
@@ -113,8 +113,8 @@ def _manager(url: str, **overrides: Any) -> RedisCacheManager:
 class _AlwaysScripted(RedisCacheManager):
     """The hit path before it became a plain GET: every read runs the lease script."""
 
-    def _fetch(self, entry: Entry, source: Source, adapter: TypeAdapter[T], skip_near: bool) -> Cached[T | None]:
-        return self._fetch_missed(entry, source, adapter)
+    def _peek(self, entries: Sequence[Entry], pipelined: bool) -> list[bytes | None]:
+        return [None] * len(entries)
 
 
 def _scripted_manager(url: str) -> RedisCacheManager:

@@ -33,7 +33,7 @@ from typing import Any
 from courses_api.cache.api import EventualRead, ReadThroughCache
 from courses_api.cache.codec import Codec
 from courses_api.cache.config import CacheConfig
-from courses_api.cache.keys import KeySpace
+from courses_api.cache.entries import KeySpace
 from courses_api.cache.manager import RedisCacheManager
 from courses_api.cache.metrics import NullMetrics
 from courses_api.data.courses import CourseRepository
@@ -315,7 +315,7 @@ def run_race(
                 result.samples += 1
                 if not isinstance(raw, bytes):
                     continue
-                stored = codec.decode(raw, COURSE_ADAPTER).value
+                stored = codec.decode(raw, COURSE_ADAPTER)[0]
                 if stored is not None and stored.version < floor:
                     stale.add((course_id, stored.version, floor))
 
@@ -334,7 +334,7 @@ def run_race(
     codec, truth = Codec(), CourseRepository(client, table)
     for course_id in ids:
         raw = final.get(keys.item(course_id).value)
-        stored = codec.decode(raw, COURSE_ADAPTER).value if isinstance(raw, bytes) else None
+        stored = codec.decode(raw, COURSE_ADAPTER)[0] if isinstance(raw, bytes) else None
         current = truth.get(course_id)
         if stored is not None and current is not None and stored.version < current.version:
             stale.add((course_id, stored.version, current.version))

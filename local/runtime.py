@@ -198,7 +198,7 @@ class LocalRuntime:
     seed_summary: Any = None
     tables: dict[str, str] = field(default_factory=dict)
     listener: socket.socket | None = None
-    auth: LocalAuth = field(default_factory=LocalAuth.generate)
+    auth: LocalAuth = field(default_factory=LocalAuth.generate)  # the stand-in user pool of this run
 
     def start(self) -> None:
         """Bring up everything; on failure, stop what was started."""
@@ -211,9 +211,7 @@ class LocalRuntime:
     def _start(self) -> None:
         self.listener = bind_listener(self.options.host, self.options.port)
         template = load_template(TEMPLATE_PATH)
-        # A fresh key pair per run; its private half in a file for `make token`.
-        self.auth = LocalAuth.generate()
-        self.auth.save(key_file())
+        self.auth.save(key_file())  # the run's key pair (made with the runtime): its private half, for `make token`
         # Functions nothing invokes locally (the deploy-time JWKS custom resource) are not loaded.
         self.specs = with_token_environment(
             {lid: spec for lid, spec in function_specs(template).items() if spec.routes or spec.streams}, self.auth)

@@ -24,8 +24,9 @@ from crhelper import CfnResource
 FETCH_TIMEOUT_S = 10
 MAX_DOCUMENT_BYTES = 64 * 1024
 # Lambda's limit on a function's whole environment (names and values) is 4 KB; a custom
-# resource's whole response to CloudFormation is 4,096 bytes too. Cognito's JWKS (two
-# 2048-bit RSA keys) is about 0.9 KB in compact JSON: room for a third key during a rotation.
+# resource's whole response to CloudFormation is 4,096 bytes too. Cognito "generates two pairs
+# of RSA cryptographic keys for each user pool" (2048 bits): about 0.9 KB in compact JSON, with
+# room for a third key during a rotation.
 MAX_JWKS_BYTES = 1536
 PUBLIC_FIELDS = ("alg", "e", "kid", "kty", "n", "use")
 

@@ -24,7 +24,7 @@ from redis.cluster import RedisCluster
 from courses_api.cache.api import CacheOutcome, ListNamespace
 from courses_api.cache.client import KEY_POSITIONS, SCRIPT_COMMANDS, UnroutedCommandError
 from courses_api.cache.config import CacheConfig
-from courses_api.cache.keys import KeySpace
+from courses_api.cache.entries import KeySpace
 from courses_api.cache.manager import RedisCacheManager
 from courses_api.cache.metrics import NullMetrics
 from local.redis_server import ElastiCacheStandIn, cache_user_rules, start_elasticache_standin

@@ -26,8 +26,8 @@ TOKEN_VARIABLES = {
     "TOKEN_ISSUER": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"},
     "TOKEN_AUDIENCE": {"Ref": "UserPoolClient"},
 }
-# Lambda quotas: environment variables "4 KB, for all environment variables associated with the
-# function, in aggregate" (names and values).
+# Lambda quotas (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): function
+# environment variables "4 KB, for all environment variables associated with the function, in aggregate".
 ENVIRONMENT_LIMIT_BYTES = 4096
 
 

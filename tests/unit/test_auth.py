@@ -1,10 +1,12 @@
 """Callers come from the Cognito authorizer's claims or from a bearer token the function verifies.
 
-The verification rules are Cognito's ("Verifying JSON web tokens", Amazon Cognito Developer
-Guide): "Verify that the token is not expired", "The aud claim in an ID token ... must match
-the app client ID", "The iss claim should match your user pool", "Check the token_use claim"
-(``id`` for an ID token), and the signature with the key whose ``kid`` matches, from the pool's
-JWKS. Tokens are made by the stand-in pool of ``local.auth`` (RS256, a fresh key pair).
+The verification rules are Cognito's ("Verifying a JSON Web Token", Amazon Cognito Developer
+Guide, https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html):
+"Verify that the token is not expired", "The aud claim in an ID token ... should match the app
+client ID that was created in the Amazon Cognito user pool", "The issuer (iss) claim should
+match your user pool", "Check the token_use claim ... If you are only using the ID token, its
+value must be id", and the signature with the public key whose ``kid`` matches the token's, from
+the pool's JWKS. Tokens are made by the stand-in pool of ``local.auth`` (RS256, a fresh key pair).
 """
 
 import base64

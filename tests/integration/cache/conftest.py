@@ -18,7 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 from redis.cluster import RedisCluster
 
 from courses_api.cache.config import CacheConfig
-from courses_api.cache.keys import KeySpace
+from courses_api.cache.entries import KeySpace
 from courses_api.cache.manager import RedisCacheManager
 from local.redis_server import ElastiCacheStandIn
 from tests.support.elasticache import TEST_KEY_PREFIX, product_client

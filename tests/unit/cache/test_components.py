@@ -17,15 +17,15 @@ from courses_api.cache.client import (
     CacheConfigurationError,
     ElastiCacheIAMProvider,
     IAMTarget,
-    PlainConnection,
+    TCPConnection,
     TLSConnection,
     client_options,
     create_redis_client,
 )
 from courses_api.cache.codec import Codec, CodecError
 from courses_api.cache.config import CacheConfig, build_cache
+from courses_api.cache.entries import KeySpace
 from courses_api.cache.guard import BreakerState, CircuitBreaker
-from courses_api.cache.keys import KeySpace
 from courses_api.cache.manager import RedisCacheManager
 from courses_api.cache.metrics import NullMetrics
 from courses_api.cache.near import ENTRY_OVERHEAD, NearCache
@@ -82,9 +82,9 @@ def test_near_cache_is_bounded_by_entries_and_bytes_lru_first() -> None:
     assert near.get("a")[0]
     assert near.get("d")[0]
     near.put("big", "x", 3 * ENTRY_OVERHEAD + 90)  # evicts until under the byte budget
-    stats = near.stats()
-    assert stats.bytes <= budget
-    assert stats.entries <= 3
+    entries, size = near.stats()
+    assert size <= budget
+    assert entries <= 3
     near.put("huge", "x", budget)
     assert near.get("huge") == (False, None), "an entry larger than the whole budget is not kept"
 
@@ -103,7 +103,7 @@ def test_near_cache_drops_keys_and_a_list_by_prefix() -> None:
     near.put("item", 4, 1)
     near.invalidate(["item"], ["g}"])
     assert [near.get(k)[0] for k in ("g}:page1", "g}:page2", "h}:page1", "item")] == [False, False, True, False]
-    assert near.stats().entries == 1
+    assert near.stats()[0] == 1
 
 
 # ---------------------------------------------------------------- breaker
@@ -158,17 +158,15 @@ def test_breaker_lets_another_probe_through_when_one_is_lost() -> None:
 
 def test_codec_round_trips_compresses_large_values_and_encodes_none() -> None:
     codec = Codec(compress_threshold=100)
-    small = codec.encode(Row(id="a"), ROW)
-    large = codec.encode(Row(id="b", body="x" * 1000), ROW)
-    negative = codec.encode(None, ROW)
-    assert small.data[:1] == b"J"
-    assert large.data[:1] == b"Z"
-    assert negative.data[:1] == b"N"
-    assert len(large.data) < 200 < large.raw_size
-    assert codec.decode(small.data, ROW).value == Row(id="a")
-    assert codec.decode(large.data, ROW) == codec.decode(codec.encode(Row(id="b", body="x" * 1000), ROW).data, ROW)
-    assert codec.decode(large.data, ROW).value == Row(id="b", body="x" * 1000)
-    assert codec.decode(negative.data, ROW).value is None
+    small, small_size = codec.encode(Row(id="a"), ROW)
+    large, large_size = codec.encode(Row(id="b", body="x" * 1000), ROW)
+    negative, negative_size = codec.encode(None, ROW)
+    assert (small[:1], large[:1], negative[:1]) == (b"J", b"Z", b"N")
+    assert len(large) < 200 < large_size
+    assert (small_size, negative_size) == (len(ROW.dump_json(Row(id="a"))), 0)
+    assert codec.decode(small, ROW) == (Row(id="a"), small_size)
+    assert codec.decode(large, ROW) == (Row(id="b", body="x" * 1000), large_size)
+    assert codec.decode(negative, ROW) == (None, 0)
     with pytest.raises(CodecError):
         codec.decode(b"J{not json", ROW)
     with pytest.raises(CodecError):
@@ -221,7 +219,7 @@ def test_the_url_gives_the_endpoint_database_and_credentials_and_the_settings_th
     assert "unknown" not in options, "an option redis-py does not know would fail every connection"
     assert client.connection_pool.connection_class is TLSConnection
     assert (plain.connection_pool.connection_kwargs["port"], plain.connection_pool.connection_class) == (
-        6379, PlainConnection)
+        6379, TCPConnection)
     with pytest.raises(CacheConfigurationError):
         create_redis_client(settings(redis_url="unix:///tmp/redis.sock", redis_cluster=False))
 

@@ -1,7 +1,8 @@
 """The contract between the domain services and the cache.
 
 Services see only :class:`ReadThroughCache`, so a function without Redis (or a test) runs
-with :class:`NullCache`, and the Redis-backed manager can change behind it.
+with :class:`NullCache`, and the Redis-backed manager (its one subclass with a cache tier)
+can change behind it.
 """
 
 from __future__ import annotations
@@ -97,8 +98,12 @@ class BatchLoader(Protocol[T_co]):
     def __call__(self, item_ids: Sequence[str], /, *, consistent: bool) -> Mapping[str, T_co]: ...
 
 
-class ReadThroughCache(Protocol):
-    """Cache-aside reads and the invalidations that keep them correct."""
+class ReadThroughCache:
+    """Cache-aside reads and the invalidations that keep them correct.
+
+    As written here, with no cache tier: every read goes to the loader (strongly consistent
+    where one item is read) and is a BYPASS. The Redis-backed manager overrides each method.
+    """
 
     def fetch_item(self, item_id: str, load: Callable[[], T | None], adapter: TypeAdapter[T], *,
                    skip_near: bool = False, eventual: EventualRead[T] | None = None) -> Cached[T | None]:
@@ -107,7 +112,7 @@ class ReadThroughCache(Protocol):
         ``load`` reads strongly consistently. Given ``eventual``, a miss reads that instead and
         stores it only if it is not older than the item's version fence, else reads ``load``.
         """
-        ...
+        return Cached(load(), CacheOutcome.BYPASS)
 
     def fetch_items(self, item_ids: Sequence[str], load_many: BatchLoader[T], adapter: TypeAdapter[T], *,
                     skip_near: bool = False, version: Callable[[T], int] | None = None,
@@ -118,7 +123,9 @@ class ReadThroughCache(Protocol):
         are read eventually consistently and checked against their fences; the refused ones
         are read again, strongly consistently.
         """
-        ...
+        ids = list(dict.fromkeys(item_ids))
+        loaded = load_many(ids, consistent=False) if ids else {}
+        return {item_id: Cached(loaded.get(item_id), CacheOutcome.BYPASS) for item_id in ids}
 
     def fetch_list(self, namespace: ListNamespace, page_key: str, load: Callable[[], T],  # noqa: PLR0913
                    adapter: TypeAdapter[T], *, skip_near: bool = False, eventual: Callable[[], T] | None = None,
@@ -129,7 +136,7 @@ class ReadThroughCache(Protocol):
         index is served but not stored. A namespace with ``consistent_reads`` stores its pages
         then too (``load`` is strongly consistent), and reads ``eventual`` when no fence stands.
         """
-        ...
+        return Cached(load(), CacheOutcome.BYPASS)
 
     def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace], *,
                    fences: Mapping[str, str] | None = None, write_id: str | None = None) -> bool:
@@ -141,35 +148,12 @@ class ReadThroughCache(Protocol):
         stream after the write path) bumps no namespace again.
         Returns whether the change reached Redis (``True`` too when there is no Redis tier).
         """
-        ...
-
-    def health(self) -> DependencyStatus:
-        """Ping Redis (bounded by the client timeouts); never raises."""
-        ...
-
-
-class NullCache:
-    """No cache tier: every read goes to the loader (strongly consistent) and is a BYPASS."""
-
-    def fetch_item(self, item_id: str, load: Callable[[], T | None], adapter: TypeAdapter[T], *,
-                   skip_near: bool = False, eventual: EventualRead[T] | None = None) -> Cached[T | None]:
-        return Cached(load(), CacheOutcome.BYPASS)
-
-    def fetch_items(self, item_ids: Sequence[str], load_many: BatchLoader[T], adapter: TypeAdapter[T], *,
-                    skip_near: bool = False, version: Callable[[T], int] | None = None,
-                    ) -> dict[str, Cached[T | None]]:
-        ids = list(dict.fromkeys(item_ids))
-        loaded = load_many(ids, consistent=False) if ids else {}
-        return {item_id: Cached(loaded.get(item_id), CacheOutcome.BYPASS) for item_id in ids}
-
-    def fetch_list(self, namespace: ListNamespace, page_key: str, load: Callable[[], T],  # noqa: PLR0913
-                   adapter: TypeAdapter[T], *, skip_near: bool = False, eventual: Callable[[], T] | None = None,
-                   ) -> Cached[T]:
-        return Cached(load(), CacheOutcome.BYPASS)
-
-    def invalidate(self, item_ids: Iterable[str], namespaces: Iterable[ListNamespace], *,
-                   fences: Mapping[str, str] | None = None, write_id: str | None = None) -> bool:
         return True
 
     def health(self) -> DependencyStatus:
+        """Ping Redis (bounded by the client timeouts); never raises."""
         return DependencyStatus(status="disabled", detail="REDIS_URL is not set")
+
+
+class NullCache(ReadThroughCache):
+    """No cache tier (``REDIS_URL`` empty): the contract's own behaviour."""

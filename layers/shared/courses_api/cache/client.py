@@ -184,8 +184,9 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_file or None)
 
 
-class _BoundedHandshake(Connection):
-    """A connection whose set-up (TLS, ``AUTH``) runs under the connect timeout."""
+class TCPConnection(Connection):
+    """TCP (a local Redis); the set-up of a new connection (``AUTH``, and the TLS handshake
+    of the subclass) runs under the connect timeout."""
 
     def on_connect_check_health(self, check_health: bool = True) -> None:
         sock = self._sock
@@ -198,11 +199,7 @@ class _BoundedHandshake(Connection):
                 self._sock.settimeout(self.socket_timeout)
 
 
-class PlainConnection(_BoundedHandshake):
-    """TCP without TLS (a local Redis)."""
-
-
-class TLSConnection(_BoundedHandshake, SSLConnection):
+class TLSConnection(TCPConnection, SSLConnection):
     """TLS with the container's shared context; the handshake under the connect timeout."""
 
     def _connect(self) -> socket.socket:
@@ -296,7 +293,7 @@ def create_redis_client(settings: Settings) -> RedisClient:
     if options.pop("connection_class", None) is SSLConnection:
         options.update(connection_class=TLSConnection, ssl_ca_certs=settings.redis_tls_ca_file or None)
     else:
-        options["connection_class"] = PlainConnection
+        options["connection_class"] = TCPConnection
     options.update(client_options(settings))
     if "credential_provider" in options:
         options.pop("username", None)

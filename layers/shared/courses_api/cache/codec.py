@@ -8,8 +8,7 @@ benchmark's 1.3 KB course is stored in 0.3 KB (``benchmarks/cache_bench.py``'s s
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from pydantic import TypeAdapter
 
@@ -24,43 +23,28 @@ class CodecError(ValueError):
     """A stored value that cannot be decoded (corrupt, or written by other code)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Encoded:
-    """The bytes stored in Redis and the size charged to the near cache."""
-
-    data: bytes
-    raw_size: int
-
-
-@dataclass(frozen=True, slots=True)
-class Decoded(Generic[T]):
-    """A decoded value and its serialised size (what the near cache charges for it)."""
-
-    value: T | None
-    raw_size: int
-
-
 class Codec:
-    """Encodes with a pydantic ``TypeAdapter`` so models round-trip exactly."""
+    """Encodes with a pydantic ``TypeAdapter`` so models round-trip exactly. Both directions
+    also give the serialised size, what the near cache charges for the value."""
 
     def __init__(self, compress_threshold: int = 1024, level: int = 1) -> None:
         self.compress_threshold = compress_threshold
         self.level = level
 
-    def encode(self, value: T | None, adapter: TypeAdapter[T]) -> Encoded:
+    def encode(self, value: T | None, adapter: TypeAdapter[T]) -> tuple[bytes, int]:
         if value is None:
-            return Encoded(NEGATIVE, 0)
+            return NEGATIVE, 0
         payload = adapter.dump_json(value)
         if len(payload) >= self.compress_threshold:
             compressed = zlib.compress(payload, self.level)
             if len(compressed) < len(payload):
-                return Encoded(ZLIB + compressed, len(payload))
-        return Encoded(JSON + payload, len(payload))
+                return ZLIB + compressed, len(payload)
+        return JSON + payload, len(payload)
 
-    def decode(self, data: bytes, adapter: TypeAdapter[T]) -> Decoded[T]:
+    def decode(self, data: bytes, adapter: TypeAdapter[T]) -> tuple[T | None, int]:
         kind, body = data[:1], memoryview(data)[1:]
         if kind == NEGATIVE:
-            return Decoded(None, 0)
+            return None, 0
         try:
             if kind == ZLIB:
                 payload = zlib.decompress(body)
@@ -68,6 +52,6 @@ class Codec:
                 payload = bytes(body)
             else:
                 raise CodecError(f"unknown cached value kind {kind!r}")
-            return Decoded(adapter.validate_json(payload), len(payload))
+            return adapter.validate_json(payload), len(payload)
         except (zlib.error, ValueError) as exc:  # pydantic.ValidationError is a ValueError
             raise CodecError(str(exc)) from exc

@@ -17,7 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from courses_api.cache.api import NullCache, ReadThroughCache
-from courses_api.cache.keys import KeySpace
+from courses_api.cache.entries import KeySpace
 from courses_api.cache.metrics import MetricsSink
 from courses_api.settings import Settings
 
@@ -113,13 +113,12 @@ def build_manager(settings: Settings, metrics: MetricsSink, *, client: RedisClie
     """A ``RedisCacheManager`` configured from ``settings`` (client created lazily, once)."""
     from courses_api.cache.manager import RedisCacheManager
 
-    return RedisCacheManager(client if client is not None else partial(connect, settings), metrics,
+    return RedisCacheManager(client if client is not None else partial(_connect, settings), metrics,
                              config=CacheConfig.from_settings(settings), logger=logger)
 
 
-def connect(settings: Settings) -> RedisClient:
-    """The container's Redis client (created once per settings); imports redis-py on first call."""
-    from courses_api.cache.client import get_redis_client
+def _connect(settings: Settings) -> RedisClient:
+    from courses_api.cache.client import get_redis_client  # redis-py loads here, on first use
 
     return get_redis_client(settings)
 

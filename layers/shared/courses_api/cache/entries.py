@@ -1,4 +1,5 @@
-"""The two kinds of cache entry, with one shape (peek, read, fill, release), and their Lua.
+"""The two kinds of cache entry, their keys (:class:`KeySpace`), one shape (peek, read, fill,
+release), and their Lua.
 
 A hit is a plain ``GET`` (an item) or ``MGET`` of generation and page (one slot): only the
 guarded fills store values, so scripts run only on misses, fills, failures and writes. Every
@@ -20,22 +21,23 @@ generation is seeded from the clock, not 0, so an evicted counter cannot make ol
 again. One seeded by readers lives as long as its pages (anyone may read any list: no reader
 grows Redis for longer); only a write gives it the longer ``generation_ttl_ms``.
 
-A *source* says how a leased fill reads its value, and whether it may be stored.
+A *source* says how a leased fill reads its value, and whether it may be stored; a read
+without a lease (another reader holds it, or Redis failed) reads ``load`` and only serves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from courses_api.cache.api import FENCE_UNKNOWN, EventualRead, fence_admits
-from courses_api.cache.config import CacheConfig
+from courses_api.cache.api import FENCE_UNKNOWN, BatchLoader, EventualRead, ListNamespace, fence_admits
 from courses_api.cache.guard import Script, ScriptCall
-from courses_api.cache.keys import ItemKeys, PageKeys
 
 if TYPE_CHECKING:
     from courses_api.cache.client import RedisClient
+    from courses_api.cache.config import CacheConfig
 
 # Statuses returned by the read scripts.
 HIT = 1
@@ -163,26 +165,19 @@ ReadResult: TypeAlias = bytes | Lease | None
 
 @dataclass(frozen=True, slots=True)
 class ItemEntry:
-    """One item: value, lease, version fence and unsure mark under one hash tag."""
+    """One item's keys: value, lease, version fence and unsure mark."""
 
-    keys: ItemKeys
-    item_ttl_s: float
-    negative_ttl_s: float
-
-    @property
-    def value_key(self) -> str:
-        return self.keys.value
-
-    def ttl_s(self, value: object) -> float:
-        return self.negative_ttl_s if value is None else self.item_ttl_s
+    value: str
+    lease: str
+    fence: str
+    unsure: str
 
     def peek(self, client: RedisClient) -> bytes | None:
         """A hit with a plain GET: values are only written by the guarded fill."""
-        return cast("bytes | None", client.get(self.keys.value))
+        return cast("bytes | None", client.get(self.value))
 
     def read(self, token: str, config: CacheConfig, now_us: int) -> ScriptCall:
-        keys = self.keys
-        return ScriptCall(READ_ITEM, [keys.value, keys.lease, keys.fence, keys.unsure], [token, config.lease_ttl_ms])
+        return ScriptCall(READ_ITEM, [self.value, self.lease, self.fence, self.unsure], [token, config.lease_ttl_ms])
 
     def parse_read(self, reply: Any, token: str) -> ReadResult:
         status = int(reply[0])
@@ -193,35 +188,33 @@ class ItemEntry:
         return None
 
     def fill(self, lease: Lease, data: bytes, ttl_ms: int) -> ScriptCall:
-        return ScriptCall(FILL_ITEM, [self.keys.value, self.keys.lease], [lease.token, data, ttl_ms])
+        return ScriptCall(FILL_ITEM, [self.value, self.lease], [lease.token, data, ttl_ms])
 
     def release(self, lease: Lease) -> ScriptCall:
-        return ScriptCall(RELEASE, [self.keys.lease], [lease.token])
+        return ScriptCall(RELEASE, [self.lease], [lease.token])
 
 
 @dataclass(frozen=True, slots=True)
 class PageEntry:
-    """One list page: generation, page and lease (and the namespace fence) under one hash tag."""
+    """One list page's keys: its generation counter, value and lease, and its namespace's fence
+    (present while the last invalidation is younger than replica lag); ``group``: the near-cache
+    prefix of the namespace's pages."""
 
-    keys: PageKeys
-    list_ttl_s: float
-
-    @property
-    def value_key(self) -> str:
-        return self.keys.value
-
-    def ttl_s(self, value: object) -> float:
-        return self.list_ttl_s
+    generation: str
+    value: str
+    lease: str
+    fence: str
+    group: str
 
     def peek(self, client: RedisClient) -> bytes | None:
         """A hit under the current generation, read with one MGET (both keys in one slot)."""
-        generation, raw = cast("list[bytes | None]", client.mget([self.keys.generation, self.keys.value]))
+        generation, raw = cast("list[bytes | None]", client.mget([self.generation, self.value]))
         if generation is None or raw is None or not raw.startswith(generation + b":"):
             return None
         return raw[len(generation) + 1 :]
 
     def read(self, token: str, config: CacheConfig, now_us: int) -> ScriptCall:
-        keys = [self.keys.generation, self.keys.value, self.keys.lease, self.keys.fence]
+        keys = [self.generation, self.value, self.lease, self.fence]
         return ScriptCall(READ_PAGE, keys, [token, config.lease_ttl_ms, str(now_us)])
 
     def parse_read(self, reply: Any, token: str) -> ReadResult:
@@ -233,11 +226,56 @@ class PageEntry:
         return None
 
     def fill(self, lease: Lease, data: bytes, ttl_ms: int) -> ScriptCall:
-        keys = [self.keys.generation, self.keys.value, self.keys.lease]
+        keys = [self.generation, self.value, self.lease]
         return ScriptCall(FILL_PAGE, keys, [lease.token, lease.generation, data, ttl_ms])
 
     def release(self, lease: Lease) -> ScriptCall:
-        return ScriptCall(RELEASE, [self.keys.lease], [f"{lease.generation}:{lease.token}"])
+        return ScriptCall(RELEASE, [self.lease], [f"{lease.generation}:{lease.token}"])
+
+
+def _tag(text: str) -> str:
+    """Make ``text`` safe inside ``{...}``: a ``}`` would end the hash tag early."""
+    return text.replace("%", "%25").replace("}", "%7D").replace("{", "%7B")
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpace:
+    """The entries of one application: ``<prefix>:v<schema>:<kind>:{<hash tag>}:...``.
+
+    Every key one script touches carries the same ``{hash tag}``, so the script runs on one
+    Redis Cluster slot (ElastiCache Serverless is cluster-mode only). Bumping the schema
+    version in settings moves every key to a new namespace, so a deploy that changes a model
+    never reads entries written by the old code.
+    """
+
+    prefix: str = "courses"
+    schema_version: int = 1
+
+    @property
+    def root(self) -> str:
+        return f"{self.prefix}:v{self.schema_version}"
+
+    def item(self, item_id: str) -> ItemEntry:
+        base = f"{self.root}:item:{{{_tag(item_id)}}}"
+        return ItemEntry(value=base, lease=f"{base}:lease", fence=f"{base}:fence", unsure=f"{base}:unsure")
+
+    def generation(self, namespace: ListNamespace) -> str:
+        return f"{self.root}:gen:{{{_tag(f'{namespace.kind}:{namespace.partition}')}}}"
+
+    def namespace_fence(self, namespace: ListNamespace) -> str:
+        return f"{self.generation(namespace)}:fence"
+
+    def write_marker(self, namespace: ListNamespace, write_id: str) -> str:
+        """Present once ``write_id`` bumped the namespace (same slot as its generation)."""
+        digest = hashlib.blake2b(write_id.encode(), digest_size=12).hexdigest()
+        return f"{self.generation(namespace)}:w:{digest}"
+
+    def page(self, namespace: ListNamespace, page_key: str) -> PageEntry:
+        """A page; ``page_key`` (filters, limit, position) is hashed to bound key length."""
+        group = f"{self.root}:list:{{{_tag(f'{namespace.kind}:{namespace.partition}')}}}"
+        base = f"{group}:{hashlib.blake2b(page_key.encode(), digest_size=12).hexdigest()}"
+        generation = self.generation(namespace)
+        return PageEntry(generation, base, f"{base}:lease", f"{generation}:fence", group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +316,38 @@ class PageSource:
         if self.eventual is not None and not lease.fenced:
             return self.eventual(), True
         return self.load(), True
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSource:
+    """The fills of a batch of items (by position in ``ids``), in one ``load_many`` for all.
+
+    Without ``version``: strongly consistent if any row is to be stored (see BatchLoader). With
+    it: eventually consistent, then strongly consistently (in one more load) the leased rows
+    older than their fence, and those whose fence trusts no eventual read (an absent row is
+    refused under a version fence too). Every leased row is stored.
+    """
+
+    ids: Sequence[str]
+    load_many: BatchLoader[Any]
+    version: Callable[[Any], int] | None = None
+
+    def read(self, pending: Mapping[int, Lease | None]) -> dict[int, tuple[object, bool]]:
+        leases = {self.ids[n]: lease for n, lease in pending.items() if lease is not None}
+        to_load = [*leases, *(self.ids[n] for n, lease in pending.items() if lease is None)]
+        if self.version is None:
+            loaded = dict(self.load_many(to_load, consistent=bool(leases))) if to_load else {}
+        else:
+            untrusted = {i for i, lease in leases.items() if lease.fence == FENCE_UNKNOWN}
+            eventual = [i for i in to_load if i not in untrusted]
+            loaded = dict(self.load_many(eventual, consistent=False)) if eventual else {}
+            refused = [i for i, lease in leases.items()
+                       if i in untrusted or not fence_admits(lease.fence, loaded.get(i), self.version)]
+            if refused:
+                for item_id in refused:
+                    loaded.pop(item_id, None)
+                loaded.update(self.load_many(refused, consistent=True))
+        return {n: (loaded.get(self.ids[n]), lease is not None) for n, lease in pending.items()}
 
 
 Entry: TypeAlias = ItemEntry | PageEntry

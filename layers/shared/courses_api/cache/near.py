@@ -18,15 +18,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 ENTRY_OVERHEAD = 64  # bytes charged per entry on top of its serialised size
-
-
-@dataclass(frozen=True, slots=True)
-class NearStats:
-    entries: int
-    bytes: int
 
 
 class NearCache:
@@ -80,9 +73,10 @@ class NearCache:
             self._entries.clear()
             self._bytes = 0
 
-    def stats(self) -> NearStats:
+    def stats(self) -> tuple[int, int]:
+        """Entries held and the bytes charged for them."""
         with self._lock:
-            return NearStats(len(self._entries), self._bytes)
+            return len(self._entries), self._bytes
 
     def _drop(self, key: str) -> None:
         entry = self._entries.pop(key, None)

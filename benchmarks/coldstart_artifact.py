@@ -304,6 +304,8 @@ def measure(
         "results": {"ours": ours, "naive": naive, "bytecode_shipped": shipped},
         "details": {
             "runs": runs,
+            "load_average_1m": round(os.getloadavg()[0], 2),
+            "cpus": os.cpu_count(),
             "architecture": machine_arch()[0],
             "build_s": round(build_s, 1),
             "emulator": rie.name,

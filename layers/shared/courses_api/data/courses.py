@@ -64,7 +64,12 @@ class CourseRepository:
         return course_from_row(from_attributes(item)) if item else None
 
     def list_published(
-        self, *, category: str | None, level: str | None, limit: int, start_key: dict[str, Any] | None
+        self,
+        *,
+        category: str | None,
+        level: str | None,
+        limit: int,
+        start_key: dict[str, Any] | None,
     ) -> tuple[list[str], dict[str, Any] | None]:
         """Ids of published courses, newest first: ``ByCategory`` for a category, else ``ByStatus``.
 
@@ -77,15 +82,25 @@ class CourseRepository:
         return self._ids(BY_STATUS, ("status", "published"), where, limit=limit, start_key=start_key)
 
     def list_by_instructor(
-        self, instructor_id: str, *, include_unpublished: bool, limit: int, start_key: dict[str, Any] | None
+        self,
+        instructor_id: str,
+        *,
+        include_unpublished: bool,
+        limit: int,
+        start_key: dict[str, Any] | None,
     ) -> tuple[list[str], dict[str, Any] | None]:
         """Ids of an instructor's courses, newest first, through ``ByInstructor``."""
         where = None if include_unpublished else ("status", "published")
         return self._ids(BY_INSTRUCTOR, ("instructor_id", instructor_id), where, limit=limit, start_key=start_key)
 
     def _ids(
-        self, index: str, partition: tuple[str, Any], where: tuple[str, Any] | None, *,
-        limit: int, start_key: dict[str, Any] | None,
+        self,
+        index: str,
+        partition: tuple[str, Any],
+        where: tuple[str, Any] | None,
+        *,
+        limit: int,
+        start_key: dict[str, Any] | None,
     ) -> tuple[list[str], dict[str, Any] | None]:
         """Course ids of one partition of ``index``, newest first; ``where`` (attribute, value) filters them."""
         names, values = {"#p": partition[0]}, values_of(p=partition[1])
@@ -94,8 +109,15 @@ class CourseRepository:
             names["#f"], query["FilterExpression"] = where[0], "#f = :f"
             values.update(values_of(f=where[1]))
         items, next_key = query_page(
-            self._client, limit=limit, start_key=start_key, key_names=INDEX_KEYS[index], TableName=self.table_name,
-            IndexName=index, ScanIndexForward=False, ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+            self._client,
+            limit=limit,
+            start_key=start_key,
+            key_names=INDEX_KEYS[index],
+            TableName=self.table_name,
+            IndexName=index,
+            ScanIndexForward=False,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
             **query,
         )
         return [str(item["course_id"]) for item in items], next_key

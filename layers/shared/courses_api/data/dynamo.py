@@ -193,7 +193,13 @@ def _until_processed(
         jittered_backoff(attempt)
 
 
-def batch_get(client: DynamoDBClient, table: str, keys: Sequence[dict[str, Any]], *, consistent: bool) -> list[Item]:
+def batch_get(
+    client: DynamoDBClient,
+    table: str,
+    keys: Sequence[dict[str, Any]],
+    *,
+    consistent: bool = False,
+) -> list[Item]:
     """BatchGetItem in chunks of 100, retrying ``UnprocessedKeys`` with bounded jittered backoff.
 
     ``keys`` are Python dicts; the result holds the items found, in no particular order.
@@ -202,7 +208,9 @@ def batch_get(client: DynamoDBClient, table: str, keys: Sequence[dict[str, Any]]
     found: list[Item] = []
     unique = list({tuple(sorted(k.items())): k for k in keys}.values())
     for chunk in chunked(unique, BATCH_GET_LIMIT):
-        request = {"Keys": [to_attributes(k) for k in chunk], **({"ConsistentRead": True} if consistent else {})}
+        request: dict[str, Any] = {"Keys": [to_attributes(k) for k in chunk]}
+        if consistent:
+            request["ConsistentRead"] = True
         responses = _until_processed(
             lambda pending: client.batch_get_item(RequestItems=pending, ReturnConsumedCapacity="TOTAL"),
             {table: request}, "UnprocessedKeys", "reads",

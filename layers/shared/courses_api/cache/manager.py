@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
@@ -187,14 +186,16 @@ class RedisCacheManager(ReadThroughCache):
         except BaseException:
             self._release([(entry, lease) for entry, lease, _ in leases])
             raise
-        self._release([(entry, lease) for entry, lease, n in leases if not loaded[n][1]])
-        self._fill([(entry, lease, loaded[n][0]) for entry, lease, n in leases if loaded[n][1]], adapter, pipelined)
+        if leases:
+            self._release([(entry, lease) for entry, lease, n in leases if not loaded[n][1]])
+            self._fill([(entry, lease, loaded[n][0]) for entry, lease, n in leases if loaded[n][1]], adapter,
+                       pipelined)
         served = [state if isinstance(state, Cached) else self._loaded(entries[n], state, loaded[n][0], adapter,
                                                                        pipelined) for n, state in enumerate(states)]
-        counts = Counter(cached.outcome for cached in served)
-        for outcome, metric in ((CacheOutcome.HIT, CACHE_HIT), (CacheOutcome.MISS, CACHE_MISS),
-                                (CacheOutcome.BYPASS, CACHE_BYPASS)):
-            self._count(metric, counts[outcome])
+        bypassed = [n for n in pending if states[n] is CacheOutcome.BYPASS]
+        self._count(CACHE_HIT, len(states) - len(pending))
+        self._count(CACHE_MISS, len(pending) - len(bypassed))
+        self._count(CACHE_BYPASS, len(bypassed))
         return served
 
     def _lookup(self, entries: Sequence[Entry], adapter: TypeAdapter[T], skip_near: bool,
@@ -211,7 +212,7 @@ class RedisCacheManager(ReadThroughCache):
         self._count(CACHE_NEAR_HIT, len(entries) - len(todo))
         if not todo:
             return states
-        with contextlib.suppress(Bypassed):  # what is not served by then stays a BYPASS
+        try:
             missed = []
             for n, raw in zip(todo, self._peek([entries[n] for n in todo], pipelined), strict=True):
                 if raw is None:
@@ -222,6 +223,8 @@ class RedisCacheManager(ReadThroughCache):
                 for n, state in zip(missed, self._lease([entries[n] for n in missed], adapter, pipelined),
                                     strict=True):
                     states[n] = state
+        except Bypassed:
+            pass  # what is not served by then stays a BYPASS
         return states
 
     def _peek(self, entries: Sequence[Entry], pipelined: bool) -> list[bytes | None]:

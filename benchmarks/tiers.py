@@ -1,7 +1,7 @@
 """Run one tier: fresh function modules (new containers), a warm-up pass, a measured pass.
 
 Each request goes through the function's real ``lambda_handler`` with a copy of its
-event; its read cost is what :class:`courses_api.capacity.CapacityMeter` computed for
+event; its read cost is what :class:`benchmarks.metering.EstimatingMeter` computed for
 that request, its cache outcome the ``X-Cache`` header of the response.
 """
 

@@ -221,7 +221,7 @@ def test_the_url_gives_the_endpoint_database_and_credentials_and_the_settings_th
     assert (plain.connection_pool.connection_kwargs["port"], plain.connection_pool.connection_class) == (
         6379, TCPConnection)
     with pytest.raises(CacheConfigurationError):
-        create_redis_client(settings(redis_url="unix:///tmp/redis.sock", redis_cluster=False))
+        create_redis_client(settings(redis_url="unix:///run/redis/redis.sock", redis_cluster=False))
 
 
 def test_password_auth_needs_a_password() -> None:

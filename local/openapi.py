@@ -63,7 +63,7 @@ def merge_documents(schemas: Iterable[Mapping[str, Any]], routes: Iterable[ApiRo
         ),
         security_schemes={
             BEARER_SCHEME: HTTPBearer(
-                bearerFormat="JWT", description="Cognito id token (locally: an HS256 JWT from `make token`)"
+                bearerFormat="JWT", description="Cognito ID token (locally: an RS256 JWT from `make token`)"
             )
         },
         on_conflict="first",

@@ -9,8 +9,11 @@ read 2026-12-03).
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH_ENROLLMENTS_PER_S = 10_000
@@ -43,13 +46,23 @@ def test_the_launch_profile_deploys_the_prod_stack_and_changes_only_the_launch_n
                        "CacheMaxEcpuPerSecond"}
 
 
-def test_the_launch_profile_reserves_no_more_than_an_account_can() -> None:
+def reservation_parameter(function: dict[str, Any]) -> str | None:
+    """The parameter a function's reserved concurrency takes under the launch profile (its first
+    ``!Ref`` wins: Enroll reserves its own parameter when set, else the shared one)."""
+    refs = re.findall(r"'Ref': '(\w+)'", repr(function.get("Properties", {}).get("ReservedConcurrentExecutions")))
+    return next((ref for ref in refs if ref != "AWS::NoValue"), None)
+
+
+def test_the_launch_profile_reserves_no_more_than_an_account_can(source: dict[str, Any]) -> None:
     """Lambda keeps 100 of an account's concurrency unreserved, of 1,000 by default
-    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html, read 2026-12-03)."""
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html, read 2026-12-03).
+    Every function of the template that reserves concurrency is counted, from the template."""
     launch = overrides("launch")
-    read_functions = 4  # ListCourses, GetCourse, ListInstructorCourses and the optional authorizer
-    other_functions = 6  # the write, roster and health functions but Enroll
-    reserved = (int(launch["ReadPathReservedConcurrency"]) * read_functions
-                + int(launch["OtherFunctionsReservedConcurrency"]) * other_functions
-                + int(launch["EnrollReservedConcurrency"]))
+    reservations = Counter(
+        parameter for resource in source["Resources"].values()
+        if resource.get("Type") == "AWS::Serverless::Function" and (parameter := reservation_parameter(resource))
+    )
+    assert set(reservations) == {"ReadPathReservedConcurrency", "OtherFunctionsReservedConcurrency",
+                                 "EnrollReservedConcurrency"}
+    reserved = sum(int(launch[parameter]) * functions for parameter, functions in reservations.items())
     assert reserved <= 1_000 - 100

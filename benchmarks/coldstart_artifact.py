@@ -265,9 +265,13 @@ def measure(
     authorizer_event: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build, then ``runs`` cold starts of each variant, interleaved (after one discarded round)."""
+    if out is None:  # a build is about 100 MB: it goes when the measurement is done
+        with tempfile.TemporaryDirectory(prefix="coldstart-artifact-") as scratch:
+            return measure(env, event, runs=runs, out=Path(scratch), authorizer_env=authorizer_env,
+                           authorizer_event=authorizer_event)
     ric_python = os.environ.get(RIC_PYTHON_ENV) or str(REPO_ROOT / ".venv-ric" / "bin" / "python")
     rie = emulator()
-    workdir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="coldstart-artifact-"))
+    workdir = Path(out)
     started = time.perf_counter()
     build_dir = build(workdir)
     build_s = time.perf_counter() - started

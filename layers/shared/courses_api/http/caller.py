@@ -59,16 +59,17 @@ _last: tuple[Mapping[str, Any], Caller] | None = None  # the request in flight (
 def caller_from_event(event: Mapping[str, Any], *, from_token: bool = False) -> Caller:
     """The caller of a REST proxy event; :class:`Unauthorized` for a present but bad token."""
     global _last  # noqa: PLW0603 - a one-entry memo; a rejected request is anonymous once answered
-    if _last is None or _last[0] is not event:
+    memo = _last  # read once: a thread calling in meanwhile replaces the memo, never this answer
+    if memo is None or memo[0] is not event:
         try:
             claims = (tokens.claims_of(event.get("headers")) if from_token else _authorizer_claims(event)) or {}
         except tokens.TokenRejected as rejected:
             _last = (event, ANONYMOUS)
             raise Unauthorized(str(rejected)) from rejected
         sub = claims.get("sub")
-        _last = (event, Caller(sub, parse_groups(claims.get("cognito:groups"))) if isinstance(sub, str) and sub
-                 else ANONYMOUS)
-    return _last[1]
+        memo = _last = (event, Caller(sub, parse_groups(claims.get("cognito:groups")))
+                        if isinstance(sub, str) and sub else ANONYMOUS)
+    return memo[1]
 
 
 def _authorizer_claims(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
